@@ -1,0 +1,1 @@
+"""Alert rules, matching, outbox and delivery channels."""

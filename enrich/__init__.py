@@ -1,0 +1,1 @@
+"""Pure enrichment: language, topic tagging, entities, dedup fingerprints. No I/O here."""

@@ -1,0 +1,1 @@
+"""Safe fetching, feed polling and parsing, page extraction, URL canonicalisation."""

@@ -1,0 +1,1 @@
+"""newsmon: an Airflow-driven news-monitoring pipeline for Lithuania–Belarus relations."""

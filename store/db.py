@@ -1,0 +1,174 @@
+"""State DB: SQLAlchemy 2 engine and the versioned schema (SQLite by default, PostgreSQL in compose)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+SCHEMA_VERSION = 1
+
+
+class StoreUnavailable(RuntimeError):
+    """The state DB cannot be opened or written: infrastructure, so callers raise and Airflow retries."""
+
+
+metadata = MetaData()
+
+meta = Table(
+    "newsmon_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+feed_state = Table(
+    "feed_state",
+    metadata,
+    Column("feed_id", String(128), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("next_poll_at", DateTime(timezone=True)),
+    Column("last_polled_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("interval_s", Integer),
+    Column("disabled_reason", Text),
+    Column("items_seen", Integer, nullable=False, default=0),
+)
+
+seen_entries = Table(
+    "seen_entries",
+    metadata,
+    Column("feed_id", String(128), primary_key=True),
+    Column("entry_key", String(64), primary_key=True),  # sha256 of the entry id/link
+    Column("outcome", String(32), nullable=False),  # staged | duplicate | skipped:<reason>
+    Column("article_id", String(64)),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+# Staged and indexed articles. `doc` is the full serialised Article (see store.documents).
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("canonical_url", Text, nullable=False),
+    Column("feed_id", String(128)),
+    Column("source", String(256)),
+    Column("content_hash", String(64), nullable=False, index=True),
+    Column("published_at", DateTime(timezone=True)),
+    Column("staged_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # staged | clustered | indexed
+    Column("index_error", Text),
+    Column("cluster_id", String(64), index=True),
+    Column("duplicate_of", String(64)),
+    Column("dup_reason", String(16)),
+    Column("alerted", Boolean, nullable=False, default=False),
+    Column("doc", JSON, nullable=False),
+)
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("cluster_id", String(64), primary_key=True),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("first_article_id", String(64), nullable=False),
+    Column("size", Integer, nullable=False, default=1),
+    Column("outlets", JSON, nullable=False),
+)
+
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(128), nullable=False),
+    Column("cluster_id", String(64), nullable=False),
+    Column("article_id", String(64), nullable=False),
+    Column("mode", String(16), nullable=False, default="instant"),
+    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("payload", JSON, nullable=False),
+    UniqueConstraint("rule", "cluster_id", name="uq_outbox_rule_cluster"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("stage", String(32), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("counts", JSON, nullable=False),
+    Column("relevance", Float),
+)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    # WAL lets parallel Airflow workers read while one writes; busy_timeout makes writers wait, not fail.
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_engine(url: str) -> Engine:
+    """Open (and create or upgrade) the state DB at `url`. Raises StoreUnavailable with the URL on failure."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the state directory {path.parent}: {exc}; set NEWSMON_STATE_DIR") from exc
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        init_schema(engine)
+    except OperationalError as exc:
+        raise StoreUnavailable(f"state DB {url} is not usable: {exc.orig}; check NEWSMON_STATE_URL") from exc
+    return engine
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables (idempotent) and refuse a DB written by a newer schema."""
+    # Other modules (e.g. store.clusters, store.sqlite_index) add their tables to `metadata` or
+    # register DDL hooks on import; import them here so one call creates everything.
+    from store import sqlite_index  # noqa: F401
+
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+        if row is None:
+            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(row.value) > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"state DB has schema version {row.value}, this newsmon knows {SCHEMA_VERSION}: upgrade newsmon"
+            )
+        if engine.dialect.name == "sqlite":
+            for ddl in sqlite_index.SQLITE_DDL:
+                conn.exec_driver_sql(ddl)
