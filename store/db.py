@@ -127,7 +127,7 @@ runs = Table(
 )
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets parallel Airflow workers read while one writes; busy_timeout makes writers wait, not fail.
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -158,7 +158,7 @@ def init_schema(engine: Engine) -> None:
     """Create missing tables (idempotent) and refuse a DB written by a newer schema."""
     # Other modules (e.g. store.clusters, store.sqlite_index) add their tables to `metadata` or
     # register DDL hooks on import; import them here so one call creates everything.
-    from store import sqlite_index  # noqa: F401
+    from store import sqlite_index
 
     metadata.create_all(engine)
     with engine.begin() as conn:
