@@ -1,0 +1,164 @@
+"""Turn raw page bytes into decoded HTML text, or say precisely why the page is not usable HTML."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zlib
+from collections.abc import Mapping
+
+from charset_normalizer import from_bytes
+
+# News pages are rarely above 2 MB of HTML; 8 MB leaves room for inline-script-heavy portals while
+# keeping lxml + trafilatura under a second or two. Anything larger is a dump, not an article.
+MAX_HTML_BYTES = 8 * 1024 * 1024
+# Gzip bombs: refuse to inflate beyond the same bound (plus one byte so we can tell it was exceeded).
+MAX_INFLATED_BYTES = MAX_HTML_BYTES + 1
+# Only the head of the document is sniffed for a <meta charset>, as browsers do (HTML spec: 1024 bytes;
+# real pages put long <script> blocks first, so look a little further).
+CHARSET_SNIFF_BYTES = 8192
+
+# File signatures of the binary payloads that servers hand out under HTML URLs most often.
+_BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"RIFF", "RIFF media (WebP/WAV/AVI)"),
+    (b"PK\x03\x04", "ZIP archive (docx/xlsx/zip)"),
+    (b"\xd0\xcf\x11\xe0", "legacy Office document"),
+    (b"ID3", "MP3 audio"),
+    (b"\x00\x00\x00", "binary media (MP4/ISO base)"),
+    (b"wOFF", "web font"),
+    (b"wOF2", "web font"),
+    (b"\x7fELF", "executable"),
+)
+_HTML_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
+_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
+_HEADER_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
+_XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+# A document counts as HTML if one of these tags appears near the start (after scripts/comments).
+_HTML_MARKERS_RE = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article|main)[\s>/]", re.IGNORECASE)
+# Single-byte Western charsets that servers claim by default even when the bytes are UTF-8.
+_LATIN_DEFAULTS = {"iso8859-1", "latin-1", "cp1252", "ascii"}
+
+
+class InputRejected(Exception):
+    """The bytes are not an HTML page we can extract from; `reason` says why, for the skip counter."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _inflate(body: bytes) -> bytes:
+    """Gunzip a gzip-compressed body (saved pages, misconfigured servers) without inflating a bomb."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        inflated = inflater.decompress(body, MAX_INFLATED_BYTES)
+    except zlib.error as err:
+        raise InputRejected(f"corrupt gzip data ({err})") from err
+    if len(inflated) >= MAX_INFLATED_BYTES:
+        raise InputRejected(f"too large: gzip body inflates beyond {MAX_HTML_BYTES} bytes")
+    return inflated
+
+
+def _known_codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().strip("'\"").lower()).name
+    except LookupError:
+        return None
+
+
+def _declared_charset(body: bytes, headers: Mapping[str, str] | None) -> str | None:
+    content_type = _header(headers, "content-type") or ""
+    match = _HEADER_CHARSET_RE.search(content_type)
+    if match and (codec := _known_codec(match.group(1))):
+        return codec
+    match = _CHARSET_RE.search(body[:CHARSET_SNIFF_BYTES])
+    if match:
+        return _known_codec(match.group(1).decode("ascii", "replace"))
+    return None
+
+
+def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> str:
+    """Decode page bytes: BOM, then a declared charset that actually fits, then UTF-8, then detection."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            return body.decode(codec, errors="replace")
+    declared = _declared_charset(body, headers)
+    try:
+        utf8_text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8_text = None
+    # A page that is valid UTF-8 but declared Latin-1/cp1252 is almost always mislabelled UTF-8:
+    # multi-byte UTF-8 sequences essentially never occur by accident in real single-byte text.
+    if utf8_text is not None and (declared is None or declared in _LATIN_DEFAULTS or declared.startswith("utf")):
+        return utf8_text
+    if declared and not declared.startswith("utf-16"):
+        try:
+            return body.decode(declared)
+        except UnicodeDecodeError:
+            pass  # misdeclared: fall through to detection
+    if utf8_text is not None:
+        return utf8_text
+    best = from_bytes(body[:200_000]).best()
+    if best is not None and best.encoding:
+        try:
+            return body.decode(best.encoding)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return body.decode("utf-8", errors="replace")
+
+
+def html_text_from_input(html: bytes | str, headers: Mapping[str, str] | None = None) -> str:
+    """Validate and decode one page; raise InputRejected with a short reason for anything that is not HTML."""
+    content_type = (_header(headers, "content-type") or "").split(";")[0].strip().lower()
+    if content_type and not content_type.startswith(_HTML_CONTENT_TYPES) and "html" not in content_type:
+        raise InputRejected(f"not HTML: content type {content_type}")
+    if isinstance(html, str):
+        if len(html) > MAX_HTML_BYTES:
+            raise InputRejected(f"too large: {len(html)} characters of HTML (limit {MAX_HTML_BYTES})")
+        text = html
+    else:
+        body = bytes(html)
+        if len(body) > MAX_HTML_BYTES:
+            raise InputRejected(f"too large: {len(body)} bytes of HTML (limit {MAX_HTML_BYTES})")
+        if body[:2] == b"\x1f\x8b":
+            body = _inflate(body)
+        if not body.strip():
+            raise InputRejected("empty page")
+        head = body[:16].lstrip()
+        for magic, kind in _BINARY_MAGIC:
+            if head.startswith(magic):
+                raise InputRejected(f"binary content: {kind}")
+        sample = body[:4096]
+        utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        # Text never contains NUL bytes, and more than a few control bytes means compressed/binary data.
+        if not utf16 and (b"\x00" in sample or sum(b < 9 or 13 < b < 32 for b in sample) > len(sample) // 50):
+            raise InputRejected("binary content: control bytes in what should be HTML")
+        text = decode_html(body, headers)
+    if not text.strip():
+        raise InputRejected("empty page")
+    stripped = text.lstrip()
+    if stripped[:1] in "{[":
+        raise InputRejected("not HTML: looks like JSON")
+    if not _HTML_MARKERS_RE.search(text[:200_000]):
+        raise InputRejected("not HTML: no HTML markup found")
+    # lxml refuses str input that still carries an XML encoding declaration (XHTML pages).
+    return _XML_DECL_RE.sub("", text, count=1)
+
+
+__all__ = ["MAX_HTML_BYTES", "InputRejected", "decode_html", "html_text_from_input"]
