@@ -1,0 +1,368 @@
+"""Story clusters: persisted MinHash-LSH state and deterministic, idempotent assignment of staged articles."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    select,
+    update,
+)
+
+from enrich.dedup import (
+    MIN_WORDS_FOR_MATCH,
+    NUM_PERM,
+    estimated_containment,
+    fingerprint,
+    shingles,
+    words,
+)
+from newsmon.records import Article
+from store.db import clusters, metadata
+
+# LSH banding: 64 bands of 2 rows over the 128 MinHash values. A pair becomes a candidate with
+# probability 1-(1-J²)^64: 0.93 at Jaccard 0.2, 0.998 at 0.3, so truncated copies and updated
+# versions (low Jaccard, high containment) are still found; candidates are then verified.
+LSH_BANDS = 64
+LSH_ROWS = NUM_PERM // LSH_BANDS
+# Verification thresholds on the estimated similarity, chosen from bench/eval_dedup.py (docs/dedup.md).
+NEAR_JACCARD = 0.45
+NEAR_CONTAINMENT = 0.70
+# A copy this much shorter than the other text must still share at least this Jaccard: a 60-word
+# teaser "contained" in a 2,000-word feature by accident is noise in the estimate, not a story match.
+MIN_JACCARD_FOR_CONTAINMENT = 0.08
+# A band bucket holding more articles than this is template text (an outlet's boilerplate): new
+# articles are no longer added to it, which keeps every lookup bounded as the index grows.
+BUCKET_CAP = 48
+
+dedup_docs = Table(
+    "dedup_docs",
+    metadata,
+    Column("article_id", String(64), primary_key=True),
+    Column("cluster_id", String(64), nullable=False, index=True),
+    Column("duplicate_of", String(64)),
+    Column("dup_reason", String(16)),
+    Column("content_hash", String(64), index=True),  # NULL for texts too short to match
+    Column("shingles", Integer, nullable=False, default=0),
+    Column("signature", LargeBinary),  # NUM_PERM little-endian uint32; NULL for short texts
+    Column("seen_at", DateTime(timezone=True), nullable=False),  # published_at, else fetched_at
+    Column("source", String(256)),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+)
+
+dedup_bands = Table(
+    "dedup_bands",
+    metadata,
+    Column("band_key", BigInteger, primary_key=True),
+    Column("article_id", String(64), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+# One row whose update every assign_clusters call makes first: it serialises concurrent callers
+# (SQLite's write lock, PostgreSQL's row lock) so two workers never both decide "new story".
+dedup_lock = Table(
+    "dedup_lock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("generation", Integer, nullable=False, default=0),
+)
+
+
+@dataclass
+class _Doc:
+    article_id: str
+    cluster_id: str
+    seen_at: datetime
+    shingles: int
+    signature: np.ndarray | None
+
+
+@dataclass
+class _ClusterDelta:
+    added: int = 0
+    first_seen_at: datetime | None = None
+    first_article_id: str | None = None
+    outlets: set[str] = field(default_factory=set)
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone=True columns; everything we store is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _seen_at(article: Article) -> datetime:
+    return _utc(article.published_at or article.fetched_at)
+
+
+def _order_key(article: Article) -> tuple[datetime, str]:
+    return (_seen_at(article), article.id)
+
+
+def band_keys(signature: np.ndarray) -> list[int]:
+    """One signed 64-bit key per LSH band (the band number is hashed in, so bands never collide)."""
+    keys = []
+    for band in range(LSH_BANDS):
+        chunk = signature[band * LSH_ROWS : (band + 1) * LSH_ROWS].astype("<u4").tobytes()
+        digest = hashlib.blake2b(band.to_bytes(2, "little") + chunk, digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "little", signed=True))
+    return keys
+
+
+def _outlet(article: Article) -> str:
+    return article.source or article.site_name or article.canonical_url.split("/")[2]
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name in {"sqlite", "postgresql"}:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(dedup_lock).values(id=1, generation=1)
+        stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={"generation": dedup_lock.c.generation + 1})
+        conn.execute(stmt)
+    else:
+        if not conn.execute(update(dedup_lock).where(dedup_lock.c.id == 1).values(generation=dedup_lock.c.generation + 1)).rowcount:
+            conn.execute(dedup_lock.insert().values(id=1, generation=1))
+
+
+def _chunks(items: Sequence, size: int = 900) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime) -> list[Article]:
+    """Give each article its story cluster, persisting fingerprints, LSH bands and cluster stats.
+
+    Layers: same normalised text (dup_reason "exact") → near-duplicate by MinHash-LSH, verified on
+    estimated Jaccard or containment ("near") → otherwise a new cluster whose id is the article id.
+    Articles are processed oldest first (published_at, else fetched_at, then id), so the result does
+    not depend on input order; an article assigned before keeps its stored assignment. Returns the
+    articles in input order.
+    """
+    if not articles:
+        return []
+    _lock(conn)
+    ordered = sorted({a.id: a for a in articles}.values(), key=_order_key)
+    ids = [a.id for a in ordered]
+
+    stored: dict[str, tuple[str, str | None, str | None]] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            select(dedup_docs.c.article_id, dedup_docs.c.cluster_id, dedup_docs.c.duplicate_of, dedup_docs.c.dup_reason)
+            .where(dedup_docs.c.article_id.in_(chunk))
+        )
+        for row in rows:
+            stored[row.article_id] = (row.cluster_id, row.duplicate_of, row.dup_reason)
+
+    fresh = [a for a in ordered if a.id not in stored]
+    prepared = {a.id: _prepare(a) for a in fresh}
+
+    # Everything the batch may match, loaded in a few queries: earlier docs with the same text hash,
+    # and the members of every LSH bucket the batch's bands fall into.
+    hashes = sorted({p.content_hash for p in prepared.values() if p.content_hash})
+    by_hash: dict[str, tuple[datetime, str, str]] = {}
+    for chunk in _chunks(hashes):
+        for row in conn.execute(
+            select(dedup_docs.c.content_hash, dedup_docs.c.seen_at, dedup_docs.c.article_id, dedup_docs.c.cluster_id)
+            .where(dedup_docs.c.content_hash.in_(chunk))
+        ):
+            entry = (_utc(row.seen_at), row.article_id, row.cluster_id)
+            if row.content_hash not in by_hash or entry < by_hash[row.content_hash]:
+                by_hash[row.content_hash] = entry
+
+    all_keys = sorted({k for p in prepared.values() for k in p.band_keys})
+    buckets: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(all_keys):
+        for row in conn.execute(
+            select(dedup_bands.c.band_key, dedup_bands.c.article_id).where(dedup_bands.c.band_key.in_(chunk))
+        ):
+            buckets[row.band_key].append(row.article_id)
+
+    candidate_ids = sorted({member for members in buckets.values() for member in members})
+    docs: dict[str, _Doc] = {}
+    for chunk in _chunks(candidate_ids):
+        for row in conn.execute(
+            select(
+                dedup_docs.c.article_id,
+                dedup_docs.c.cluster_id,
+                dedup_docs.c.seen_at,
+                dedup_docs.c.shingles,
+                dedup_docs.c.signature,
+            ).where(dedup_docs.c.article_id.in_(chunk))
+        ):
+            signature = np.frombuffer(row.signature, dtype="<u4") if row.signature else None
+            docs[row.article_id] = _Doc(row.article_id, row.cluster_id, _utc(row.seen_at), row.shingles, signature)
+
+    results: dict[str, Article] = {}
+    new_doc_rows: list[dict] = []
+    new_band_rows: list[dict] = []
+    deltas: dict[str, _ClusterDelta] = defaultdict(_ClusterDelta)
+    for article in ordered:
+        if article.id in stored:
+            cluster_id, duplicate_of, dup_reason = stored[article.id]
+            results[article.id] = replace(article, cluster_id=cluster_id, duplicate_of=duplicate_of, dup_reason=dup_reason)
+            continue
+        prep = prepared[article.id]
+        seen_at = _seen_at(article)
+        cluster_id, duplicate_of, dup_reason = article.id, None, None
+        if prep.content_hash and prep.content_hash in by_hash:
+            _, duplicate_of, cluster_id = by_hash[prep.content_hash]
+            dup_reason = "exact"
+        elif prep.signature is not None:
+            match = _best_near_match(prep, buckets, docs)
+            if match is not None:
+                duplicate_of, cluster_id, dup_reason = match.article_id, match.cluster_id, "near"
+
+        results[article.id] = replace(article, cluster_id=cluster_id, duplicate_of=duplicate_of, dup_reason=dup_reason)
+        new_doc_rows.append(
+            {
+                "article_id": article.id,
+                "cluster_id": cluster_id,
+                "duplicate_of": duplicate_of,
+                "dup_reason": dup_reason,
+                "content_hash": prep.content_hash,
+                "shingles": prep.shingles,
+                "signature": prep.signature.astype("<u4").tobytes() if prep.signature is not None else None,
+                "seen_at": seen_at,
+                "source": _outlet(article)[:256],
+                "assigned_at": now,
+            }
+        )
+        delta = deltas[cluster_id]
+        delta.added += 1
+        delta.outlets.add(_outlet(article))
+        if delta.first_seen_at is None or (seen_at, article.id) < (delta.first_seen_at, delta.first_article_id or ""):
+            delta.first_seen_at, delta.first_article_id = seen_at, article.id
+
+        # Later articles of this batch see this one exactly as they would see a stored one.
+        if prep.content_hash and prep.content_hash not in by_hash:
+            by_hash[prep.content_hash] = (seen_at, article.id, cluster_id)
+        if prep.signature is not None:
+            docs[article.id] = _Doc(article.id, cluster_id, seen_at, prep.shingles, prep.signature)
+            for key in prep.band_keys:
+                members = buckets[key]
+                if len(members) < BUCKET_CAP:
+                    members.append(article.id)
+                    new_band_rows.append({"band_key": key, "article_id": article.id})
+
+    if new_doc_rows:
+        conn.execute(dedup_docs.insert(), new_doc_rows)
+    for chunk in _chunks(new_band_rows, 5000):
+        conn.execute(dedup_bands.insert(), list(chunk))
+    _update_clusters(conn, deltas, now)
+    return [results[a.id] for a in articles]
+
+
+@dataclass
+class _Prepared:
+    content_hash: str | None
+    shingles: int
+    signature: np.ndarray | None
+    band_keys: list[int]
+
+
+def _prepare(article: Article) -> _Prepared:
+    tokens = words(article.text)
+    if len(tokens) < MIN_WORDS_FOR_MATCH:
+        return _Prepared(None, 0, None, [])
+    signature_values = article.fingerprint if len(article.fingerprint) == NUM_PERM else fingerprint(article.text)
+    signature = np.asarray(signature_values, dtype=np.uint32)
+    # The staged hash came from enrich.dedup.content_hash on the same text; trust it, it is cheaper.
+    return _Prepared(article.content_hash, len(shingles(tokens)), signature, band_keys(signature))
+
+
+def _best_near_match(prep: _Prepared, buckets: dict[int, list[str]], docs: dict[str, _Doc]) -> _Doc | None:
+    candidates = {member for key in prep.band_keys for member in buckets.get(key, ())}
+    best: tuple[float, float, datetime, str] | None = None
+    best_doc: _Doc | None = None
+    assert prep.signature is not None
+    for candidate_id in candidates:
+        doc = docs.get(candidate_id)
+        if doc is None or doc.signature is None:
+            continue
+        jaccard = float(np.count_nonzero(prep.signature == doc.signature)) / NUM_PERM
+        containment = estimated_containment(jaccard, prep.shingles, doc.shingles)
+        if not is_same_story(jaccard, containment):
+            continue
+        # Strongest evidence wins; ties go to the older article so the choice is order-independent.
+        rank = (-containment, -jaccard, doc.seen_at, doc.article_id)
+        if best is None or rank < best:
+            best, best_doc = rank, doc
+    return best_doc
+
+
+def is_same_story(jaccard: float, containment: float) -> bool:
+    """The near-duplicate decision on estimated similarities (also used by the evaluation)."""
+    return jaccard >= NEAR_JACCARD or (containment >= NEAR_CONTAINMENT and jaccard >= MIN_JACCARD_FOR_CONTAINMENT)
+
+
+def _update_clusters(conn: Connection, deltas: dict[str, _ClusterDelta], now: datetime) -> None:
+    if not deltas:
+        return
+    existing = {}
+    cluster_ids = sorted(deltas)
+    for chunk in _chunks(cluster_ids):
+        for row in conn.execute(select(clusters).where(clusters.c.cluster_id.in_(chunk))):
+            existing[row.cluster_id] = row
+    inserts = []
+    for cluster_id in cluster_ids:
+        delta = deltas[cluster_id]
+        assert delta.first_seen_at is not None and delta.first_article_id is not None
+        row = existing.get(cluster_id)
+        if row is None:
+            inserts.append(
+                {
+                    "cluster_id": cluster_id,
+                    "first_seen_at": delta.first_seen_at,
+                    "first_article_id": delta.first_article_id,
+                    "size": delta.added,
+                    "outlets": sorted(delta.outlets),
+                }
+            )
+            continue
+        first_seen_at, first_article_id = _utc(row.first_seen_at), row.first_article_id
+        if (delta.first_seen_at, delta.first_article_id) < (first_seen_at, first_article_id):
+            first_seen_at, first_article_id = delta.first_seen_at, delta.first_article_id
+        conn.execute(
+            update(clusters)
+            .where(clusters.c.cluster_id == cluster_id)
+            .values(
+                size=row.size + delta.added,
+                outlets=sorted(set(row.outlets or ()) | delta.outlets),
+                first_seen_at=first_seen_at,
+                first_article_id=first_article_id,
+            )
+        )
+    if inserts:
+        conn.execute(clusters.insert(), inserts)
+
+
+def cluster_info(conn: Connection, cluster_ids: Iterable[str]) -> dict[str, dict]:
+    """Size, first-seen time, first article and outlets per cluster: what "also reported by N outlets" shows."""
+    result: dict[str, dict] = {}
+    for chunk in _chunks(sorted(set(cluster_ids))):
+        for row in conn.execute(select(clusters).where(clusters.c.cluster_id.in_(chunk))):
+            outlets = list(row.outlets or ())
+            result[row.cluster_id] = {
+                "cluster_id": row.cluster_id,
+                "size": row.size,
+                "first_seen_at": _utc(row.first_seen_at),
+                "first_article_id": row.first_article_id,
+                "outlets": outlets,
+                "outlet_count": len(outlets),
+            }
+    return result
