@@ -136,8 +136,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+# One engine (connection pool) per database URL and process, as SQLAlchemy intends; schema
+# creation runs once per URL instead of on every pipeline call.
+_ENGINES: dict[str, Engine] = {}
+
+
 def open_engine(url: str) -> Engine:
     """Open (and create or upgrade) the state DB at `url`. Raises StoreUnavailable with the URL on failure."""
+    if url in _ENGINES:
+        return _ENGINES[url]
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         try:
@@ -151,6 +158,7 @@ def open_engine(url: str) -> Engine:
         init_schema(engine)
     except OperationalError as exc:
         raise StoreUnavailable(f"state DB {url} is not usable: {exc.orig}; check NEWSMON_STATE_URL") from exc
+    _ENGINES[url] = engine
     return engine
 
 
@@ -172,3 +180,16 @@ def init_schema(engine: Engine) -> None:
         if engine.dialect.name == "sqlite":
             for ddl in sqlite_index.SQLITE_DDL:
                 conn.exec_driver_sql(ddl)
+
+
+def insert_ignore(conn, table: Table, values: dict) -> bool:
+    """Insert a row unless its unique key exists; True when a row was inserted. Works on SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    return bool(conn.execute(stmt).rowcount)

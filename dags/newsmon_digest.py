@@ -1,0 +1,35 @@
+"""newsmon_digest: hourly and daily alert digests from the outbox (one message per rule)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import dag, task
+
+
+def _digest_dag(mode: str, schedule: str) -> None:
+    @dag(
+        dag_id=f"newsmon_digest_{mode}",
+        schedule=schedule,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": "newsmon", "retries": 3, "retry_delay": timedelta(minutes=5)},
+        tags=["newsmon"],
+        doc_md=__doc__,
+    )
+    def digest() -> None:
+        @task
+        def send() -> dict:
+            from newsmon.pipeline import send_digests
+            from newsmon.settings import load_settings
+
+            return send_digests(load_settings(), mode)
+
+        send()
+
+    digest()
+
+
+_digest_dag("hourly", "@hourly")
+_digest_dag("daily", "0 6 * * *")

@@ -1,0 +1,64 @@
+"""newsmon_ingest: every 10 minutes, plan due feeds → poll them (mapped per host batch) → cluster + index → alert.
+
+Wiring only: each task is one call into newsmon.pipeline, imported inside the task, so parsing this
+file touches no network, store or clock. XComs carry feed ids and counts, never article text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import dag, task
+
+DEFAULT_ARGS = {
+    "owner": "newsmon",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+@dag(
+    dag_id="newsmon_ingest",
+    schedule=timedelta(minutes=10),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,  # clustering and alerting assume one run at a time; tasks are idempotent anyway
+    default_args=DEFAULT_ARGS,
+    tags=["newsmon"],
+    doc_md=__doc__,
+)
+def newsmon_ingest() -> None:
+    @task
+    def plan() -> list[list[str]]:
+        from newsmon.pipeline import plan_feeds
+        from newsmon.settings import load_settings
+
+        return plan_feeds(load_settings())
+
+    @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20))
+    def poll(feed_ids: list[str]) -> dict:
+        from newsmon.pipeline import poll_feeds
+        from newsmon.settings import load_settings
+
+        return poll_feeds(load_settings(), feed_ids)
+
+    @task(trigger_rule="none_failed", execution_timeout=timedelta(minutes=20))
+    def cluster_and_index(poll_counts: list[dict] | None = None) -> dict:
+        from newsmon.pipeline import cluster_and_index as run
+        from newsmon.settings import load_settings
+
+        return run(load_settings())
+
+    @task(trigger_rule="none_failed", execution_timeout=timedelta(minutes=10))
+    def alert(index_counts: dict | None = None) -> dict:
+        from newsmon.pipeline import send_alerts
+        from newsmon.settings import load_settings
+
+        return send_alerts(load_settings(), raise_on_failure=True)
+
+    alert(cluster_and_index(poll.expand(feed_ids=plan())))
+
+
+newsmon_ingest()

@@ -1,0 +1,66 @@
+"""The `newsmon` command line: subcommands are discovered in newsmon/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+from pydantic import ValidationError
+
+
+class UserError(Exception):
+    """Bad input or config: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import newsmon.commands
+
+    parser = argparse.ArgumentParser(
+        prog="newsmon",
+        description="News monitoring for Lithuania–Belarus relations: ingest feeds, search, alert.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(newsmon.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"newsmon.commands.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from newsmon.config import ConfigError
+    from newsmon.query import QuerySyntaxError
+    from newsmon.settings import load_settings
+    from store.db import StoreUnavailable
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"newsmon: bad setting NEWSMON_{str(first['loc'][0]).upper()}: {first['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args, settings) or 0)
+    except (UserError, ConfigError, QuerySyntaxError) as exc:
+        print(f"newsmon: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as exc:
+        print(f"newsmon: store unavailable: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""`newsmon search QUERY`: Lucene-syntax search over the configured index (embedded SQLite or Elasticsearch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+from rich.markup import escape
+
+from newsmon.cli import UserError
+from newsmon.settings import Settings
+
+
+def parse_since(value: str) -> datetime:
+    """`2025-06-01`, an ISO datetime, or a relative age such as `6h`, `3d`, `2w`."""
+    units = {"h": "hours", "d": "days", "w": "weeks", "m": "minutes"}
+    if value and value[-1] in units and value[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UserError(f"--since {value!r}: use a date (2025-06-01), an ISO datetime, or an age like 6h, 3d, 2w") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="search indexed articles (Lucene syntax, as in Kibana)",
+                       description="QUERY uses Lucene syntax: words (all must match), \"phrases\", OR, NOT, "
+                                   "field:value (title, text, source, language, subtopics, on_topic, ...), prefix*.")
+    p.add_argument("query", nargs="+", help="e.g. salcininkai  or  'title:balloons AND NOT source:belta'")
+    p.add_argument("--since", type=parse_since, help="published at or after: 2025-06-01, ISO datetime, or 6h/3d/2w")
+    p.add_argument("--lang", action="append", default=[], help="language code (repeatable)")
+    p.add_argument("--source", action="append", default=[], help="source (feed id, repeatable)")
+    p.add_argument("--subtopic", action="append", default=[], help="subtopic (repeatable)")
+    p.add_argument("--on-topic", action="store_true", help="only articles tagged Lithuania–Belarus")
+    p.add_argument("--sort", choices=("relevance", "date"), default="relevance")
+    p.add_argument("-n", "--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="JSON lines instead of a listing")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from store.db import open_engine
+    from store.index import SearchQuery, open_index
+
+    query = SearchQuery(
+        q=" ".join(args.query), since=args.since, languages=tuple(args.lang), sources=tuple(args.source),
+        subtopics=tuple(args.subtopic), on_topic=True if args.on_topic else None, limit=args.limit, sort=args.sort,
+    )
+    index = open_index(settings, open_engine(settings.database_url))
+    try:
+        hits = index.search(query)
+    finally:
+        index.close()
+    if args.json:
+        for h in hits:
+            print(json.dumps({**h.__dict__, "published_at": h.published_at.isoformat() if h.published_at else None},
+                             ensure_ascii=False))
+        return 0
+    console = Console(highlight=False)
+    if not hits:
+        console.print(f"no articles match {query.q!r}")
+        return 0
+    for h in hits:
+        when = h.published_at.strftime("%Y-%m-%d %H:%M") if h.published_at else "date unknown"
+        tag = "[green]LT–BY[/]" if h.on_topic else "[dim]other[/]"
+        copies = f" · {h.cluster_size} copies" if h.cluster_size > 1 else ""
+        console.print(f"[bold]{escape(h.title)}[/]  {tag}")
+        console.print(f"  {escape(h.source)} · {when} · {h.language or '?'}{copies} · {escape(h.url)}")
+        console.print(f"  [dim]{escape(h.snippet)}[/]")
+    console.print(f"{len(hits)} result(s)")
+    return 0

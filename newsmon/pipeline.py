@@ -1,0 +1,389 @@
+"""The pipeline functions the Airflow DAG and the CLI both call: plan → poll → cluster + index → alert.
+
+Each function opens its own clients from Settings, is idempotent, returns counts (what goes into
+XCom), records skips with reasons, and raises for infrastructure failures so Airflow retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Engine
+
+from newsmon.config import load_alert_rules, load_feeds
+from newsmon.records import Article, Feed, FeedEntry, Page
+from newsmon.settings import Settings
+from store.db import articles, insert_ignore, open_engine, runs, seen_entries
+
+log = logging.getLogger("newsmon.pipeline")
+
+Progress = Callable[[str, int], None]  # (event, amount): "feed" done, "entry" done
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Counts:
+    """Outcome counters of one stage; `skipped` maps each reason to how many items it cost."""
+
+    values: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+
+    def add(self, name: str, n: int = 1) -> None:
+        self.values[name] += n
+
+    def skip(self, reason: str) -> None:
+        self.values["skipped"] += 1
+        self.skipped[reason] += 1
+
+    def merge(self, other: dict) -> None:
+        for k, v in other.items():
+            if k == "skipped_reasons":
+                self.skipped.update(v)
+            else:
+                self.values[k] += v
+
+    def as_dict(self) -> dict:
+        return {**dict(self.values), "skipped_reasons": dict(self.skipped)}
+
+
+# ---------------------------------------------------------------- plan
+
+
+def plan_feeds(settings: Settings, now: datetime | None = None) -> list[list[str]]:
+    """Ids of the feeds due now, batched so that every host's feeds land in one batch (per-host politeness)."""
+    from ingest.poll import is_due
+    from store.feedstate import all_feed_states
+
+    now = now or utcnow()
+    feeds = [f for f in load_feeds(settings.feeds_file) if f.enabled]
+    engine = open_engine(settings.database_url)
+    with engine.connect() as conn:
+        states = all_feed_states(conn)
+    by_host: dict[str, list[str]] = {}
+    for feed in feeds:
+        state = states.get(feed.id)
+        if state is not None and state.disabled_reason:
+            continue
+        if is_due(feed, state, now):
+            host = urlsplit(state.url if state else feed.url).hostname or ""
+            by_host.setdefault(host, []).append(feed.id)
+    batches: list[list[str]] = []
+    for host in sorted(by_host):
+        ids = by_host[host]
+        if batches and len(batches[-1]) + len(ids) <= settings.feed_batch_size:
+            batches[-1].extend(ids)
+        else:
+            batches.append(list(ids))
+    return batches
+
+
+# ---------------------------------------------------------------- poll
+
+
+def _entry_key(entry: FeedEntry) -> str:
+    return hashlib.sha256(entry.entry_id.encode("utf-8")).hexdigest()[:32]
+
+
+def _mark_seen(conn: Connection, feed_id: str, key: str, outcome: str, article_id: str | None, now: datetime) -> None:
+    insert_ignore(conn, seen_entries, {"feed_id": feed_id, "entry_key": key, "outcome": outcome[:32],
+                                       "article_id": article_id, "seen_at": now})
+
+
+def _article_exists(conn: Connection, article_id: str) -> bool:
+    return conn.execute(select(articles.c.id).where(articles.c.id == article_id)).first() is not None
+
+
+class _Poller:
+    """Polls a batch of feeds with one HTTP client and one DB engine."""
+
+    def __init__(self, settings: Settings, engine: Engine, client, packs, counts: Counts,
+                 progress: Progress | None) -> None:
+        self.settings, self.engine, self.client, self.packs = settings, engine, client, packs
+        self.counts, self.progress = counts, progress
+
+    def poll(self, feed: Feed, now: datetime) -> None:
+        from ingest.poll import poll_feed, record_new_items
+        from store.feedstate import load_feed_state, save_feed_state
+
+        with self.engine.connect() as conn:
+            state = load_feed_state(conn, feed.id)
+        result = poll_feed(self.client, feed, state, now)
+        new_state = result.state
+        if result.error:
+            self.counts.add("feeds_failed")
+            self.counts.skip(f"feed {feed.id}: {result.error}")
+        elif result.unchanged or result.parsed is None:
+            self.counts.add("feeds_unchanged")
+        else:
+            self.counts.add("feeds_polled")
+            entries = result.parsed.entries[: self.settings.max_entries_per_poll]
+            new = sum(self.ingest_entry(feed, entry, now) for entry in entries)
+            new_state = record_new_items(new_state, new, now)
+        with self.engine.begin() as conn:
+            save_feed_state(conn, new_state)
+        if self.progress:
+            self.progress("feed", 1)
+
+    def ingest_entry(self, feed: Feed, entry: FeedEntry, now: datetime) -> int:
+        """Stage one new entry; returns 1 when it was new to us (staged, duplicate or skipped for good)."""
+        key = _entry_key(entry)
+        with self.engine.connect() as conn:
+            if conn.execute(select(seen_entries.c.entry_key).where(
+                    seen_entries.c.feed_id == feed.id, seen_entries.c.entry_key == key)).first():
+                return 0
+        self.counts.add("entries_new")
+        outcome, article_id = self._stage(feed, entry, now)
+        if outcome == "retry":
+            return 0  # not marked seen: the next poll tries again
+        with self.engine.begin() as conn:
+            _mark_seen(conn, feed.id, key, outcome, article_id, now)
+        return 1
+
+    def _stage(self, feed: Feed, entry: FeedEntry, now: datetime) -> tuple[str, str | None]:
+        from ingest.extract import ExtractionSkip, extract_article
+        from ingest.http import FetchError
+        from ingest.urls import article_id, canonical_url
+
+        if not entry.link:
+            self.counts.skip("entry has no link")
+            return "skipped:no-link", None
+        entry_id = article_id(canonical_url(entry.link))
+        with self.engine.connect() as conn:
+            if _article_exists(conn, entry_id):
+                self.counts.add("duplicates_url")
+                return "duplicate", entry_id
+        try:
+            page: Page = self.client.fetch(entry.link, kind="page")
+        except FetchError as exc:
+            if exc.retryable:
+                self.counts.add("pages_retry_later")
+                self.counts.skip(f"page fetch failed, will retry: {exc.reason}")
+                return "retry", None
+            self.counts.skip(f"page: {exc.reason}")
+            return f"skipped:{exc.status or 'fetch'}", None
+        self.counts.add("pages_fetched")
+        try:
+            extracted = extract_article(page.body, page.final_url, entry=entry, headers=page.headers)
+        except ExtractionSkip as exc:
+            self.counts.skip(f"extraction: {exc.reason}")
+            return "skipped:extraction", None
+        article = self._enrich(feed, entry, page, extracted, now)
+        row = {
+            "id": article.id,
+            "canonical_url": article.canonical_url,
+            "feed_id": feed.id,
+            "source": article.source,
+            "content_hash": article.content_hash,
+            "published_at": article.published_at,
+            "staged_at": now,
+            "status": "staged",
+            "alerted": False,
+            "doc": _doc(article),
+        }
+        with self.engine.begin() as conn:
+            created = insert_ignore(conn, articles, row)
+        if not created:
+            self.counts.add("duplicates_url")
+            return "duplicate", article.id
+        self.counts.add("staged")
+        return "staged", article.id
+
+    def _enrich(self, feed: Feed, entry: FeedEntry, page: Page, extracted, now: datetime) -> Article:
+        from enrich.topic import tag
+
+        from enrich.dedup import content_hash
+        from enrich.lang import detect_language
+        from ingest.urls import article_id, canonical_url
+
+        canonical = canonical_url(page.final_url, page_canonical=extracted.canonical_url)
+        title = extracted.title or entry.title or ""
+        language = extracted.language or entry.language or detect_language(f"{title}\n{extracted.text}", hint=feed.language)
+        topic = tag(self.packs[0], title, extracted.text, language) if self.packs else None
+        return Article(
+            id=article_id(canonical),
+            url=page.final_url,
+            canonical_url=canonical,
+            source=feed.id,
+            source_affiliation=feed.affiliation,
+            source_country=feed.country,
+            feed_url=feed.url,
+            title=title,
+            text=extracted.text,
+            summary=extracted.summary or entry.summary,
+            authors=extracted.authors or entry.authors,
+            published_at=extracted.published_at or entry.published_at,
+            modified_at=extracted.modified_at,
+            fetched_at=page.fetched_at,
+            language=language,
+            site_name=extracted.site_name,
+            image=extracted.image,
+            content_hash=content_hash(extracted.text),
+            topic=topic,
+            entities=topic.entities if topic else (),
+        )
+
+
+def _doc(article: Article) -> dict:
+    from store.documents import article_to_document
+
+    return article_to_document(article)
+
+
+def load_packs(settings: Settings) -> list:
+    from enrich.topic import load_topic_packs
+
+    return load_topic_packs(settings.topics_dir)
+
+
+def poll_feeds(settings: Settings, feed_ids: Iterable[str], now: datetime | None = None,
+               progress: Progress | None = None) -> dict:
+    """Poll the given feeds: fetch, parse, fetch new pages, extract, enrich, stage. Returns counts."""
+    from ingest.http import SafeClient
+
+    now = now or utcnow()
+    wanted = set(feed_ids)
+    feeds = [f for f in load_feeds(settings.feeds_file) if f.id in wanted]
+    unknown = wanted - {f.id for f in feeds}
+    counts = Counts()
+    for feed_id in sorted(unknown):
+        counts.skip(f"feed {feed_id}: not in {settings.feeds_file}")
+    engine = open_engine(settings.database_url)
+    packs = load_packs(settings)
+    with SafeClient(settings) as client:
+        poller = _Poller(settings, engine, client, packs, counts, progress)
+        for feed in feeds:
+            poller.poll(feed, now)
+    return counts.as_dict()
+
+
+# ---------------------------------------------------------------- cluster + index
+
+
+def _staged(conn: Connection, status: str, *, alerted: bool | None = None) -> list[Article]:
+    from store.documents import document_to_article
+
+    stmt = select(articles.c.doc).where(articles.c.status == status)
+    if alerted is not None:
+        stmt = stmt.where(articles.c.alerted == alerted)
+    rows = conn.execute(stmt.order_by(articles.c.id)).all()
+    return [document_to_article(r.doc) for r in rows]
+
+
+def cluster_and_index(settings: Settings, now: datetime | None = None) -> dict:
+    """Assign staged articles to story clusters, then create them in the search index (409 = duplicate)."""
+    from enrich.dedup import fingerprint
+    from store.clusters import assign_clusters
+    from store.index import open_index
+
+    now = now or utcnow()
+    counts = Counts()
+    engine = open_engine(settings.database_url)
+    with engine.begin() as conn:
+        staged = [replace(a, fingerprint=fingerprint(a.text)) for a in _staged(conn, "staged")]
+        if staged:
+            for article in assign_clusters(conn, staged, now):
+                conn.execute(
+                    update(articles).where(articles.c.id == article.id).values(
+                        status="clustered", cluster_id=article.cluster_id, duplicate_of=article.duplicate_of,
+                        dup_reason=article.dup_reason, doc=_doc(article)))
+                counts.add("clustered")
+                if article.dup_reason:
+                    counts.add(f"duplicates_{article.dup_reason}")
+    with engine.connect() as conn:
+        pending = _staged(conn, "clustered")
+    if not pending:
+        return counts.as_dict()
+    index = open_index(settings, engine)
+    try:
+        result = index.put_articles(pending)
+    finally:
+        index.close()
+    done = result.created + result.duplicates
+    with engine.begin() as conn:
+        if done:
+            conn.execute(update(articles).where(articles.c.id.in_(done)).values(status="indexed", index_error=None))
+        for article_id, reason in result.failed.items():
+            conn.execute(update(articles).where(articles.c.id == article_id).values(index_error=reason[:2000]))
+    counts.add("indexed", len(result.created))
+    counts.add("index_duplicates", len(result.duplicates))
+    counts.add("index_failed_kept_staged", len(result.failed))
+    for reason in result.failed.values():
+        counts.skip(f"index: {reason[:200]}")
+    return counts.as_dict()
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def send_alerts(settings: Settings, now: datetime | None = None, *, raise_on_failure: bool = False) -> dict:
+    """Match rules against newly indexed articles (one outbox row per rule and story), deliver instant alerts."""
+    from alerts.outbox import AlertDeliveryError, deliver_pending, enqueue_matches
+
+    now = now or utcnow()
+    rules = load_alert_rules(settings.alerts_file)
+    engine = open_engine(settings.database_url)
+    with engine.begin() as conn:
+        fresh = _staged(conn, "indexed", alerted=False)
+        queued = enqueue_matches(conn, rules, fresh, now)
+        if fresh:
+            conn.execute(update(articles).where(articles.c.id.in_([a.id for a in fresh])).values(alerted=True))
+    delivered = deliver_pending(engine, rules, settings, now)
+    counts = {**queued.as_dict(), **{k: v for k, v in delivered.as_dict().items() if k in ("sent", "retry_later", "failed")}}
+    if raise_on_failure and delivered.retry_later:
+        raise AlertDeliveryError(f"{delivered.retry_later} alert(s) not delivered, kept in the outbox: "
+                                 + "; ".join(sorted(set(delivered.errors))[:3]))
+    return counts
+
+
+def send_digests(settings: Settings, mode: str, now: datetime | None = None) -> dict:
+    """Deliver the pending hourly or daily digest rows, one message per rule."""
+    from alerts.outbox import deliver_pending
+
+    engine = open_engine(settings.database_url)
+    rules = load_alert_rules(settings.alerts_file)
+    return deliver_pending(engine, rules, settings, now or utcnow(), modes=(mode,)).as_dict()
+
+
+# ---------------------------------------------------------------- whole run
+
+
+@dataclass
+class RunSummary:
+    batches: int
+    feeds: int
+    poll: dict
+    index: dict
+    alerts: dict
+
+
+def run_once(settings: Settings, progress: Progress | None = None, *, on_plan: Callable[[int], None] | None = None,
+             now: datetime | None = None) -> RunSummary:
+    """One full ingest pass in-process (what `newsmon run --once` does): the DAG's stages in order."""
+    started_at = now or utcnow()
+    batches = plan_feeds(settings, started_at)
+    if on_plan:
+        on_plan(sum(len(b) for b in batches))
+    poll_counts = Counts()
+    for batch in batches:
+        poll_counts.merge(poll_feeds(settings, batch, started_at, progress))
+    index_counts = cluster_and_index(settings, started_at)
+    alert_counts = send_alerts(settings, started_at)
+    summary = RunSummary(len(batches), sum(len(b) for b in batches), poll_counts.as_dict(), index_counts, alert_counts)
+    record_run(settings, "run_once", started_at, {"poll": summary.poll, "index": index_counts, "alerts": alert_counts})
+    return summary
+
+
+def record_run(settings: Settings, stage: str, started_at: datetime, counts: dict) -> None:
+    engine = open_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(runs.insert().values(stage=stage, started_at=started_at, finished_at=utcnow(), counts=counts))
