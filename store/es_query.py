@@ -1,0 +1,149 @@
+"""Elasticsearch request bodies for a SearchQuery (pure: no client, no I/O), shared by the backend and tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from luqum.tree import Item, SearchField
+
+from newsmon.query import canonical_field, parse_query
+from store.documents import format_datetime
+from store.index import SearchQuery
+
+# Unqualified words search every analysis of the text fields: the folded main field (diacritics and
+# case ignored) and the language sub-fields (stemmed by Elasticsearch's built-in analyzers). Title
+# matches weigh most, as in the SQLite backend's bm25 weights (title 4, summary 2, text 1).
+DEFAULT_TEXT_FIELDS = (
+    "title^4",
+    "title.*^4",
+    "summary^2",
+    "summary.*^2",
+    "text",
+    "text.*",
+)
+SNIPPET_CHARS = 160
+_SOURCE_FIELDS = [
+    "id",
+    "title",
+    "url",
+    "source",
+    "published_at",
+    "language",
+    "on_topic",
+    "relevance",
+    "subtopics",
+    "cluster_id",
+]
+
+
+def lucene_for_elasticsearch(q: str) -> str | None:
+    """The user's Lucene string, checked like on SQLite and with field aliases (lang:, entity:) spelled out.
+
+    Returns None for a match-all query ("" or "*"). Raises newsmon.query.QuerySyntaxError.
+    """
+    if q.strip() in ("", "*"):
+        return None
+    tree = parse_query(q)
+    if not _has_alias(tree):
+        return q.strip()
+    renamed = _rename_fields(tree)
+    return str(renamed).strip()
+
+
+def _has_alias(node: Item) -> bool:
+    if isinstance(node, SearchField) and canonical_field(node.name) != node.name:
+        return True
+    return any(_has_alias(child) for child in node.children)
+
+
+def _rename_fields(node: Item) -> Item:
+    # parse_query is cached, so work on a copy rather than mutate the shared tree.
+    import copy
+
+    clone = copy.deepcopy(node)
+    stack = [clone]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, SearchField):
+            current.name = canonical_field(current.name)
+        stack.extend(current.children)
+    return clone
+
+
+def _any_of(field: str, values: tuple[str, ...]) -> dict[str, Any]:
+    # `term` with case_insensitive matches the SQLite backend, which compares lower(value).
+    return {
+        "bool": {
+            "should": [{"term": {field: {"value": v, "case_insensitive": True}}} for v in values],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def build_search_body(query: SearchQuery) -> dict[str, Any]:
+    """The `_search` body for `query`: query_string (AND default) plus filters, sort, snippet highlight."""
+    lucene = lucene_for_elasticsearch(query.q)
+    filters: list[dict[str, Any]] = []
+    published: dict[str, str] = {}
+    if query.since:
+        published["gte"] = format_datetime(query.since) or ""
+    if query.until:
+        published["lt"] = format_datetime(query.until) or ""
+    if published:
+        filters.append({"range": {"published_at": published}})
+    if query.on_topic is not None:
+        filters.append({"term": {"on_topic": query.on_topic}})
+    if query.languages:
+        filters.append(_any_of("language", query.languages))
+    if query.sources:
+        filters.append(_any_of("source", query.sources))
+    filters.extend({"term": {"subtopics": sub}} for sub in query.subtopics)
+
+    must: list[dict[str, Any]]
+    if lucene is None:
+        must = [{"match_all": {}}]
+    else:
+        must = [
+            {
+                "query_string": {
+                    "query": lucene,
+                    "default_operator": "AND",
+                    "fields": list(DEFAULT_TEXT_FIELDS),
+                    "analyze_wildcard": True,
+                    "allow_leading_wildcard": False,
+                }
+            }
+        ]
+    by_date = [
+        {"published_at": {"order": "desc", "missing": "_last"}},
+        {"fetched_at": {"order": "desc"}},
+    ]
+    sort: list[Any] = by_date if query.sort == "date" or lucene is None else ["_score", *by_date]
+    return {
+        "query": {"bool": {"must": must, "filter": filters}},
+        "size": query.limit,
+        "sort": sort,
+        "track_total_hits": False,
+        "_source": {"includes": _SOURCE_FIELDS},
+        "highlight": {
+            "fields": {
+                "text": {
+                    "fragment_size": SNIPPET_CHARS,
+                    "number_of_fragments": 1,
+                    "no_match_size": SNIPPET_CHARS,
+                }
+            },
+            "pre_tags": ["["],
+            "post_tags": ["]"],
+            "require_field_match": False,
+        },
+    }
+
+
+def build_cluster_size_body(cluster_ids: list[str]) -> dict[str, Any]:
+    """A size-0 `_search` counting the documents of each given cluster (for a hit's cluster_size)."""
+    return {
+        "size": 0,
+        "query": {"terms": {"cluster_id": cluster_ids}},
+        "aggs": {"cluster_sizes": {"terms": {"field": "cluster_id", "size": len(cluster_ids)}}},
+    }
