@@ -1,0 +1,509 @@
+"""Safe, polite HTTP client for feeds, robots.txt and article pages (httpx with hard limits)."""
+
+from __future__ import annotations
+
+import contextvars
+import email.utils
+import ipaddress
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import brotli
+import httpcore
+import httpx
+
+from newsmon.records import Page
+
+Kind = Literal["page", "feed", "robots"]
+
+RAW_CHUNK_BYTES = 16 * 1024
+# Decompressed output is produced in slices no bigger than this, so a bomb never materialises at once.
+DECODE_SLICE_BYTES = 64 * 1024
+# Retry-After values beyond a day are treated as a day: a feed must come back eventually.
+MAX_RETRY_AFTER_S = 24 * 3600.0
+# Cloud metadata endpoints that are not covered by is_private/is_link_local on every platform.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "192.0.0.192")
+)
+PERMANENT_REDIRECTS = frozenset({301, 308})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+# Content types that can never be a feed or an article page: refused before the body is read.
+NEVER_TEXT_PREFIXES = ("image/", "audio/", "video/", "font/")
+NEVER_TEXT_TYPES = frozenset(
+    {"application/octet-stream", "application/pdf", "application/zip", "application/gzip", "application/x-gzip"}
+)
+
+
+class FetchError(Exception):
+    """A fetch that produced no usable response: network error, cap exceeded, refused target or non-2xx."""
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.retryable = retryable
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class AddressRefused(Exception):
+    """Raised inside the connection layer when a host resolves only to addresses we must not contact."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A Page plus the redirect hops that led to it (status, target URL), for permanent-redirect handling."""
+
+    page: Page
+    redirects: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def permanent_url(self) -> str | None:
+        """The new URL when every hop was a permanent redirect (301/308), else None."""
+        if self.redirects and all(status in PERMANENT_REDIRECTS for status, _ in self.redirects):
+            return self.redirects[-1][1]
+        return None
+
+
+# Absolute monotonic deadline of the fetch running in this thread; socket reads never wait past it.
+_deadline_at: contextvars.ContextVar[float | None] = contextvars.ContextVar("newsmon_deadline_at", default=None)
+
+
+def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool, allow_private: bool) -> str | None:
+    """Why `ip` must not be contacted (None when it may be)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip in METADATA_ADDRESSES:
+        return f"cloud metadata address {ip}"
+    if ip.is_loopback:
+        return None if allow_loopback or allow_private else f"loopback address {ip}"
+    if ip.is_link_local:
+        return None if allow_private else f"link-local address {ip}"
+    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
+        return f"non-public address {ip}"
+    if ip.is_private or (isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("100.64.0.0/10")):
+        return None if allow_private else f"private address {ip}"
+    return None
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """Wraps a socket stream so every read/write is bounded by the current fetch's total deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    @staticmethod
+    def _bounded(timeout: float | None) -> float | None:
+        deadline_at = _deadline_at.get()
+        if deadline_at is None:
+            return timeout
+        remaining_s = deadline_at - time.monotonic()
+        if remaining_s <= 0:
+            raise httpcore.ReadTimeout("total deadline exceeded")
+        return remaining_s if timeout is None else min(timeout, remaining_s)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, self._bounded(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """Resolves the host itself and connects only to allowed addresses (no DNS-rebinding gap)."""
+
+    def __init__(self, *, allow_loopback: bool, allow_private: bool) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._allow_loopback = allow_loopback
+        self._allow_private = allow_private
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        refusals: list[str] = []
+        last_error: Exception | None = None
+        for _family, _type, _proto, _canon, sockaddr in infos:
+            ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+            refusal = address_refusal(ip, allow_loopback=self._allow_loopback, allow_private=self._allow_private)
+            if refusal:
+                refusals.append(refusal)
+                continue
+            try:
+                stream = self._inner.connect_tcp(
+                    str(ip), port, timeout=_DeadlineStream._bounded(timeout),
+                    local_address=local_address, socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+                continue
+            return _DeadlineStream(stream)
+        if last_error is not None:
+            raise last_error
+        raise AddressRefused(f"{host} resolves to {refusals[0] if refusals else 'no address'}")
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        raise AddressRefused("unix sockets are not allowed")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, *, allow_loopback: bool, allow_private: bool, verify: bool = True) -> None:
+        super().__init__(verify=verify, trust_env=False)
+        # httpx has no public hook for the network backend; swap the pool for one that uses ours.
+        ssl_context = self._pool._ssl_context
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_GuardedBackend(allow_loopback=allow_loopback, allow_private=allow_private),
+        )
+
+
+@dataclass
+class _HostSlot:
+    semaphore: threading.BoundedSemaphore
+    next_start_at: float = 0.0
+    crawl_delay_s: float = 0.0
+
+
+@dataclass
+class HostLimiter:
+    """In-process per-host politeness: at most `concurrency` requests at once, starts ≥ `min_interval_s` apart."""
+
+    concurrency: int
+    min_interval_s: float
+    _slots: dict[str, _HostSlot] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _slot(self, host: str) -> _HostSlot:
+        with self._lock:
+            slot = self._slots.get(host)
+            if slot is None:
+                slot = _HostSlot(threading.BoundedSemaphore(max(1, self.concurrency)))
+                self._slots[host] = slot
+            return slot
+
+    def set_crawl_delay(self, host: str, delay_s: float) -> None:
+        """A robots.txt Crawl-delay larger than our own interval wins for that host."""
+        self._slot(host).crawl_delay_s = delay_s
+
+    def acquire(self, host: str) -> _HostSlot:
+        slot = self._slot(host)
+        slot.semaphore.acquire()
+        with self._lock:
+            now = time.monotonic()
+            start_at = max(now, slot.next_start_at)
+            slot.next_start_at = start_at + max(self.min_interval_s, slot.crawl_delay_s)
+        if start_at > now:
+            time.sleep(start_at - now)
+        return slot
+
+    def release(self, slot: _HostSlot) -> None:
+        slot.semaphore.release()
+
+
+def parse_retry_after(value: str | None, *, now_at: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), capped at a day; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    delta_s = (when - (now_at or datetime.now(UTC))).total_seconds()
+    return min(max(delta_s, 0.0), MAX_RETRY_AFTER_S)
+
+
+class _Decoder:
+    """Content-Encoding decoder whose output never grows past the decompressed-size cap."""
+
+    def __init__(self, encoding: str, url: str, max_out_bytes: int) -> None:
+        self.url = url
+        self.max_out_bytes = max_out_bytes
+        self.out_bytes = 0
+        self.encodings = [e.strip().lower() for e in encoding.split(",") if e.strip() and e.strip().lower() != "identity"]
+        if len(self.encodings) > 1:
+            raise FetchError(url, f"stacked Content-Encoding {encoding!r} is not supported")
+        self.kind = self.encodings[0] if self.encodings else None
+        if self.kind in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.kind == "deflate":
+            self._z = zlib.decompressobj()
+            self._deflate_raw_tried = False
+        elif self.kind == "br":
+            self._br = brotli.Decompressor()
+        elif self.kind is not None:
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+
+    def _count(self, data: bytes) -> bytes:
+        self.out_bytes += len(data)
+        if self.out_bytes > self.max_out_bytes:
+            raise FetchError(self.url, f"decompressed body exceeds {self.max_out_bytes} bytes (compression bomb?)")
+        return data
+
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        if self.kind is None:
+            yield self._count(chunk)
+            return
+        try:
+            if self.kind == "br":
+                yield self._count(self._br.process(chunk, output_buffer_limit=DECODE_SLICE_BYTES))
+                while not self._br.can_accept_more_data():
+                    yield self._count(self._br.process(b"", output_buffer_limit=DECODE_SLICE_BYTES))
+                return
+            data = chunk
+            while data:
+                try:
+                    out = self._z.decompress(data, DECODE_SLICE_BYTES)
+                except zlib.error:
+                    # Some servers send raw deflate (no zlib header) under "deflate".
+                    if self.kind == "deflate" and not self._deflate_raw_tried and self.out_bytes == 0:
+                        self._deflate_raw_tried = True
+                        self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                        out = self._z.decompress(data, DECODE_SLICE_BYTES)
+                    else:
+                        raise
+                yield self._count(out)
+                data = self._z.unconsumed_tail
+                if self._z.eof:
+                    break
+        except (zlib.error, brotli.error) as exc:
+            raise FetchError(self.url, f"corrupt {self.kind} body: {exc}") from exc
+
+
+def _host_key(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+
+
+class SafeClient:
+    """The one HTTP client of newsmon: hard caps, refused private targets, per-host politeness, robots.txt."""
+
+    def __init__(self, settings: Any, *, verify: bool = True) -> None:
+        self.settings = settings
+        s = settings
+        self.user_agent: str = getattr(s, "user_agent", "newsmon")
+        self.connect_timeout_s = float(getattr(s, "connect_timeout_s", 10.0))
+        self.read_timeout_s = float(getattr(s, "read_timeout_s", 20.0))
+        self.total_timeout_s = float(getattr(s, "total_timeout_s", 60.0))
+        self.max_body_bytes = int(getattr(s, "max_body_bytes", 10 * 1024 * 1024))
+        self.max_decompressed_bytes = int(getattr(s, "max_decompressed_bytes", 30 * 1024 * 1024))
+        self.max_redirects = int(getattr(s, "max_redirects", 5))
+        self.respect_robots = bool(getattr(s, "respect_robots", True))
+        self.limiter = HostLimiter(
+            concurrency=int(getattr(s, "per_host_concurrency", 2)),
+            min_interval_s=float(getattr(s, "per_host_min_interval_s", 1.0)),
+        )
+        self._client = httpx.Client(
+            transport=_GuardedTransport(
+                allow_loopback=bool(getattr(s, "allow_loopback", False)),
+                allow_private=bool(getattr(s, "allow_private_addresses", False)),
+                verify=verify,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(
+                connect=self.connect_timeout_s, read=self.read_timeout_s,
+                write=self.read_timeout_s, pool=self.total_timeout_s,
+            ),
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
+        )
+        from ingest.robots import RobotsCache
+
+        self.robots = RobotsCache(self)
+        self.requests_sent = 0
+        self.bytes_received = 0
+
+    def __enter__(self) -> SafeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None, kind: Kind = "page") -> Page:
+        """Fetch `url` within every cap; 304 → Page(not_modified=True). Raises FetchError otherwise."""
+        return self.fetch_detailed(url, etag=etag, last_modified=last_modified, kind=kind).page
+
+    def fetch_detailed(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, kind: Kind = "page"
+    ) -> FetchResult:
+        """Like fetch, plus the redirect chain (poll_feed uses it to follow permanent moves)."""
+        token = _deadline_at.set(time.monotonic() + self.total_timeout_s)
+        try:
+            return self._fetch(url, etag=etag, last_modified=last_modified, kind=kind)
+        finally:
+            _deadline_at.reset(token)
+
+    def _check_url(self, url: str, original: str) -> httpx.URL:
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise FetchError(original, f"invalid URL {url!r}: {exc}") from exc
+        if parsed.scheme not in ("http", "https"):
+            raise FetchError(original, f"scheme {parsed.scheme or 'none'!r} refused: only http and https are fetched")
+        if not parsed.host:
+            raise FetchError(original, f"URL {url!r} has no host")
+        if parsed.userinfo:
+            raise FetchError(original, "URLs with embedded credentials are refused")
+        return parsed
+
+    def _fetch(self, url: str, *, etag: str | None, last_modified: str | None, kind: Kind) -> FetchResult:
+        redirects: list[tuple[int, str]] = []
+        current = url
+        visited: set[str] = set()
+        while True:
+            target = self._check_url(current, url)
+            if kind == "page" and self.respect_robots:
+                allowed, why = self.robots.allowed(str(target))
+                if not allowed:
+                    raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=False)
+            headers: dict[str, str] = {}
+            if kind == "feed":
+                headers["Accept"] = (
+                    "application/rss+xml, application/atom+xml, application/feed+json, "
+                    "application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+                )
+            elif kind == "page":
+                headers["Accept"] = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+            # Sent on every hop: a feed behind a temporary redirect is validated by the final server.
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+            status, location, page = self._one_request(target, headers, kind, original=url)
+            if status in REDIRECTS:
+                if location is None:
+                    raise FetchError(url, f"HTTP {status} redirect without a Location header", status=status)
+                next_url = str(target.join(location))
+                if len(redirects) >= self.max_redirects:
+                    raise FetchError(url, f"more than {self.max_redirects} redirects (last to {next_url})", status=status)
+                if next_url in visited or next_url == str(target):
+                    raise FetchError(url, f"redirect loop at {next_url}", status=status)
+                visited.add(str(target))
+                redirects.append((status, next_url))
+                current = next_url
+                continue
+            assert page is not None
+            return FetchResult(page=page, redirects=tuple(redirects))
+
+    def _one_request(
+        self, target: httpx.URL, headers: dict[str, str], kind: Kind, *, original: str
+    ) -> tuple[int, str | None, Page | None]:
+        slot = self.limiter.acquire(_host_key(target))
+        try:
+            self.requests_sent += 1
+            request = self._client.build_request("GET", target, headers=headers)
+            try:
+                response = self._client.send(request, stream=True)
+            except AddressRefused as exc:
+                raise FetchError(
+                    original, f"refused target: {exc} (allowed only with NEWSMON_ALLOW_PRIVATE_ADDRESSES=true)"
+                ) from exc
+            except httpx.TimeoutException as exc:
+                raise FetchError(original, self._timeout_reason(exc, target.host or ""), retryable=True) from exc
+            except httpx.HTTPError as exc:
+                raise FetchError(original, f"network error talking to {target.host}: {exc}", retryable=True) from exc
+            try:
+                return self._read_response(response, target, kind, original=original)
+            finally:
+                response.close()
+        finally:
+            self.limiter.release(slot)
+
+    def _timeout_reason(self, exc: httpx.TimeoutException, host: str) -> str:
+        deadline_at = _deadline_at.get()
+        if deadline_at is not None and time.monotonic() >= deadline_at - 0.05:
+            return f"timed out: total deadline of {self.total_timeout_s:g} s exceeded talking to {host}"
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"timed out: no connection to {host} within {self.connect_timeout_s:g} s"
+        return f"timed out: {host} sent nothing for {self.read_timeout_s:g} s"
+
+    def _read_response(
+        self, response: httpx.Response, target: httpx.URL, kind: Kind, *, original: str
+    ) -> tuple[int, str | None, Page | None]:
+        status = response.status_code
+        if status in REDIRECTS:
+            return status, response.headers.get("location"), None
+        fetched_at = datetime.now(UTC)
+        if status == 304:
+            page = Page(url=original, final_url=str(target), status=304, headers=dict(response.headers),
+                        body=b"", fetched_at=fetched_at, not_modified=True)
+            return status, None, page
+        if not 200 <= status < 300:
+            retry_after_s = parse_retry_after(response.headers.get("retry-after"))
+            raise FetchError(
+                original,
+                f"HTTP {status} {response.reason_phrase or ''}".strip() + f" from {target}",
+                retryable=status in RETRYABLE_STATUSES,
+                status=status,
+                retry_after_s=retry_after_s,
+            )
+        content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if kind != "robots" and (content_type.startswith(NEVER_TEXT_PREFIXES) or content_type in NEVER_TEXT_TYPES):
+            raise FetchError(original, f"unexpected Content-Type {content_type!r} for a {kind}", status=status)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise FetchError(original, f"body of {declared} bytes exceeds the {self.max_body_bytes}-byte cap", status=status)
+        decoder = _Decoder(response.headers.get("content-encoding", ""), original, self.max_decompressed_bytes)
+        parts: list[bytes] = []
+        raw_bytes = 0
+        try:
+            for chunk in response.iter_raw(RAW_CHUNK_BYTES):
+                raw_bytes += len(chunk)
+                if raw_bytes > self.max_body_bytes:
+                    raise FetchError(original, f"body exceeds the {self.max_body_bytes}-byte cap", status=status)
+                parts.extend(decoder.feed(chunk))
+        except httpx.TimeoutException as exc:
+            raise FetchError(original, self._timeout_reason(exc, target.host or "") + " while reading the body",
+                             retryable=True, status=status) from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(original, f"connection broke while reading the body: {exc}", retryable=True, status=status) from exc
+        self.bytes_received += raw_bytes
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        page = Page(url=original, final_url=str(target), status=status, headers=headers,
+                    body=b"".join(parts), fetched_at=fetched_at)
+        return status, None, page
