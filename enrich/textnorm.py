@@ -1,0 +1,174 @@
+"""Text folding, tokenising and stemming shared by the topic tagger and the alert matcher."""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+# Languages with a Snowball algorithm (snowballstemmer package). The other languages the project
+# monitors (lv, uk, be) have no Snowball algorithm; they get a light ending stripper below.
+SNOWBALL_ALGORITHMS: dict[str, str] = {
+    "en": "english",
+    "de": "german",
+    "lt": "lithuanian",
+    "pl": "polish",
+    "ru": "russian",
+}
+
+# Folded (lower-case, diacritics removed, й→и, ў→у, ї→і) inflection endings, longest first.
+# Sources: standard grammars of Latvian, Ukrainian and Belarusian nominal/adjectival declension.
+_LIGHT_ENDINGS: dict[str, tuple[str, ...]] = {
+    "lv": (
+        "ajiem", "ajam", "ajai", "ajos", "ajas", "ijas", "ijai", "iem", "ija", "iju", "iji", "ais",
+        "am", "ai", "as", "os", "us", "ei", "es", "is", "em", "im", "um",
+        "a", "e", "i", "u", "s", "o",
+    ),
+    "uk": (
+        "ського", "ському", "ськии", "ською", "ських", "ська", "ське", "ські",
+        "ого", "ому", "ими", "ііи", "ою", "ею", "ах", "ям", "ях", "ам", "ів", "ии", "ои", "еи", "ом", "ем",
+        "а", "я", "у", "ю", "і", "и", "е", "о", "ь",
+    ),
+    "be": (
+        "скага", "скаму", "скіх", "скім", "скаи", "скую", "ская", "скае", "скія", "скі",
+        "ага", "аму", "ымі", "амі", "ямі", "ая", "ую", "ых", "ым", "ах", "ях", "ам", "ям", "ау", "оу", "еу",
+        "ои", "аи", "еи", "ом", "ем",
+        "а", "я", "у", "ю", "і", "ы", "е", "о", "ь",
+    ),
+}
+_MIN_STEM_CHARS = 3
+
+# Letters whose Unicode decomposition does not strip to a base letter but which readers treat as
+# one (Polish ł, Croatian/Vietnamese đ, Nordic ø, Turkish dotless ı).
+_EXTRA_FOLDS = {"ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "ı": "i", "ħ": "h", "Ħ": "h"}
+
+# Code point ranges covering Latin, Latin extended and Cyrillic scripts (what the project's
+# languages use). Outside them fold() falls back to str.lower().
+_FOLD_RANGES = ((0x00C0, 0x0250), (0x0370, 0x0530), (0x1E00, 0x1F00))
+
+_WORD_RE = re.compile(r"\w+")
+
+
+def _build_fold_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0x41, 0x5B):
+        table[code] = chr(code + 32)
+    for lo, hi in _FOLD_RANGES:
+        for code in range(lo, hi):
+            char = chr(code)
+            if char in _EXTRA_FOLDS:
+                table[code] = _EXTRA_FOLDS[char]
+                continue
+            lower = char.lower()
+            if len(lower) != 1:
+                lower = char
+            base = "".join(c for c in unicodedata.normalize("NFKD", lower) if not unicodedata.combining(c))
+            # Keep the one-character-per-character mapping so offsets in folded text are offsets
+            # in the original; a letter that decomposes into two letters keeps its lower case.
+            folded = base.lower() if len(base) == 1 else lower
+            if folded != char:
+                table[code] = folded
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+_COMBINING_RE = re.compile(r"[\u0300-\u036f]")
+
+
+def fold_aligned(text: str) -> str:
+    """Lower-case and strip diacritics character by character: result[i] comes from text[i]."""
+    return text.translate(_FOLD_TABLE)
+
+
+def fold(text: str) -> str:
+    """Case- and diacritic-insensitive form: `Šalčininkų` → `salcininku`, `Лукашэнка` → `лукашэнка`.
+
+    Precomposed letters keep their position (the same length as the input); combining marks that
+    arrive as separate characters are dropped, which only then shortens the text.
+    """
+    folded = text.translate(_FOLD_TABLE)
+    if _COMBINING_RE.search(folded):
+        folded = _COMBINING_RE.sub("", unicodedata.normalize("NFC", folded).translate(_FOLD_TABLE))
+    return folded
+
+
+def tokenize(text: str) -> list[str]:
+    """Word tokens of text as written (not folded); hyphenated compounds split into their parts."""
+    return _WORD_RE.findall(text)
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the tokens tokenize() returns."""
+    return [m.span() for m in _WORD_RE.finditer(text)]
+
+
+class _StemmerPool(threading.local):
+    """Snowball stemmer objects keep state while stemming, so each thread gets its own."""
+
+    def __init__(self) -> None:
+        self.stemmers: dict[str, object] = {}
+
+    def get(self, language: str):
+        stemmer = self.stemmers.get(language)
+        if stemmer is None:
+            import snowballstemmer  # imported here: nothing loads at import time of enrich/
+
+            stemmer = snowballstemmer.stemmer(SNOWBALL_ALGORITHMS[language])
+            self.stemmers[language] = stemmer
+        return stemmer
+
+
+_POOL = _StemmerPool()
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+
+
+def _strip_ending(folded: str, language: str) -> str:
+    for ending in _LIGHT_ENDINGS[language]:
+        if folded.endswith(ending) and len(folded) - len(ending) >= _MIN_STEM_CHARS:
+            return folded[: -len(ending)]
+    return folded
+
+
+_RU_FOLDED_SHORT_I_RE = re.compile(r"(?<=[аеиоуыэюя])и$")
+
+
+def _prepare_russian(lower: str) -> str:
+    """Undo what folding does to Russian word endings before the Snowball algorithm sees them.
+
+    Folding turns й into и, and word-final vowel+й (-ой, -ый, -ий, -ая) is a common ending while
+    vowel+и is rare, so the й is restored there. A final soft sign is dropped because Snowball reads
+    -сь as a reflexive verb ending and would cut Беларусь to белар but Беларуси to беларус.
+    """
+    lower = _RU_FOLDED_SHORT_I_RE.sub("й", lower.replace("ё", "е"))
+    return lower[:-1] if lower.endswith("ь") else lower
+
+
+def normalize_language(language: str | None) -> str | None:
+    """`en-GB`, `EN`, `ru_RU` → the ISO 639-1 code; empty → None."""
+    if not language:
+        return None
+    code = language.strip().lower().replace("_", "-").split("-", 1)[0]
+    return code or None
+
+
+@lru_cache(maxsize=200_000)
+def stem(token: str, language: str | None) -> str:
+    """Folded stem of one token, so inflected forms of a name or word compare equal.
+
+    `stem("Šalčininkų", "lt") == stem("Šalčininkai", "lt") == "salcinink"`. en, de, lt, pl and ru use
+    their Snowball algorithm; lv, uk and be strip common inflection endings. With no language,
+    Cyrillic words are stemmed as Russian and other words are only folded.
+    """
+    lang = normalize_language(language)
+    lower = token.lower()
+    if lang is None and _CYRILLIC_RE.search(lower):
+        lang = "ru"
+    if lang == "ru":
+        lower = _prepare_russian(lower)
+    if lang in SNOWBALL_ALGORITHMS:
+        return fold(_POOL.get(lang).stemWord(lower))
+    folded = fold(lower)
+    if lang in _LIGHT_ENDINGS:
+        return _strip_ending(folded, lang)
+    return folded
