@@ -54,11 +54,11 @@ TRANSPORT_MAX_RETRIES = 2
 _INDEX_NUMBER = re.compile(r"-(\d{6})$")
 
 
-class ElasticConfigError(ValueError):
+class ElasticConfigError(StoreUnavailable):
     """Settings that cannot work (missing CA file, half-given credentials): the user must fix them."""
 
 
-class ElasticSetupError(RuntimeError):
+class ElasticSetupError(StoreUnavailable):
     """The cluster is reachable but not in a state newsmon can use as-is; the message says what to do."""
 
 

@@ -1,4 +1,4 @@
-"""Loopback HTTP server that records every request the real Elasticsearch client sends and answers minimally.
+"""Loopback HTTP server recording what the real Elasticsearch client sends, plus checks shared by the ES suites.
 
 It is a transport-level recorder, not a search engine: it keeps just enough state (templates,
 indices, aliases, document ids) to answer the administrative calls and `create` conflicts with
@@ -296,7 +296,7 @@ def sample_articles() -> list[Article]:
             source_country="LT",
             feed_url="https://www.lrt.lt/rss",
             title="Šalčininkų pasienio punktas uždarytas dėl balionų iš Baltarusijos",
-            text="Šalčininkų punktas uždarytas. Lietuvoje sustabdytas eismas į Baltarusiją, vilkikai stovi eilėse.",
+            text="Šalčininkai: punktas uždarytas. Lietuvoje sustabdytas eismas į Baltarusiją, vilkikai stovi eilėse.",
             summary="Pasienio punktas uždarytas.",
             authors=("Rūta Petrauskienė",),
             published_at=datetime(2026, 11, 20, 7, 5, tzinfo=UTC),
@@ -339,3 +339,52 @@ def sample_articles() -> list[Article]:
             content_hash="e" * 64,
         ),
     ]
+
+
+# -- the strict mapping, as a document check -----------------------------------------------------------
+
+# strict_date_optional_time as newsmon writes it: UTC, optional fraction (ES keeps up to nanoseconds).
+_ES_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$")
+_INT_RANGE = {"integer": 2**31, "long": 2**63, "short": 2**15, "byte": 2**7}
+
+
+def mapping_violations(doc: dict[str, Any], properties: dict[str, Any], path: str = "") -> list[str]:
+    """What Elasticsearch would reject in `doc` under a `dynamic: strict` mapping (empty list = fits)."""
+    problems: list[str] = []
+    for key, value in doc.items():
+        where = f"{path}{key}"
+        spec = properties.get(key)
+        if spec is None:
+            problems.append(f"{where}: not in the mapping (strict mapping rejects the document)")
+            continue
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is None:
+                continue
+            problems.extend(_value_violations(item, spec, where))
+    return problems
+
+
+def _value_violations(value: Any, spec: dict[str, Any], where: str) -> list[str]:
+    kind = spec.get("type", "object")
+    if kind == "object":
+        if not isinstance(value, dict):
+            return [f"{where}: {value!r} is not an object"]
+        return mapping_violations(value, spec.get("properties", {}), f"{where}.")
+    if kind in ("keyword", "text"):
+        ok = isinstance(value, str) or (kind == "keyword" and isinstance(value, bool | int | float))
+        return [] if ok else [f"{where}: {value!r} is not a string for a {kind} field"]
+    if kind == "date":
+        if not isinstance(value, str) or not _ES_DATE.match(value):
+            return [f"{where}: {value!r} is not strict_date_optional_time"]
+        return []
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{where}: {value!r} is not a boolean"]
+    if kind in _INT_RANGE:
+        limit = _INT_RANGE[kind]
+        ok = isinstance(value, int) and not isinstance(value, bool) and -limit <= value < limit
+        return [] if ok else [f"{where}: {value!r} is not a {kind}"]
+    if kind in ("float", "double", "half_float", "scaled_float"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return [] if ok else [f"{where}: {value!r} is not a number"]
+    return [f"{where}: the check does not know mapping type {kind!r}"]
