@@ -26,6 +26,7 @@ _MIN_STEM_CHARS = 4
 # Between the words of a multi-word term: a space, a hyphen, quotes, "'" — never a line break.
 _MAX_GAP_CHARS = 3
 _WORD_RE = re.compile(r"\w+")
+_SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
 
 
@@ -117,6 +118,7 @@ class Concept:
     weight: float = 1.0
     strong: bool = False
     min_hits: int = 1
+    competes_with: str | None = None  # negative cues: the side this other country stands in for
 
 
 @dataclass(frozen=True)
@@ -324,8 +326,13 @@ def _parse_pack(path: Path) -> TopicPack:
         if kind not in NEGATIVE_KINDS:
             raise TopicPackError(path, f"unknown kind `{kind}`", line=negative.key_lines.get("kind"),
                                  field=f"{where}.kind", fix=f"use one of {', '.join(sorted(NEGATIVE_KINDS))}")
+        competes_with = negative.get("competes_with")
+        if kind == "other_border" and competes_with not in sides:
+            raise TopicPackError(path, f"competes_with is {competes_with!r}", line=negative.line,
+                                 field=f"{where}.competes_with",
+                                 fix=f"name the side this country can stand in for: one of {', '.join(sides)}")
         concepts.append(Concept(id=negative_id, role="negative", group=kind, kind=kind,
-                                weight=_weight(negative, path, where)))
+                                weight=_weight(negative, path, where), competes_with=competes_with))
         terms += _compile_terms(negative.get("terms"), len(concepts) - 1, path, where, languages, line)
 
     subtopics = raw.get("subtopics", {})
@@ -453,6 +460,8 @@ class _Unit:
     negative_weight: dict[str, float]
     strong: set[str]
     subtopic_hits: dict[str, int]
+    first_country: str | None = None
+    self_evident: set[str] = field(default_factory=set)
 
     def has(self, side: str) -> bool:
         return self.side_weight.get(side, 0.0) > 0.0
@@ -510,10 +519,14 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
                                       field=field_name, kind=f"{concept.role}:{concept.group}"))
             if unit is None:
                 continue
+            if unit.first_country is None and (concept.kind == "country" or concept.competes_with):
+                unit.first_country = concept.id
             if concept.role == "side":
                 unit.side_weight[concept.group] = unit.side_weight.get(concept.group, 0.0) + concept.weight
                 if concept.strong:
                     unit.strong.add(concept.id)
+                    if concept.kind in _SELF_EVIDENT_KINDS:
+                        unit.self_evident.add(concept.id)
             elif concept.role == "negative":
                 unit.negative_weight[concept.id] = unit.negative_weight.get(concept.id, 0.0) + concept.weight
             else:
@@ -536,46 +549,128 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
 
 # Scoring constants, in points; an article is on-topic at _ON_TOPIC_SCORE points and relevance is a
 # logistic curve centred there. Tuned on the development set as a whole (bench/eval_topic.py), never
-# per item.
+# per item; each one stands for a rule of the labelling guideline.
 _ON_TOPIC_SCORE = 3.0
+_TITLE_BOTH = 2.5  # the headline is about both countries
+_TITLE_ONE_LEAD_OTHER = 1.5  # headline names one side, the lead the other
+_TITLE_ONE = 0.5  # headline names one side: the article is at least about one of them
+_LEAD_BOTH = 2.0  # the first substantive paragraph is about both
+_BODY_BOTH_EACH = 1.0  # every further paragraph about both ("at least a full paragraph")
+_BODY_BOTH_MAX = 4.0
+_SUBJECT_CUE = 1.0  # a paragraph about both also names a bilateral subject (border, migrants, balloons...)
+_STRONG_EACH = 1.0  # checkpoints, border agencies, Astravets, Belaruskali
+_STRONG_MAX = 2.0
+_PASSING_MENTION = -2.0  # one side named only once and nothing strong: "named in passing"
+_SPARSE_LONG_ARTICLE = -2.0  # a long article where the pair shows up in few paragraphs
+_OTHER_BORDER_ARTICLE = -1.5  # another border/country outweighs Lithuania across the article
+_OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
+_SPORT = -2.0  # sports context
+_OTHER_COUNTRY_FIRST = -1.5  # the headline (or lead) opens on another neighbour: its border is the subject
+_MIN_PARAGRAPH_CHARS = 40
+_PASSING_MIN_PARAGRAPHS = 4  # in a short excerpt one mention of each side in the lead is the subject
+_SHARE_BONUS = 2.0  # times the share of paragraphs about both: short focused excerpts score high  # shorter lines are datelines, captions, bylines, not paragraphs
+_LONG_ARTICLE_PARAGRAPHS = 8
+_SPARSE_SHARE = 0.2
 
 
 def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, list[str]]:
     reasons: list[str] = []
-    title_units = [u for u in units if u.field == "title"]
-    text_units = [u for u in units if u.field == "text"]
-    title = title_units[0] if title_units else None
-    lead = text_units[0] if text_units else None
+    title = next((u for u in units if u.field == "title"), None)
+    paragraphs = [u for u in units if u.field == "text" and u.end - u.start >= _MIN_PARAGRAPH_CHARS]
+    if title is not None and paragraphs and _same_as_title(paragraphs[0], title):
+        paragraphs = paragraphs[1:]  # many pages repeat the headline as the first line of the text
     total_a = sum(u.side_weight.get(a, 0.0) for u in units)
     total_b = sum(u.side_weight.get(b, 0.0) for u in units)
     if total_a == 0 or total_b == 0:
         missing = pack.side_labels[a] if total_a == 0 else pack.side_labels[b]
         return 0.0, [f"{missing} not mentioned"]
+    competing = {c.id: c.competes_with for c in pack.concepts if c.role == "negative" and c.competes_with}
+
+    def other_weight(unit: _Unit, side: str | None = None) -> float:
+        return sum(w for k, w in unit.negative_weight.items()
+                   if k in competing and (side is None or competing[k] == side))
 
     def both(unit: _Unit | None) -> bool:
-        return unit is not None and unit.has(a) and unit.has(b)
+        # A paragraph where another country is named at least as much as one side is about that
+        # country's border (Poland–Belarus, Latvia–Belarus, Lithuania–Kaliningrad), not about the pair.
+        return (unit is not None and unit.has(a) and unit.has(b)
+                and other_weight(unit, a) <= unit.side_weight.get(a, 0.0)
+                and other_weight(unit, b) <= unit.side_weight.get(b, 0.0))
 
     score = 0.0
+    lead = paragraphs[0] if paragraphs else None
     if both(title):
-        score += 2.5
+        score += _TITLE_BOTH
         reasons.append("title names both sides")
-    elif title is not None and (title.has(a) or title.has(b)) and both(lead) is False and lead is not None and (
-        lead.has(a) or lead.has(b)
-    ) and ((title.has(a) and lead.has(b)) or (title.has(b) and lead.has(a))):
-        score += 1.5
+    elif title is not None and lead is not None and (
+        (title.has(a) and lead.has(b)) or (title.has(b) and lead.has(a))
+    ):
+        score += _TITLE_ONE_LEAD_OTHER
         reasons.append("title and lead name one side each")
+    elif title is not None and (title.has(a) or title.has(b)):
+        score += _TITLE_ONE
+        reasons.append("title names one side")
     if both(lead):
-        score += 2.0
+        score += _LEAD_BOTH
         reasons.append("lead paragraph names both sides")
-    body_both = [u for u in text_units[1:] if both(u)]
+    body_both = [u for u in paragraphs[1:] if both(u)]
     if body_both:
-        score += min(4.0, 1.0 * len(body_both))
+        score += min(_BODY_BOTH_MAX, _BODY_BOTH_EACH * len(body_both))
         reasons.append(f"{len(body_both)} more paragraph(s) name both sides")
-    strong = set().union(*(u.strong for u in units))
+    if paragraphs:
+        share = len([u for u in paragraphs if both(u)]) / len(paragraphs)
+        if share:
+            score += _SHARE_BONUS * share
+            reasons.append(f"{share:.0%} of paragraphs name both sides")
+    both_units = [u for u in (title, *paragraphs) if both(u)]
+    cue_subtopics = {s for u in both_units for s in u.subtopic_hits}
+    if cue_subtopics:
+        score += _SUBJECT_CUE
+        reasons.append("a paragraph about both names " + ", ".join(sorted(cue_subtopics)))
+    # Checkpoints and the Astravets plant stand for the pair wherever they appear; an agency or a
+    # company counts only where the other side is named too (Lithuanian border guards helping Latvia
+    # are not a Lithuania–Belarus story).
+    strong = set().union(*(u.self_evident for u in units), *(u.strong for u in units if u.has(a) and u.has(b)))
     if strong:
-        score += min(2.0, 1.0 * len(strong))
+        score += min(_STRONG_MAX, _STRONG_EACH * len(strong))
         reasons.append("border/bilateral anchors: " + ", ".join(sorted(strong)))
+    if not strong and min(total_a, total_b) <= 1.0 and len(paragraphs) >= _PASSING_MIN_PARAGRAPHS:
+        score += _PASSING_MENTION
+        side = pack.side_labels[a] if total_a <= total_b else pack.side_labels[b]
+        reasons.append(f"penalty: {side} named only once")
+    if len(paragraphs) >= _LONG_ARTICLE_PARAGRAPHS and not both(title):
+        share = len([u for u in paragraphs if both(u)]) / len(paragraphs)
+        if share < _SPARSE_SHARE:
+            score += _SPARSE_LONG_ARTICLE
+            reasons.append(f"penalty: only {share:.0%} of {len(paragraphs)} paragraphs name both sides")
+    for side, total, other_side in ((a, total_a, b), (b, total_b, a)):
+        if sum(other_weight(u, side) for u in units) > total:
+            score += _OTHER_BORDER_ARTICLE
+            reasons.append(f"penalty: another country is named more than {pack.side_labels[side]}")
+        if title is not None and other_weight(title, side) > 0 and not title.has(side):
+            score += _OTHER_BORDER_TITLE
+            reasons.append(f"penalty: the title is about another neighbour of {pack.side_labels[other_side]}")
+    first = _first_country(units, title, lead, pack)
+    if first is not None and first in competing:
+        score += _OTHER_COUNTRY_FIRST
+        reasons.append(f"penalty: the story opens on {first}, not on {pack.side_labels[competing[first]]}")
+    sport_hits = sum(w for u in units for k, w in u.negative_weight.items() if k not in competing)
+    if sport_hits >= 2:
+        score += _SPORT
+        reasons.append("penalty: sports context")
     return score, reasons
+
+
+def _first_country(units: list[_Unit], title: _Unit | None, lead: _Unit | None, pack: TopicPack) -> str | None:
+    """The first country-like concept named in the title, else in the lead: the story's grammatical subject."""
+    for unit in (title, lead):
+        if unit is not None and unit.first_country is not None:
+            return unit.first_country
+    return None
+
+
+def _same_as_title(paragraph: _Unit, title: _Unit) -> bool:
+    return (paragraph.end - paragraph.start) <= (title.end - title.start) + 5 and paragraph.side_weight == title.side_weight
 
 
 def _subtopics(units: list[_Unit], pack: TopicPack, a: str, b: str) -> tuple[str, ...]:
