@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
 import html
 import io
 import json
@@ -43,12 +44,19 @@ def _canonical_or_raw(link: str) -> str:
         return link
 
 
-def entry_identity(guid: str | None, link: str | None) -> str | None:
-    """Entry id: the guid when present, else the canonical form of the link, else None."""
+def entry_identity(guid: str | None, link: str | None, *content: str | None) -> str | None:
+    """Entry id: the guid, else the canonical link, else a hash of the entry's text; None for an empty entry.
+
+    RSS 0.9x items may carry only a title or description; hashing that text keeps them identifiable
+    (the same text is the same entry), as feed readers do.
+    """
     if guid and guid.strip():
         return guid.strip()
     if link:
         return _canonical_or_raw(link)
+    text = "\x1f".join((c or "").strip() for c in content)
+    if text.strip("\x1f"):
+        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
     return None
 
 
@@ -127,15 +135,16 @@ def _parse_json_feed(body: bytes, source: str) -> ParsedFeed:
             problems.append(f"item {index}: not an object, skipped")
             continue
         link = _http_link(str(item.get("url") or item.get("external_url") or "") or None, base)
+        summary = item.get("summary") or item.get("content_text") or item.get("content_html")
         raw_id = item.get("id")
         guid = str(raw_id) if raw_id not in (None, "") else None
-        entry_id = entry_identity(guid, link)
+        entry_id = entry_identity(guid, link, item.get("title") if isinstance(item.get("title"), str) else None,
+                                  summary if isinstance(summary, str) else None)
         if entry_id is None:
-            problems.append(f"item {index}: neither id nor url, skipped")
+            problems.append(f"item {index}: no id, url, title or text, skipped")
             continue
         authors_raw = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
         authors = tuple(a["name"].strip() for a in authors_raw if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip())
-        summary = item.get("summary") or item.get("content_text") or item.get("content_html")
         entries.append(FeedEntry(
             entry_id=entry_id,
             link=link,
@@ -147,7 +156,7 @@ def _parse_json_feed(body: bytes, source: str) -> ParsedFeed:
             language=item.get("language") if isinstance(item.get("language"), str) else feed_language,
         ))
     if not entries and items:
-        raise FeedParseError(source, "no usable entries: " + "; ".join(problems[:3]))
+        raise FeedParseError(source, f"no usable entries: none of the {len(items)} items has an id, url, title or text")
     if not items:
         problems.append("feed has no entries")
     return ParsedFeed(
@@ -202,15 +211,21 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
             reason = f"not a feed: {_bozo_problem(result.get('bozo_exception'))}"
         raise FeedParseError(url, reason)
     feed_meta = result.get("feed") or {}
+    if not base.startswith(("http://", "https://")):
+        # No fetch URL (a local file): the feed's own rel="self" link says where it lives.
+        selfs = [ln.get("href", "") for ln in feed_meta.get("links") or [] if ln.get("rel") == "self"]
+        base = next((h for h in selfs if h.startswith(("http://", "https://"))), "")
     feed_language = feed_meta.get("language") or lowered.get("content-language") or None
     entries: list[FeedEntry] = []
     for index, raw in enumerate(raw_entries):
-        link = _http_link(raw.get("link"), base)
-        if raw.get("link") and link is None:
-            problems.append(f"entry {index}: link {str(raw.get('link'))[:80]!r} is not http(s), dropped")
-        entry_id = entry_identity(raw.get("id"), link)
+        raw_link = (raw.get("link") or "").strip()
+        link = _http_link(raw_link, base)
+        if raw_link and link is None:
+            problems.append(f"entry {index}: link {raw_link[:80]!r} is not an absolute http(s) URL")
+        # An unresolvable link (a relative link in a file with no base URL) still identifies the entry.
+        entry_id = entry_identity(raw.get("id"), link or raw_link or None, raw.get("title"), raw.get("summary"))
         if entry_id is None:
-            problems.append(f"entry {index}: neither guid nor link, skipped")
+            problems.append(f"entry {index}: no guid, link, title or description, skipped")
             continue
         authors = tuple(
             a["name"].strip() for a in raw.get("authors") or [] if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip()
@@ -226,7 +241,7 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
             language=(raw.get("language") or feed_language) or None,
         ))
     if raw_entries and not entries:
-        raise FeedParseError(url, "no usable entries: " + "; ".join(problems[-3:]))
+        raise FeedParseError(url, f"no usable entries: none of the {len(raw_entries)} entries has a guid, link, title or description")
     if not raw_entries:
         problems.append("feed has no entries")
     return ParsedFeed(
