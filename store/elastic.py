@@ -234,6 +234,12 @@ class ElasticIndex:
             doc_id = str(info.get("_id"))
             status = int(info.get("status") or 0)
             pending.discard(doc_id)
+            if not ok and isinstance(info.get("exception"), ApiError) and status in RETRY_STATUSES:
+                # The whole request kept failing (not one document): infrastructure, so the task retries.
+                raise StoreUnavailable(
+                    f"Elasticsearch at {self.url} kept answering HTTP {status} to bulk requests after "
+                    f"{self.bulk_max_retries} retries; check the cluster's health (GET _cluster/health)"
+                )
             if ok:
                 result.created.append(doc_id)
             elif status == 409:

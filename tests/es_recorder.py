@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,11 @@ class EsRecorder:
             def log_message(self, *_args: Any) -> None:  # keep test output quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes; without NODELAY each reply waits for a delayed ACK.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 split = urlsplit(self.path)
@@ -91,7 +97,7 @@ class EsRecorder:
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
         return self
 
