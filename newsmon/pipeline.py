@@ -59,8 +59,9 @@ class Counts:
 # ---------------------------------------------------------------- plan
 
 
-def plan_feeds(settings: Settings, now: datetime | None = None) -> list[list[str]]:
-    """Ids of the feeds due now, batched so that every host's feeds land in one batch (per-host politeness)."""
+def plan_feeds(settings: Settings, now: datetime | None = None, *, force: bool = False) -> list[list[str]]:
+    """Ids of the feeds due now (all enabled ones with `force`), batched so that every host's feeds land in
+    one batch (per-host politeness holds across parallel Airflow workers)."""
     from ingest.poll import is_due
     from store.feedstate import all_feed_states
 
@@ -74,7 +75,7 @@ def plan_feeds(settings: Settings, now: datetime | None = None) -> list[list[str
         state = states.get(feed.id)
         if state is not None and state.disabled_reason:
             continue
-        if is_due(feed, state, now):
+        if force or is_due(feed, state, now):
             host = urlsplit(state.url if state else feed.url).hostname or ""
             by_host.setdefault(host, []).append(feed.id)
     batches: list[list[str]] = []
@@ -199,10 +200,9 @@ class _Poller:
         return "staged", article.id
 
     def _enrich(self, feed: Feed, entry: FeedEntry, page: Page, extracted, now: datetime) -> Article:
-        from enrich.topic import tag
-
         from enrich.dedup import content_hash
         from enrich.lang import detect_language
+        from enrich.topic import tag
         from ingest.urls import article_id, canonical_url
 
         canonical = canonical_url(page.final_url, page_canonical=extracted.canonical_url)
@@ -367,10 +367,10 @@ class RunSummary:
 
 
 def run_once(settings: Settings, progress: Progress | None = None, *, on_plan: Callable[[int], None] | None = None,
-             now: datetime | None = None) -> RunSummary:
+             now: datetime | None = None, force: bool = False) -> RunSummary:
     """One full ingest pass in-process (what `newsmon run --once` does): the DAG's stages in order."""
     started_at = now or utcnow()
-    batches = plan_feeds(settings, started_at)
+    batches = plan_feeds(settings, started_at, force=force)
     if on_plan:
         on_plan(sum(len(b) for b in batches))
     poll_counts = Counts()

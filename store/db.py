@@ -166,8 +166,9 @@ def init_schema(engine: Engine) -> None:
     """Create missing tables (idempotent) and refuse a DB written by a newer schema."""
     # Other modules (e.g. store.clusters, store.sqlite_index) add their tables to `metadata` or
     # register DDL hooks on import; import them here so one call creates everything.
-    from store import sqlite_index
+    from store import clusters, sqlite_index
 
+    assert clusters.__name__  # imported for the tables it adds to `metadata`
     metadata.create_all(engine)
     with engine.begin() as conn:
         row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()

@@ -94,8 +94,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 for text_line in body.get_content().splitlines()[:4]:
                     console.print(f"    [dim]{escape(text_line)}[/]")
 
-        console.rule("5. Second pass: nothing new, no new alerts")
-        run_pass(demo, console)
+        console.rule("5. Second pass over every feed: nothing new, no new alerts")
+        run_pass(demo, console, force=True)
         console.print(f"SMTP messages after the second pass: {len(smtp.messages)}")
         index.close()
     if args.keep:

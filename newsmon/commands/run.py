@@ -15,6 +15,7 @@ from newsmon.settings import Settings
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="ingest: poll due feeds, extract, tag, dedup, index, alert")
     p.add_argument("--once", action="store_true", help="one pass, then exit (default: repeat every --every seconds)")
+    p.add_argument("--force", action="store_true", help="poll every enabled feed now, ignoring their schedules")
     p.add_argument("--every", type=int, default=600, metavar="SECONDS", help="pause between passes without --once")
     p.set_defaults(func=run)
 
@@ -34,7 +35,7 @@ def summary_table(summary) -> Table:
     return table
 
 
-def run_pass(settings: Settings, console: Console):
+def run_pass(settings: Settings, console: Console, *, force: bool = False):
     from newsmon.pipeline import run_once
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -44,6 +45,7 @@ def run_pass(settings: Settings, console: Console):
             settings,
             progress=lambda event, n: bar.advance(task, n) if event == "feed" else None,
             on_plan=lambda total: bar.update(task, total=total),
+            force=force,
         )
     console.print(summary_table(summary))
     return summary
@@ -52,7 +54,7 @@ def run_pass(settings: Settings, console: Console):
 def run(args: argparse.Namespace, settings: Settings) -> int:
     console = Console(stderr=False)
     while True:
-        run_pass(settings, console)
+        run_pass(settings, console, force=args.force)
         if args.once:
             return 0
         time.sleep(max(30, args.every))

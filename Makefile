@@ -1,0 +1,51 @@
+# newsmon — `make run` (Airflow standalone + embedded store) and `make test` on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STATE_DIR ?= $(CURDIR)/var
+SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
+
+.PHONY: install run test test-es demo lint eval bench clean
+
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+## Airflow standalone with the newsmon DAGs and the embedded (SQLite) store
+run: install
+	STATE_DIR=$(STATE_DIR) VENV=$(VENV) scripts/run_airflow.sh
+
+## The whole offline suite (the opt-in Elasticsearch suite is `make test-es`)
+test: install
+	$(BIN)/ruff check .
+	NEWSMON_SHARED_DIR=$(SHARED_DIR) $(BIN)/pytest -m "not es" -q -p no:cacheprovider
+
+## Real-cluster suite: NEWSMON_TEST_ES_URL=https://elastic:PASSWORD@localhost:9200 make test-es
+test-es: install
+	NEWSMON_SHARED_DIR=$(SHARED_DIR) $(BIN)/pytest -m es -q -rs tests
+
+demo: install
+	$(BIN)/newsmon demo
+
+lint: install
+	$(BIN)/ruff check .
+
+## Quality numbers over ../shared/corpus
+eval: install
+	$(BIN)/python bench/eval_topic.py
+	$(BIN)/python bench/eval_dedup.py
+	$(BIN)/python bench/eval_feeds.py
+	$(BIN)/python bench/eval_extraction.py
+
+## Speed ratios against baselines measured in the same run
+bench: install
+	$(BIN)/python bench/bench_replay.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

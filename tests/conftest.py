@@ -1,0 +1,82 @@
+"""Shared fixtures: the demo site on a real loopback server, a real SMTP server, settings for a temp store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Airflow reads its home at import time: point it at a throw-away dir before any test imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="newsmon-airflow-"))
+os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+
+from newsmon import demo_content  # noqa: E402
+from newsmon.commands.demo import demo_settings  # noqa: E402
+from newsmon.fixture_server import FixtureServer  # noqa: E402
+from newsmon.settings import Settings, load_settings  # noqa: E402
+from newsmon.smtp_sink import SmtpSink  # noqa: E402
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("NEWSMON_SHARED_DIR") or REPO.parent / "shared")
+
+
+@pytest.fixture
+def shared() -> Path:
+    path = shared_dir()
+    if not (path / "corpus").is_dir():
+        pytest.skip(f"shared corpus not found at {path} (set NEWSMON_SHARED_DIR); evaluation floors need it")
+    return path
+
+
+@dataclass
+class DemoEnv:
+    server: FixtureServer
+    smtp: SmtpSink
+    settings: Settings
+    workdir: Path
+
+    @property
+    def alerts_file(self) -> Path:
+        return self.workdir / "alerts.jsonl"
+
+    def env(self) -> dict[str, str]:
+        """The same settings as NEWSMON_* variables (for Airflow tasks and CLI subprocesses)."""
+        return {
+            "NEWSMON_HOME": str(self.workdir),
+            "NEWSMON_CONFIG_DIR": str(self.settings.config_path),
+            "NEWSMON_STATE_DIR": str(self.settings.state_path),
+            "NEWSMON_ALLOW_LOOPBACK": "true",
+            "NEWSMON_PER_HOST_MIN_INTERVAL_S": str(self.settings.per_host_min_interval_s),
+            "NEWSMON_PER_HOST_CONCURRENCY": str(self.settings.per_host_concurrency),
+        }
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path) -> Iterator[DemoEnv]:
+    """The demo site served on loopback, a real SMTP server, and settings for a fresh store in tmp_path."""
+    with FixtureServer() as server, SmtpSink() as smtp:
+        server.routes.update(demo_content.build_routes(server.base_url))
+        settings = demo_settings(load_settings(), tmp_path, base_url=server.base_url, smtp_port=smtp.port)
+        yield DemoEnv(server, smtp, settings, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Airflow's metadata DB (SQLite) migrated once for the session, as `dag.test()` needs."""
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return Path(os.environ["AIRFLOW_HOME"])

@@ -1,0 +1,65 @@
+"""Config files are validated on load, and errors point at the file, the line and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsmon.cli import main
+from newsmon.config import ConfigError, load_alert_rules, load_feeds
+from newsmon.settings import load_settings
+
+
+def test_shipped_feeds_and_alert_rules_load():
+    settings = load_settings()
+    feeds = load_feeds(settings.feeds_file)
+    assert len(feeds) >= 1 and len({f.id for f in feeds}) == len(feeds)
+    assert load_alert_rules(settings.alerts_file)
+
+
+def test_a_feed_with_an_unknown_affiliation_is_reported_with_file_line_and_allowed_values(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - id: lrt-en\n    name: LRT English\n    url: https://www.lrt.lt/en/rss\n    affiliation: public_broadcaster\n"
+        "  - id: example\n    name: Example\n    url: https://example.org/rss\n    affiliation: state-run\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_feeds(path)
+    message = str(err.value)
+    assert f"{path}:9: feeds.1.affiliation" in message
+    assert "state_controlled" in message
+
+
+def test_broken_yaml_names_the_line(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - id: a\n    name: [unclosed\n")
+    with pytest.raises(ConfigError, match=rf"{path}:\d+: not valid YAML"):
+        load_feeds(path)
+
+
+def test_an_alert_rule_with_a_broken_query_is_rejected_before_any_run(tmp_path):
+    path = tmp_path / "alerts.yaml"
+    path.write_text("rules:\n  - name: x\n    query: '(medininkai OR'\n    channels: [file:a.jsonl]\n")
+    with pytest.raises(ConfigError, match=r"alerts.yaml:3: rules.0.query: .*cannot parse query"):
+        load_alert_rules(path)
+
+
+def test_cli_reports_a_bad_feeds_file_in_one_line_and_exits_2(tmp_path, monkeypatch, capsys):
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - id: Bad Id\n    name: x\n    url: ftp://x\n")
+    monkeypatch.setenv("NEWSMON_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("NEWSMON_STATE_DIR", str(tmp_path / "var"))
+    assert main(["run", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "feeds.yaml:2: feeds.0.id" in err and "feeds.0.url" in err and "Traceback" not in err
+
+
+def test_cli_search_with_bad_syntax_exits_2_with_the_reason(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEWSMON_STATE_DIR", str(tmp_path))
+    assert main(["search", "title:(border"]) == 2
+    assert "cannot parse query" in capsys.readouterr().err
+
+
+def test_a_bad_setting_names_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("NEWSMON_SEARCH_BACKEND", "solr")
+    assert main(["search", "x"]) == 2
+    assert "NEWSMON_SEARCH_BACKEND" in capsys.readouterr().err

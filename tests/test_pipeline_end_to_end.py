@@ -1,0 +1,142 @@
+"""The whole pipeline on the demo site: real HTTP, real trafilatura, real SQLite, real SMTP."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from datetime import UTC
+
+from sqlalchemy import func, select
+
+from newsmon import demo_content
+from newsmon.pipeline import cluster_and_index, run_once, send_alerts
+from store.db import alert_outbox, open_engine
+from store.index import SearchQuery, open_index
+
+
+def _index(settings):
+    return open_index(settings, open_engine(settings.database_url))
+
+
+def _hits(settings, q, **kw):
+    return _index(settings).search(SearchQuery(q=q, **kw))
+
+
+def test_demo_run_indexes_every_good_article_and_mails_one_alert_per_story(demo_env):
+    summary = run_once(demo_env.settings)
+
+    assert summary.index["indexed"] == len(demo_content.ARTICLES)
+    assert _index(demo_env.settings).count() == len(demo_content.ARTICLES)
+    subjects = sorted(str(m["Subject"]) for m in demo_env.smtp.messages)
+    # Story A arrives from two outlets but is one story: one mail for it, one for the Lithuanian report.
+    assert len(subjects) == 2, subjects
+    assert any("Medininkai" in s for s in subjects)
+    assert any("Šalčininkų" in s for s in subjects)
+    file_alerts = [json.loads(line) for line in demo_env.alerts_file.read_text().splitlines()]
+    assert len(file_alerts) == 2
+
+
+def test_two_outlets_copies_of_one_story_share_a_cluster_and_the_mail_says_so(demo_env):
+    run_once(demo_env.settings)
+    hits = _hits(demo_env.settings, "Medininkai balloons", languages=("en",))
+    assert {h.source for h in hits} == {"baltic-wire", "north-daily"}
+    assert len({h.cluster_id for h in hits}) == 1
+    assert all(h.cluster_size == 2 for h in hits)
+    mail = next(m for m in demo_env.smtp.messages if "Medininkai" in str(m["Subject"]))
+    assert "also reported by 1 other outlet" in mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_running_the_same_ingest_twice_creates_nothing_and_sends_nothing(demo_env):
+    run_once(demo_env.settings)
+    count, mails = _index(demo_env.settings).count(), len(demo_env.smtp.messages)
+    page_fetches = len(demo_env.server.fetched("/baltic-wire/medininkai"))
+
+    second = run_once(demo_env.settings, force=True)
+
+    assert second.poll.get("staged", 0) == 0
+    assert second.index.get("indexed", 0) == 0
+    assert _index(demo_env.settings).count() == count
+    assert len(demo_env.smtp.messages) == mails
+    assert len(demo_env.server.fetched("/baltic-wire/medininkai")) == page_fetches  # no article refetched
+
+
+def test_rerunning_index_and_alert_stages_alone_is_a_no_op(demo_env):
+    run_once(demo_env.settings)
+    mails = len(demo_env.smtp.messages)
+    assert cluster_and_index(demo_env.settings).get("indexed", 0) == 0
+    assert send_alerts(demo_env.settings).get("sent", 0) == 0
+    assert len(demo_env.smtp.messages) == mails
+
+
+def test_reader_comments_of_the_lithuanian_page_never_reach_the_stored_text(demo_env):
+    run_once(demo_env.settings)
+    page = next(a for a in demo_content.ARTICLES if a.comments)
+    hit = _hits(demo_env.settings, "Šalčininkų", languages=("lt",))[0]
+    stored = _index(demo_env.settings).get(hit.id)
+    assert "Medininkų" in stored["text"]
+    for comment in page.comments:
+        assert comment.split(":", 1)[1].strip()[:30] not in stored["text"]
+    assert "Komentarai" not in stored["text"]
+    assert _hits(demo_env.settings, "Jonas77 OR Vilnietė OR Komentuoti") == []
+
+
+def test_diacritic_free_spelling_finds_the_article_spelled_with_diacritics(demo_env):
+    run_once(demo_env.settings)
+    hits = _hits(demo_env.settings, "salcininku")
+    assert any(h.title.startswith("Šalčininkų") for h in hits)
+    assert any("Šalčininkai" in h.snippet for h in _hits(demo_env.settings, "salcininkai"))
+
+
+def test_broken_feed_missing_page_and_pdf_are_counted_skips_and_the_run_goes_on(demo_env):
+    summary = run_once(demo_env.settings)
+    reasons = " | ".join(summary.poll["skipped_reasons"])
+    assert summary.poll["feeds_failed"] == 1 and "broken" in reasons
+    assert "404" in reasons and "removed-story" in reasons
+    assert "application/pdf" in reasons
+    assert summary.poll["skipped"] == 3
+    assert summary.index["indexed"] == len(demo_content.ARTICLES)
+
+
+def test_poland_belarus_border_story_is_searchable_but_not_tagged_lithuania_belarus(demo_env):
+    run_once(demo_env.settings)
+    hit = _hits(demo_env.settings, "Białowieża fence")[0]
+    assert hit.on_topic is False
+    assert _hits(demo_env.settings, "fence", on_topic=True) == []
+
+
+def test_a_page_without_any_date_keeps_its_publish_date_unknown(demo_env):
+    run_once(demo_env.settings)
+    hit = _hits(demo_env.settings, "Solecznikach")[0]
+    assert hit.published_at is None
+
+
+def test_search_filters_by_language_and_since(demo_env):
+    from datetime import datetime
+
+    run_once(demo_env.settings)
+    assert {h.language for h in _hits(demo_env.settings, "*", languages=("ru",))} == {"ru"}
+    recent = _hits(demo_env.settings, "*", since=datetime(2026, 11, 20, tzinfo=UTC))
+    assert {h.source for h in recent} == {"pasienio-zinios", "minsk-herald"}
+
+
+def test_an_unreachable_smtp_server_keeps_the_alert_queued_until_it_is_back(demo_env):
+    # Point the rule at a closed port first: nothing is lost, the outbox keeps the row for a retry.
+    with smtplib.socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    alerts_yaml = demo_env.settings.alerts_file
+    alerts_yaml.write_text(alerts_yaml.read_text().replace(f":{demo_env.smtp.port}/", f":{closed_port}/"))
+    first = run_once(demo_env.settings)
+    assert first.alerts["retry_later"] == 2 and first.alerts["sent"] == 0
+    engine = open_engine(demo_env.settings.database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).where(alert_outbox.c.status == "pending")).scalar_one() == 2
+
+    alerts_yaml.write_text(alerts_yaml.read_text().replace(f":{closed_port}/", f":{demo_env.smtp.port}/"))
+    with engine.begin() as conn:  # the backoff has passed
+        conn.execute(alert_outbox.update().values(next_attempt_at=None))
+    again = send_alerts(demo_env.settings)
+    assert again["sent"] == 2
+    assert len(demo_env.smtp.messages) == 2
+    # The file channel had already taken both alerts on the first try: it is not written twice.
+    assert len(demo_env.alerts_file.read_text().splitlines()) == 2
