@@ -11,9 +11,9 @@ from functools import cache
 import numpy as np
 from datasketch import MinHash
 
-# Measured in bench/eval_dedup.py (see docs/dedup.md): 4-word shingles keep lightly edited wire copies
-# together (one edited word breaks 4 shingles, not 5) while different articles on one event share few.
-SHINGLE_WORDS = 4
+# Measured in bench/eval_dedup.py (see docs/dedup.md): 3-word shingles keep edited wire copies
+# together (one edited word breaks 3 shingles, not 5) while different articles on one event share few.
+SHINGLE_WORDS = 3
 NUM_PERM = 128
 MINHASH_SEED = 20_250_1  # fixed forever: stored fingerprints must stay comparable across releases
 # Below this many words a text is a teaser, a paywall notice or an extraction failure: its hash or

@@ -39,11 +39,13 @@ from store.db import clusters, metadata
 LSH_BANDS = 64
 LSH_ROWS = NUM_PERM // LSH_BANDS
 # Verification thresholds on the estimated similarity, chosen from bench/eval_dedup.py (docs/dedup.md).
-NEAR_JACCARD = 0.45
-NEAR_CONTAINMENT = 0.70
-# A copy this much shorter than the other text must still share at least this Jaccard: a 60-word
-# teaser "contained" in a 2,000-word feature by accident is noise in the estimate, not a story match.
-MIN_JACCARD_FOR_CONTAINMENT = 0.08
+# Containment 0.6 (not 0.5) keeps two different short articles in one outlet's header/footer template
+# apart (they reach about 0.45); teasers, truncated and updated copies sit at 0.65 and above.
+NEAR_JACCARD = 0.5
+NEAR_CONTAINMENT = 0.6
+# A much shorter text must still share this Jaccard: a 60-word teaser "contained" in a
+# 2,000-word feature by chance is noise in the estimate, not a story match.
+MIN_JACCARD_FOR_CONTAINMENT = 0.1
 # A band bucket holding more articles than this is template text (an outlet's boilerplate): new
 # articles are no longer added to it, which keeps every lookup bounded as the index grows.
 BUCKET_CAP = 48
