@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from enrich.textnorm import fold
 from newsmon.query import DATE_FIELDS, TEXT_FIELDS, QuerySyntaxError, canonical_field, parse_query
 from newsmon.records import Article
 from store.db import StoreUnavailable
@@ -46,6 +47,7 @@ SQLITE_DDL = (
         title TEXT NOT NULL,
         text TEXT NOT NULL,
         summary TEXT,
+        title_f TEXT NOT NULL DEFAULT '', text_f TEXT NOT NULL DEFAULT '', summary_f TEXT,
         source TEXT, source_affiliation TEXT, source_country TEXT, language TEXT, topic TEXT,
         on_topic INTEGER NOT NULL DEFAULT 0, relevance REAL NOT NULL DEFAULT 0,
         subtopics TEXT NOT NULL DEFAULT '[]', entities TEXT NOT NULL DEFAULT '[]',
@@ -54,15 +56,19 @@ SQLITE_DDL = (
         doc TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS ix_search_docs_published ON search_docs (published_at)",
     "CREATE INDEX IF NOT EXISTS ix_search_docs_cluster ON search_docs (cluster_id)",
+    # title_f/text_f/summary_f hold enrich.textnorm.fold() of each field: unicode61 strips combining
+    # diacritics (š, č, ą) but keeps letters such as ł, ø, đ whole; the folded copy makes `bialorusia`
+    # find `Białorusią` too.
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
-        title, text, summary, content='search_docs', content_rowid='rowid',
+        title, text, summary, title_f, text_f, summary_f, content='search_docs', content_rowid='rowid',
         tokenize='unicode61 remove_diacritics 2')""",
     """CREATE TRIGGER IF NOT EXISTS search_docs_ai AFTER INSERT ON search_docs BEGIN
-        INSERT INTO search_fts(rowid, title, text, summary) VALUES (new.rowid, new.title, new.text, new.summary);
+        INSERT INTO search_fts(rowid, title, text, summary, title_f, text_f, summary_f)
+        VALUES (new.rowid, new.title, new.text, new.summary, new.title_f, new.text_f, new.summary_f);
     END""",
     """CREATE TRIGGER IF NOT EXISTS search_docs_ad AFTER DELETE ON search_docs BEGIN
-        INSERT INTO search_fts(search_fts, rowid, title, text, summary)
-        VALUES ('delete', old.rowid, old.title, old.text, old.summary);
+        INSERT INTO search_fts(search_fts, rowid, title, text, summary, title_f, text_f, summary_f)
+        VALUES ('delete', old.rowid, old.title, old.text, old.summary, old.title_f, old.text_f, old.summary_f);
     END""",
 )
 
@@ -79,12 +85,12 @@ class SqliteIndex:
     def put_articles(self, articles: Sequence[Article]) -> PutResult:
         result = PutResult()
         insert = text(
-            """INSERT OR IGNORE INTO search_docs (id, title, text, summary, source, source_affiliation,
-               source_country, language, topic, on_topic, relevance, subtopics, entities, cluster_id, dup_reason,
-               published_at, fetched_at, doc)
-               VALUES (:id, :title, :text, :summary, :source, :source_affiliation, :source_country, :language,
-               :topic, :on_topic, :relevance, :subtopics, :entities, :cluster_id, :dup_reason, :published_at,
-               :fetched_at, :doc)"""
+            """INSERT OR IGNORE INTO search_docs (id, title, text, summary, title_f, text_f, summary_f, source,
+               source_affiliation, source_country, language, topic, on_topic, relevance, subtopics, entities,
+               cluster_id, dup_reason, published_at, fetched_at, doc)
+               VALUES (:id, :title, :text, :summary, :title_f, :text_f, :summary_f, :source, :source_affiliation,
+               :source_country, :language, :topic, :on_topic, :relevance, :subtopics, :entities, :cluster_id,
+               :dup_reason, :published_at, :fetched_at, :doc)"""
         )
         try:
             with self.engine.begin() as conn:
@@ -93,7 +99,9 @@ class SqliteIndex:
                     row = {k: doc[k] for k in ("id", "title", "text", "summary", "source", "source_affiliation",
                                                "source_country", "language", "topic", "relevance", "cluster_id",
                                                "dup_reason", "published_at", "fetched_at")}
-                    row.update(on_topic=int(doc["on_topic"]), subtopics=json.dumps(doc["subtopics"]),
+                    row.update(title_f=fold(doc["title"]), text_f=fold(doc["text"]),
+                               summary_f=fold(doc["summary"]) if doc["summary"] else None,
+                               on_topic=int(doc["on_topic"]), subtopics=json.dumps(doc["subtopics"]),
                                entities=json.dumps(doc["entities"]), doc=json.dumps(doc, ensure_ascii=False))
                     if conn.execute(insert, row).rowcount:
                         result.created.append(article.id)
@@ -142,7 +150,7 @@ class SqliteIndex:
         if rank_expr:
             params["rank_expr"] = rank_expr
             sql = (
-                f"SELECT d.*, bm25(search_fts, 4.0, 1.0, 2.0) AS score, "
+                f"SELECT d.*, bm25(search_fts, 4.0, 1.0, 2.0, 4.0, 1.0, 2.0) AS score, "
                 f"snippet(search_fts, 1, '[', ']', '…', 16) AS snip, {cluster_size} AS csize "
                 f"FROM search_fts JOIN search_docs d ON d.rowid = search_fts.rowid "
                 f"WHERE search_fts MATCH :rank_expr{''.join(' AND ' + w for w in where)} "
@@ -226,7 +234,7 @@ def _rank_expression(node: Item, negated: bool = False) -> str | None:
                 expr = _word_to_fts(n.value) if isinstance(n, Word) else _fts_string(n.value.strip('"'))
             except QuerySyntaxError:
                 return
-            leaves.append(f"{column} : {expr}" if column else expr)
+            leaves.append(f"{{{column} {column}_f}} : {expr}" if column else expr)
         else:
             for child in n.children:
                 walk(child, neg, column)
@@ -271,7 +279,7 @@ class _Translator:
         raise QuerySyntaxError(f"the embedded index does not support {node!s} here")
 
     def _fts(self, expr: str, column: str | None) -> str:
-        match = f"{column} : {expr}" if column else expr
+        match = f"{{{column} {column}_f}} : {expr}" if column else expr
         return f"d.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {self._param(match)})"
 
     def _keyword(self, name: str, expr: Item) -> str:

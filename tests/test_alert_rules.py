@@ -1,0 +1,85 @@
+"""Alert rules match the way users expect: folded, inflection-aware, with filters; delivered to real receivers."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from alerts.channels import Alert, deliver
+from alerts.match import ArticleView, rule_matches
+from newsmon.config import AlertRule
+from newsmon.records import Article, TopicResult
+from newsmon.settings import load_settings
+
+AT = datetime(2026, 11, 20, tzinfo=timezone.utc)
+
+
+def _view(title, text, language="lt", on_topic=True, subtopics=("border_crossings",), relevance=0.9):
+    return ArticleView(Article(id="x", url="https://example.org/x", canonical_url="https://example.org/x",
+                               source="lrt-lt", title=title, text=text, fetched_at=AT, content_hash="h",
+                               language=language, topic=TopicResult("lt-by", on_topic, relevance, subtopics)))
+
+
+def _rule(query, **kw):
+    return AlertRule(name="r", query=query, channels=["file:a.jsonl"], **kw)
+
+
+def test_a_diacritic_free_rule_matches_an_inflected_lithuanian_place_name():
+    view = _view("Eilės Šalčininkuose", "Sunkvežimiai laukia prie Šalčininkų pasienio punkto.")
+    assert rule_matches(_rule("salcininku"), view)
+    assert rule_matches(_rule("Šalčininkų AND punkto"), view)
+
+
+def test_boolean_operators_phrases_and_fields_follow_lucene():
+    view = _view("Balloons over Vilnius", "Smuggling balloons from Belarus closed Vilnius airport.", language="en")
+    assert rule_matches(_rule('"Vilnius airport"'), view)
+    assert not rule_matches(_rule('"airport Vilnius"'), view)
+    assert rule_matches(_rule("title:balloons AND NOT drones"), view)
+    assert not rule_matches(_rule("title:airport"), view)
+    assert rule_matches(_rule("smuggl*"), view)
+    assert rule_matches(_rule("language:en AND subtopics:border_crossings"), view)
+
+
+def test_filters_keep_off_topic_and_low_relevance_articles_out():
+    view = _view("Border", "Border queues at Medininkai.", language="en", on_topic=False, relevance=0.2)
+    assert not rule_matches(_rule("medininkai", on_topic=True), view)
+    assert not rule_matches(_rule("medininkai", min_relevance=0.5), view)
+    assert rule_matches(_rule("medininkai"), view)
+    assert not rule_matches(_rule("medininkai", languages=["lt"]), view)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.path, json.loads(body)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def webhook():
+    _Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def test_a_json_webhook_channel_posts_the_alert_to_a_real_receiver(webhook):
+    port = webhook.server_address[1]
+    alert = Alert(rule="checkpoints", subject="[newsmon] checkpoints: Medininkai closed", body="Medininkai closed\n",
+                  message_id="<x@newsmon>")
+    deliver(f"json://127.0.0.1:{port}/hooks/newsmon", alert, load_settings())
+    path, payload = _Receiver.received[0]
+    assert path == "/hooks/newsmon"
+    assert payload["title"] == alert.subject and "Medininkai closed" in payload["message"]

@@ -1,0 +1,85 @@
+"""The embedded SQLite FTS5 index: Lucene syntax as in Kibana, diacritic folding, create-only writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from newsmon.query import QuerySyntaxError
+from newsmon.records import Article, TopicResult
+from store.db import open_engine
+from store.index import SearchQuery
+from store.sqlite_index import SqliteIndex
+
+AT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+
+def _article(id_, title, text, *, source="lrt-en", language="en", on_topic=True, subtopics=("border_crossings",),
+             published_at=AT, cluster_id=None):
+    return Article(id=id_, url=f"https://example.org/{id_}", canonical_url=f"https://example.org/{id_}", source=source,
+                   title=title, text=text, fetched_at=AT, content_hash=id_, language=language,
+                   published_at=published_at, cluster_id=cluster_id or id_,
+                   topic=TopicResult("lt-by", on_topic, 0.8 if on_topic else 0.1, subtopics if on_topic else ()))
+
+
+@pytest.fixture
+def index(tmp_path):
+    idx = SqliteIndex(open_engine(f"sqlite:///{tmp_path / 'state.db'}"))
+    idx.put_articles([
+        _article("a", "Lavoriškės checkpoint reopens", "Trucks crossed the Lavoriškės checkpoint from Belarus again."),
+        _article("b", "Balloons close Vilnius airport", "Smuggling balloons from Belarus closed Vilnius airport.",
+                 subtopics=("airspace", "smuggling"), published_at=datetime(2025, 3, 1, tzinfo=timezone.utc)),
+        _article("c", "Granica z Białorusią", "Polska straż graniczna na granicy z Białorusią.", source="tvp",
+                 language="pl", on_topic=False),
+    ])
+    return idx
+
+
+def ids(index, q, **kw):
+    return sorted(h.id for h in index.search(SearchQuery(q=q, **kw)))
+
+
+def test_words_must_all_match_unless_or_is_written(index):
+    assert ids(index, "Belarus airport") == ["b"]
+    assert ids(index, "checkpoint OR airport") == ["a", "b"]
+
+
+def test_phrases_not_groups_and_prefixes_work_like_in_kibana(index):
+    assert ids(index, '"Vilnius airport"') == ["b"]
+    assert ids(index, "Belarus NOT balloons") == ["a"]
+    assert ids(index, "(trucks OR smuggling) AND title:balloons") == ["b"]
+    assert ids(index, "smuggl*") == ["b"]
+
+
+def test_diacritic_free_query_matches_lithuanian_and_polish_spellings(index):
+    assert ids(index, "lavoriskes") == ["a"]
+    assert ids(index, "bialorusia") == ["c"]
+
+
+def test_keyword_fields_and_date_ranges_filter(index):
+    assert ids(index, "source:tvp") == ["c"]
+    assert ids(index, "subtopics:airspace") == ["b"]
+    assert ids(index, "on_topic:false") == ["c"]
+    assert ids(index, "published_at:[2026-01-01 TO *]") == ["a", "c"]
+    assert ids(index, "*", languages=("pl",)) == ["c"]
+    assert ids(index, "*", on_topic=True, since=datetime(2026, 1, 1, tzinfo=timezone.utc)) == ["a"]
+
+
+def test_writing_the_same_article_twice_is_a_counted_duplicate_not_a_second_document(index):
+    again = index.put_articles([_article("a", "changed title", "changed text")])
+    assert again.created == [] and again.duplicates == ["a"]
+    assert index.count() == 3
+    assert index.get("a")["title"] == "Lavoriškės checkpoint reopens"
+
+
+def test_unknown_fields_and_inner_wildcards_are_explained(index):
+    with pytest.raises(QuerySyntaxError, match="unknown field 'author'"):
+        index.search(SearchQuery(q="author:smith"))
+    with pytest.raises(QuerySyntaxError, match="trailing"):
+        index.search(SearchQuery(q="b*rder"))
+
+
+def test_hits_show_a_snippet_around_the_match(index):
+    hit = index.search(SearchQuery(q="lavoriskes"))[0]
+    assert "[Lavoriškės]" in hit.snippet
