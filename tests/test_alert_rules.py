@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -15,7 +16,7 @@ from newsmon.config import AlertRule
 from newsmon.records import Article, TopicResult
 from newsmon.settings import load_settings
 
-AT = datetime(2026, 11, 20, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 def _view(title, text, language="lt", on_topic=True, subtopics=("border_crossings",), relevance=0.9):
@@ -53,7 +54,7 @@ def test_filters_keep_off_topic_and_low_relevance_articles_out():
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
+    received: ClassVar[list] = []
 
     def log_message(self, *args):
         pass

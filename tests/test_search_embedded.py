@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from store.db import open_engine
 from store.index import SearchQuery
 from store.sqlite_index import SqliteIndex
 
-AT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def _article(id_, title, text, *, source="lrt-en", language="en", on_topic=True, subtopics=("border_crossings",),
@@ -29,7 +29,7 @@ def index(tmp_path):
     idx.put_articles([
         _article("a", "Lavoriškės checkpoint reopens", "Trucks crossed the Lavoriškės checkpoint from Belarus again."),
         _article("b", "Balloons close Vilnius airport", "Smuggling balloons from Belarus closed Vilnius airport.",
-                 subtopics=("airspace", "smuggling"), published_at=datetime(2025, 3, 1, tzinfo=timezone.utc)),
+                 subtopics=("airspace", "smuggling"), published_at=datetime(2025, 3, 1, tzinfo=UTC)),
         _article("c", "Granica z Białorusią", "Polska straż graniczna na granicy z Białorusią.", source="tvp",
                  language="pl", on_topic=False),
     ])
@@ -63,7 +63,7 @@ def test_keyword_fields_and_date_ranges_filter(index):
     assert ids(index, "on_topic:false") == ["c"]
     assert ids(index, "published_at:[2026-01-01 TO *]") == ["a", "c"]
     assert ids(index, "*", languages=("pl",)) == ["c"]
-    assert ids(index, "*", on_topic=True, since=datetime(2026, 1, 1, tzinfo=timezone.utc)) == ["a"]
+    assert ids(index, "*", on_topic=True, since=datetime(2026, 1, 1, tzinfo=UTC)) == ["a"]
 
 
 def test_writing_the_same_article_twice_is_a_counted_duplicate_not_a_second_document(index):
