@@ -123,6 +123,9 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, self._bounded(timeout))
+        ticket = _ticket.get()
+        if ticket is not None:
+            ticket.mark_sent()
 
     def close(self) -> None:
         self._inner.close()
@@ -199,13 +202,34 @@ class _GuardedTransport(httpx.HTTPTransport):
 @dataclass
 class _HostSlot:
     semaphore: threading.BoundedSemaphore
-    next_start_at: float = 0.0
+    # Held from the end of the wait until the request has been written, so that sends are spaced by
+    # when they actually left (a slow connect cannot bunch the next requests up behind it).
+    start_lock: threading.Lock = field(default_factory=threading.Lock)
+    last_sent_at: float = float("-inf")
     crawl_delay_s: float = 0.0
+
+
+class _SendTicket:
+    """One request's claim on its host: marks the send time and lets the next request start its wait."""
+
+    def __init__(self, slot: _HostSlot) -> None:
+        self.slot = slot
+        self.sent = False
+
+    def mark_sent(self) -> None:
+        if not self.sent:
+            self.sent = True
+            self.slot.last_sent_at = time.monotonic()
+            self.slot.start_lock.release()
+
+
+# The ticket of the request running in this thread; the socket wrapper marks it on the first write.
+_ticket: contextvars.ContextVar[_SendTicket | None] = contextvars.ContextVar("newsmon_send_ticket", default=None)
 
 
 @dataclass
 class HostLimiter:
-    """In-process per-host politeness: at most `concurrency` requests at once, starts ≥ `min_interval_s` apart."""
+    """In-process per-host politeness: ≤ `concurrency` requests in flight, sends ≥ `min_interval_s` apart."""
 
     concurrency: int
     min_interval_s: float
@@ -224,19 +248,18 @@ class HostLimiter:
         """A robots.txt Crawl-delay larger than our own interval wins for that host."""
         self._slot(host).crawl_delay_s = delay_s
 
-    def acquire(self, host: str) -> _HostSlot:
+    def acquire(self, host: str) -> _SendTicket:
         slot = self._slot(host)
         slot.semaphore.acquire()
-        with self._lock:
-            now = time.monotonic()
-            start_at = max(now, slot.next_start_at)
-            slot.next_start_at = start_at + max(self.min_interval_s, slot.crawl_delay_s)
-        if start_at > now:
-            time.sleep(start_at - now)
-        return slot
+        slot.start_lock.acquire()
+        wait_s = slot.last_sent_at + max(self.min_interval_s, slot.crawl_delay_s) - time.monotonic()
+        if wait_s > 0:
+            time.sleep(wait_s)
+        return _SendTicket(slot)
 
-    def release(self, slot: _HostSlot) -> None:
-        slot.semaphore.release()
+    def release(self, ticket: _SendTicket) -> None:
+        ticket.mark_sent()  # a request that failed before sending still counts as contact
+        ticket.slot.semaphore.release()
 
 
 def parse_retry_after(value: str | None, *, now_at: datetime | None = None) -> float | None:
@@ -433,7 +456,8 @@ class SafeClient:
     def _one_request(
         self, target: httpx.URL, headers: dict[str, str], kind: Kind, *, original: str
     ) -> tuple[int, str | None, Page | None]:
-        slot = self.limiter.acquire(_host_key(target))
+        ticket = self.limiter.acquire(_host_key(target))
+        ticket_token = _ticket.set(ticket)
         try:
             self.requests_sent += 1
             request = self._client.build_request("GET", target, headers=headers)
@@ -452,7 +476,8 @@ class SafeClient:
             finally:
                 response.close()
         finally:
-            self.limiter.release(slot)
+            _ticket.reset(ticket_token)
+            self.limiter.release(ticket)
 
     def _timeout_reason(self, exc: httpx.TimeoutException, host: str) -> str:
         deadline_at = _deadline_at.get()

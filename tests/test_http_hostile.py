@@ -1,0 +1,143 @@
+"""SafeClient against hostile and broken servers on loopback: every case ends in time with a named outcome."""
+
+from __future__ import annotations
+
+import gzip
+import sys
+import time
+from pathlib import Path
+
+import brotli
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import hostile  # noqa: E402
+from bench.hostile import FeedServer  # noqa: E402
+from ingest.http import FetchError, SafeClient, parse_retry_after  # noqa: E402
+from newsmon.settings import load_settings  # noqa: E402
+
+TOTAL_S = 2.0
+FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Vilnius</title><item><link>http://example.org/a</link></item></channel></rss>"
+
+
+@pytest.fixture(scope="module")
+def server():
+    # A smaller bomb than the benchmark's keeps the suite fast; it still dwarfs the 4 MB cap below.
+    hostile.BOMB_BYTES = 64 << 20
+    with FeedServer() as srv:
+        yield srv
+
+
+def make_client(**overrides: object) -> SafeClient:
+    knobs = {"allow_loopback": True, "connect_timeout_s": 1.0, "read_timeout_s": 1.0, "total_timeout_s": TOTAL_S,
+             "max_body_bytes": 2 * 1024 * 1024, "max_decompressed_bytes": 4 * 1024 * 1024,
+             "per_host_min_interval_s": 0.0, "respect_robots": False, **overrides}
+    return SafeClient(load_settings(**knobs))
+
+
+@pytest.fixture
+def client():
+    with make_client() as c:
+        yield c
+
+
+def fetch_error(client: SafeClient, url: str, kind: str = "feed") -> tuple[FetchError, float]:
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        client.fetch(url, kind=kind)
+    return info.value, time.monotonic() - started
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "brotli"])
+def test_compression_bomb_is_stopped_at_the_decompressed_size_cap(server, client, encoding):
+    err, _ = fetch_error(client, server.url(f"/hostile/{encoding}-bomb"))
+    assert "decompressed body exceeds 4194304 bytes" in err.reason and not err.retryable
+
+
+def test_gzip_and_brotli_feeds_within_the_caps_are_decoded(server, client):
+    server.add("/gz.xml", gzip.compress(FEED), headers={"Content-Encoding": "gzip"})
+    server.add("/br.xml", brotli.compress(FEED), headers={"Content-Encoding": "br"})
+    assert client.fetch(server.url("/gz.xml"), kind="feed").body == FEED
+    assert client.fetch(server.url("/br.xml"), kind="feed").body == FEED
+
+
+def test_endless_body_is_cut_at_the_body_size_cap(server, client):
+    err, _ = fetch_error(client, server.url("/hostile/endless"))
+    assert "body exceeds the 2097152-byte cap" in err.reason
+
+
+def test_declared_oversized_body_is_refused_before_reading_it(server, client):
+    err, elapsed_s = fetch_error(client, server.url("/hostile/huge-declared"))
+    assert "exceeds the 2097152-byte cap" in err.reason and elapsed_s < 1.0
+
+
+@pytest.mark.parametrize("path", ["/hostile/drip", "/hostile/drip-headers"])
+def test_one_byte_per_second_drip_ends_at_the_total_deadline(server, client, path):
+    err, elapsed_s = fetch_error(client, server.url(path))
+    assert "total deadline of 2 s exceeded" in err.reason and err.retryable
+    assert elapsed_s < TOTAL_S + 1.0
+
+
+def test_server_that_never_answers_hits_the_read_timeout(server, client):
+    err, elapsed_s = fetch_error(client, server.url("/hostile/silent"))
+    assert "sent nothing for 1 s" in err.reason and elapsed_s < TOTAL_S + 1.0
+
+
+def test_redirect_loop_stops_at_the_redirect_cap(server, client):
+    err, _ = fetch_error(client, server.url("/hostile/loop/0"))
+    assert "more than 5 redirects" in err.reason
+    assert len(server.hits_for("/hostile/loop/0")) >= 1
+
+
+@pytest.mark.parametrize(("path", "why"), [("/hostile/to-metadata", "cloud metadata address 169.254.169.254"),
+                                           ("/hostile/to-private", "private address 10.0.0.1")])
+def test_redirect_to_an_internal_address_is_refused_at_that_hop(server, client, path, why):
+    err, _ = fetch_error(client, server.url(path))
+    assert why in err.reason and "refused target" in err.reason
+
+
+def test_loopback_is_refused_unless_allowed_in_settings(server):
+    with make_client(allow_loopback=False) as strict:
+        err, _ = fetch_error(strict, server.url("/hostile/304"))
+    assert "loopback address 127.0.0.1" in err.reason
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/feed.xml", "gopher://x/", "http://user:pw@example.org/"])
+def test_only_plain_http_and_https_urls_are_fetched(client, url):
+    err, _ = fetch_error(client, url)
+    assert "refused" in err.reason or "credentials" in err.reason
+
+
+def test_429_reports_retry_after_and_is_retryable(server, client):
+    err, _ = fetch_error(client, server.url("/hostile/429"))
+    assert (err.status, err.retry_after_s, err.retryable) == (429, 120.0, True)
+
+
+def test_503_with_an_http_date_retry_after_is_converted_to_seconds(server, client):
+    err, _ = fetch_error(client, server.url("/hostile/503"))
+    assert err.status == 503 and 290 <= err.retry_after_s <= 301
+
+
+def test_304_returns_an_empty_not_modified_page(server, client):
+    first = client.fetch(server.url("/hostile/304"), kind="feed")
+    second = client.fetch(server.url("/hostile/304"), kind="feed", etag=first.headers["etag"])
+    assert second.not_modified and second.status == 304 and second.body == b""
+
+
+def test_binary_content_type_is_refused_without_reading_the_body(server, client):
+    err, _ = fetch_error(client, server.url("/hostile/wrong-type"))
+    assert "unexpected Content-Type 'image/png'" in err.reason
+
+
+def test_requests_carry_the_configured_user_agent(server):
+    server.add("/ua.xml", FEED)
+    with make_client(user_agent="newsmon-test/1.0 (+https://example.org/newsmon)") as c:
+        c.fetch(server.url("/ua.xml"), kind="feed")
+    assert server.hits_for("/ua.xml")[-1].headers["user-agent"] == "newsmon-test/1.0 (+https://example.org/newsmon)"
+
+
+def test_retry_after_parsing_accepts_seconds_and_dates_and_ignores_garbage():
+    assert parse_retry_after("30") == 30.0
+    assert parse_retry_after("not a date") is None
+    assert parse_retry_after("999999999") == 24 * 3600.0
