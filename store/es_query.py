@@ -81,7 +81,11 @@ def _any_of(field: str, values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def build_search_body(query: SearchQuery) -> dict[str, Any]:
-    """The `_search` body for `query`: query_string (AND default) plus filters, sort, snippet highlight."""
+    """The `_search` body for `query`: query_string (AND default) plus filters, sort, snippet highlight.
+
+    Queries use the long forms (`{"term": {"f": {"value": v}}}`, `aggregations`) that Elastic's API
+    description declares, not the shorthands it leaves out.
+    """
     lucene = lucene_for_elasticsearch(query.q)
     filters: list[dict[str, Any]] = []
     published: dict[str, str] = {}
@@ -92,12 +96,12 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
     if published:
         filters.append({"range": {"published_at": published}})
     if query.on_topic is not None:
-        filters.append({"term": {"on_topic": query.on_topic}})
+        filters.append({"term": {"on_topic": {"value": query.on_topic}}})
     if query.languages:
         filters.append(_any_of("language", query.languages))
     if query.sources:
         filters.append(_any_of("source", query.sources))
-    filters.extend({"term": {"subtopics": sub}} for sub in query.subtopics)
+    filters.extend({"term": {"subtopics": {"value": sub}}} for sub in query.subtopics)
 
     must: list[dict[str, Any]]
     if lucene is None:
@@ -145,5 +149,5 @@ def build_cluster_size_body(cluster_ids: list[str]) -> dict[str, Any]:
     return {
         "size": 0,
         "query": {"terms": {"cluster_id": cluster_ids}},
-        "aggs": {"cluster_sizes": {"terms": {"field": "cluster_id", "size": len(cluster_ids)}}},
+        "aggregations": {"cluster_sizes": {"terms": {"field": "cluster_id", "size": len(cluster_ids)}}},
     }

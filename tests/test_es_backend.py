@@ -321,8 +321,8 @@ def test_search_sends_the_lucene_string_with_and_as_default_operator_and_the_fil
     assert {"title", "text", "summary", "text.*"} <= {f.split("^")[0] for f in qs["fields"]}
     filters = body["query"]["bool"]["filter"]
     assert {"range": {"published_at": {"gte": "2026-11-01T00:00:00Z"}}} in filters
-    assert {"term": {"on_topic": True}} in filters
-    assert {"term": {"subtopics": "border"}} in filters
+    assert {"term": {"on_topic": {"value": True}}} in filters
+    assert {"term": {"subtopics": {"value": "border"}}} in filters
     assert {"bool": {"should": [{"term": {"language": {"value": "LT", "case_insensitive": True}}}],
                      "minimum_should_match": 1}} in filters
     assert body["size"] == 7 and body["sort"][0] == "_score"
@@ -356,7 +356,7 @@ def test_hits_become_search_hits_with_snippet_and_cluster_size(es: EsRecorder) -
 
     def answer(request: RecordedRequest, _es: EsRecorder) -> tuple[int, Any]:
         body = request.json()
-        if "aggs" in body:
+        if "aggregations" in body:
             assert body["query"] == {"terms": {"cluster_id": ["k1"]}}
             return 200, search_response([], {"cluster_sizes": {"doc_count_error_upper_bound": 0,
                                                                 "sum_other_doc_count": 0,
