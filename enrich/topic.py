@@ -26,6 +26,9 @@ _MIN_STEM_CHARS = 4
 # Between the words of a multi-word term: a space, a hyphen, quotes, "'" — never a line break.
 _MAX_GAP_CHARS = 3
 _WORD_RE = re.compile(r"\w+")
+# The next word of a multi-word term: up to three separator characters (space, hyphen, quotes,
+# apostrophe) but never a line break.
+_NEXT_WORD_RE = re.compile(r"[^\w\n]{1,3}(\w+)")  # at most _MAX_GAP_CHARS separators
 _SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
 
@@ -376,10 +379,11 @@ def _weight(entry: dict, path: Path, where: str) -> float:
 
 
 class _Matcher:
-    """Finds every pack term in folded text in one pass over its words.
+    """Finds every pack term in folded text.
 
-    Words are looked up by their first letters in an index of term stems, and the answer for each
-    distinct word is memoised, so a long article costs about one dictionary lookup per word.
+    One regular expression, built as a trie of the first letters of every term, finds the words
+    that could start a term (a few dozen per article) in C; each such word is then checked against
+    the stems it may belong to, with the answer memoised per distinct word.
     """
 
     _MEMO_LIMIT = 500_000
@@ -394,6 +398,11 @@ class _Matcher:
             key_lengths.add(len(key))
             self.index.setdefault(key, []).append((term_index, first))
         self.key_lengths = tuple(sorted(key_lengths))
+        self.max_words = max((len(t.words) for t in terms), default=1)
+        # Whole stems in the trie (not just the index keys) so that only words that really start
+        # with a stem come back from the scan.
+        stems = {term.words[0].prefix for term in terms}
+        self.candidate_re = re.compile(r"\b" + _trie_pattern(stems) + r"\w*") if stems else None
         self.memo: dict[str, tuple[int, ...]] = {}
 
     @staticmethod
@@ -413,37 +422,72 @@ class _Matcher:
         return tuple(found)
 
     def find(self, folded: str) -> list[tuple[int, int, int]]:
-        """(term index, start, end) for every term occurrence in folded text."""
-        tokens = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(folded)]
+        """(term index, start, end) for every term occurrence in folded text, in text order."""
+        if self.candidate_re is None:
+            return []
         memo = self.memo
         if len(memo) > self._MEMO_LIMIT:
             memo.clear()
         hits: list[tuple[int, int, int]] = []
-        for position, (start, end, token) in enumerate(tokens):
+        for found in self.candidate_re.finditer(folded):
+            token = found.group()
             candidates = memo.get(token)
             if candidates is None:
                 candidates = self._first_word_terms(token)
                 memo[token] = candidates
+            if not candidates:
+                continue
+            start, end = found.span()
+            following: list[tuple[str, int]] | None = None  # the words after this one, read once
             for term_index in candidates:
                 words = self.terms[term_index].words
                 if len(words) == 1:
                     hits.append((term_index, start, end))
                     continue
-                last_end = end
-                ok = True
-                for offset, word in enumerate(words[1:], start=1):
-                    if position + offset >= len(tokens):
-                        ok = False
+                if following is None:
+                    following = _following_words(folded, end, self.max_words - 1)
+                if len(following) < len(words) - 1:
+                    continue
+                for word, (next_token, _) in zip(words[1:], following, strict=False):
+                    if not self.word_matches(word, next_token):
                         break
-                    next_start, next_end, next_token = tokens[position + offset]
-                    gap = folded[last_end:next_start]
-                    if len(gap) > _MAX_GAP_CHARS or "\n" in gap or not self.word_matches(word, next_token):
-                        ok = False
-                        break
-                    last_end = next_end
-                if ok:
-                    hits.append((term_index, start, last_end))
+                else:
+                    hits.append((term_index, start, following[len(words) - 2][1]))
         return hits
+
+
+def _trie_pattern(keys: set[str]) -> str:
+    """A regex alternation of keys factored by common prefixes, so the engine branches once per letter."""
+    root: dict[str, dict] = {}
+    for key in keys:
+        node = root
+        for char in key:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        ends_here = "" in node
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends_here:
+            body = "(?:" + body + ")?"
+        return body
+
+    return emit(root)
+
+
+def _following_words(text: str, position: int, count: int) -> list[tuple[str, int]]:
+    """Up to count (word, end offset) pairs after position, each separated by a short non-break gap."""
+    words: list[tuple[str, int]] = []
+    while len(words) < count:
+        match = _NEXT_WORD_RE.match(text, position)
+        if match is None:
+            break
+        position = match.end()
+        words.append((match.group(1), position))
+    return words
 
 
 # --------------------------------------------------------------------------- scoring
@@ -473,22 +517,16 @@ def _units(field_name: str, text: str) -> list[_Unit]:
 
 
 def _dedupe_overlaps(hits: list[tuple[int, int, int]], terms: tuple[Term, ...]) -> list[tuple[int, int, int]]:
-    """Keep one hit per (concept, span) and drop hits inside a longer hit of the same concept."""
-    best: dict[tuple[int, int], tuple[int, int, int]] = {}
-    for term_index, start, end in sorted(hits, key=lambda h: (h[1], -(h[2] - h[1]))):
-        concept = terms[term_index].concept
-        key = (concept, start)
-        if key not in best:
-            best[key] = (term_index, start, end)
-    kept = sorted(best.values(), key=lambda h: (h[1], h[2]))
+    """Text-ordered hits, keeping the longest of overlapping hits of the same concept."""
+    hits.sort(key=lambda hit: (hit[1], -hit[2]))
     result: list[tuple[int, int, int]] = []
-    last_end_by_concept: dict[int, int] = {}
-    for term_index, start, end in kept:
-        concept = terms[term_index].concept
-        if start < last_end_by_concept.get(concept, -1):
-            continue
-        last_end_by_concept[concept] = end
-        result.append((term_index, start, end))
+    end_by_concept: dict[int, int] = {}
+    for hit in hits:
+        concept = terms[hit[0]].concept
+        if hit[1] < end_by_concept.get(concept, -1):
+            continue  # "Belarusian border guards" already covers "Belarusian"... of the same concept
+        end_by_concept[concept] = hit[2]
+        result.append(hit)
     return result
 
 
@@ -498,23 +536,40 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
     Offsets in `matched` index into the given title (field="title") or text (field="text").
     """
     language = normalize_language(language)
-    matcher = pack._matcher
+    terms = pack.terms
     concepts = pack.concepts
     side_a, side_b = pack.sides
+    fields = [(name, content, fold_aligned(content)) for name, content in (("title", title or ""), ("text", text or ""))
+              if content]
+    hits_by_field = [pack._matcher.find(folded) for _, _, folded in fields]
+    groups_seen = {concepts[terms[h[0]].concept].group for hits in hits_by_field for h in hits}
+    if side_a not in groups_seen or side_b not in groups_seen:
+        # The common case in a feed: one side is absent, so nothing else needs scoring. Subtopic
+        # cues only explain on-topic articles; here they would be noise in `matched`.
+        missing = pack.side_labels[side_a if side_a not in groups_seen else side_b]
+        matched = [
+            TopicMatch(term=concept.id, surface=content[start:end], start=start, end=end, field=field_name,
+                       kind=f"{concept.role}:{concept.group}")
+            for (field_name, content, _), hits in zip(fields, hits_by_field, strict=True)
+            for term_index, start, end in _dedupe_overlaps(hits, terms)
+            if (concept := concepts[terms[term_index].concept]).role != "subtopic"
+        ]
+        entities = tuple(dict.fromkeys(m.term for m in matched if m.kind.startswith("side:")))
+        explanation = f"{missing} not mentioned"
+        if language:
+            explanation = f"language {language}; " + explanation
+        return TopicResult(topic=pack.name, on_topic=False, relevance=0.0, entities=entities,
+                           matched=tuple(matched), explanation=explanation)
     matched: list[TopicMatch] = []
     units: list[_Unit] = []
-    for field_name, content in (("title", title or ""), ("text", text or "")):
-        if not content:
-            continue
+    for (field_name, content, _), field_hits in zip(fields, hits_by_field, strict=True):
         field_units = _units(field_name, content)
         units_iter = iter(field_units)
         unit = next(units_iter, None)
-        hits = _dedupe_overlaps(matcher.find(fold_aligned(content)), matcher.terms)
-        for term_index, start, end in hits:
+        for term_index, start, end in _dedupe_overlaps(field_hits, terms):
             while unit is not None and start >= unit.end:
                 unit = next(units_iter, None)
-            term = matcher.terms[term_index]
-            concept = concepts[term.concept]
+            concept = concepts[terms[term_index].concept]
             matched.append(TopicMatch(term=concept.id, surface=content[start:end], start=start, end=end,
                                       field=field_name, kind=f"{concept.role}:{concept.group}"))
             if unit is None:
