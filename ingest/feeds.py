@@ -193,11 +193,11 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
     # Without headers (a local file) feedparser would flag a missing Content-Type; application/xml keeps
     # the XML declaration in charge of the encoding, as RFC 7303 says.
     response_headers.setdefault("content-type", "application/xml")
-    if url.startswith(("http://", "https://")):
-        response_headers.setdefault("content-location", url)
+    # feedparser gets no base URL: it would also "resolve" permalink guids such as "12345" into URLs,
+    # changing entry ids whenever the feed moves. We resolve links against the feed URL ourselves.
+    base = response_headers.pop("content-location", "") or (url if url.startswith(("http://", "https://")) else "")
     # feedparser never fetches: it gets a byte stream, never a URL string.
     result = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
-    base = response_headers.get("content-location", "")
     problems: list[str] = []
     if result.get("bozo"):
         problems.append(_bozo_problem(result.get("bozo_exception")))
@@ -217,6 +217,9 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
         base = next((h for h in selfs if h.startswith(("http://", "https://"))), "")
     feed_language = feed_meta.get("language") or lowered.get("content-language") or None
     entries: list[FeedEntry] = []
+    # In RSS the only per-item date besides pubDate is dc:date, which feedparser files under "updated";
+    # it is the item's date, so it counts as published. In Atom, <updated> is not a publication date.
+    dc_date_is_published = not version.startswith("atom")
     for index, raw in enumerate(raw_entries):
         raw_link = (raw.get("link") or "").strip()
         link = _http_link(raw_link, base)
@@ -235,7 +238,8 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
             link=link,
             title=_clean_text(raw.get("title"), is_html=_detail_is_html(raw.get("title_detail"))),
             summary=raw.get("summary") or None,
-            published_at=_struct_to_dt(raw.get("published_parsed")),
+            published_at=_struct_to_dt(raw.get("published_parsed"))
+            or (_struct_to_dt(raw.get("updated_parsed")) if dc_date_is_published else None),
             updated_at=_struct_to_dt(raw.get("updated_parsed")),
             authors=authors,
             language=(raw.get("language") or feed_language) or None,

@@ -176,7 +176,10 @@ class _GuardedBackend(httpcore.NetworkBackend):
             return _DeadlineStream(stream)
         if last_error is not None:
             raise last_error
-        raise AddressRefused(f"{host} resolves to {refusals[0] if refusals else 'no address'}")
+        if not refusals:
+            raise AddressRefused(f"{host} resolves to no address")
+        literal = any(host == str(a[4][0]) for a in infos)
+        raise AddressRefused(f"{refusals[0]}" if literal else f"{host} resolves to {refusals[0]}")
 
     def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
         raise AddressRefused("unix sockets are not allowed")
@@ -464,9 +467,8 @@ class SafeClient:
             try:
                 response = self._client.send(request, stream=True)
             except AddressRefused as exc:
-                raise FetchError(
-                    original, f"refused target: {exc} (allowed only with NEWSMON_ALLOW_PRIVATE_ADDRESSES=true)"
-                ) from exc
+                knob = "NEWSMON_ALLOW_LOOPBACK" if "loopback" in str(exc) else "NEWSMON_ALLOW_PRIVATE_ADDRESSES"
+                raise FetchError(original, f"refused target: {exc} (allowed only with {knob}=true)") from exc
             except httpx.TimeoutException as exc:
                 raise FetchError(original, self._timeout_reason(exc, target.host or ""), retryable=True) from exc
             except httpx.HTTPError as exc:
