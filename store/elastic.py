@@ -127,6 +127,16 @@ class SetupReport:
 
 
 @dataclass
+class IndexStatus:
+    """What `newsmon es status` shows."""
+
+    indices: dict[str, bool]  # index behind the alias -> is its write index
+    installed_template_version: int | None
+    file_template_version: int | None
+    count: int
+
+
+@dataclass
 class ReindexReport:
     new_index: str
     old_indices: list[str]
@@ -191,7 +201,7 @@ class ElasticIndex:
             raise
         except TransportError as exc:
             raise StoreUnavailable(
-                f"cannot reach Elasticsearch at {self.url} to {doing}: {exc}; check that the cluster is up "
+                f"cannot reach Elasticsearch at {self.url} to {doing} ({_transport_reason(exc)}); check that it is up "
                 "(docker compose up -d elasticsearch), NEWSMON_ES_URL, and NEWSMON_ES_CA_CERTS for https"
             ) from exc
 
@@ -332,6 +342,16 @@ class ElasticIndex:
             report.write_index = first
         return report
 
+    def status(self) -> IndexStatus:
+        with self._cluster("read the index state"):
+            indices = {name: bool(props.get("is_write_index")) for name, props in self._alias_indices().items()}
+            return IndexStatus(
+                indices=indices,
+                installed_template_version=self._installed_template_version(),
+                file_template_version=load_template(self.alias).get("version"),
+                count=self.count() if indices else 0,
+            )
+
     def _installed_template_version(self) -> int | None:
         try:
             found = self.client.indices.get_index_template(name=self.alias)
@@ -427,6 +447,15 @@ def _reason(exc: ApiError) -> str:
     if isinstance(error, dict):
         return str(error.get("reason") or error.get("type") or exc.message)
     return str(error or exc.message)
+
+
+def _transport_reason(exc: TransportError) -> str:
+    text = str(exc)
+    for marker, short in (("Connection refused", "connection refused"), ("Name or service not known", "unknown host"),
+                          ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"), ("timed out", "timed out")):
+        if marker in text:
+            return short
+    return text[:200]
 
 
 def _item_reason(info: dict[str, Any]) -> str:
