@@ -21,6 +21,9 @@ SUPPORTED_LANGUAGES = frozenset({"en", "lt", "lv", "pl", "ru", "uk", "be", "de"}
 # Longest inflection ending allowed after a stem. Lithuanian locatives (-iuose), Russian adjectives
 # (-ского) and Latvian plurals (-ajiem) need up to six letters.
 _MAX_ENDING_CHARS = 6
+# Shortest ending allowance per language: English adds -s/-'s, German -s/-en/-ischen, and the
+# Baltic and Slavic languages have case endings of up to four letters (-iuose, -ского, -iego).
+_ENDING_FLOOR_CHARS = {"en": 2, "de": 3, "lt": 4, "lv": 4, "pl": 4, "ru": 4, "uk": 4, "be": 4}
 # Stems shorter than this are too ambiguous to extend with any ending ("pol", "log").
 _MIN_STEM_CHARS = 4
 # Between the words of a multi-word term: a space, a hyphen, quotes, "'" — never a line break.
@@ -173,7 +176,10 @@ def _compile_word(word: str, language: str, exact: bool) -> WordPattern:
     if len(prefix) < _MIN_STEM_CHARS:
         # Too short to extend freely: the whole word with at most two letters of ending.
         return WordPattern(folded, 2, False)
-    max_ending = min(_MAX_ENDING_CHARS, max(3, len(folded) - len(prefix) + 3))
+    # The dictionary form's own ending, two letters more, and at least what the language's case
+    # endings need: "Minskas" allows Minsko/Minske/Minskui but not "Minskowski".
+    floor = _ENDING_FLOOR_CHARS.get(language, 3)
+    max_ending = min(_MAX_ENDING_CHARS, max(floor, len(folded) - len(prefix) + 2))
     return WordPattern(prefix, max_ending, False)
 
 

@@ -1,0 +1,197 @@
+"""The Lithuania–Belarus tagger: what users see as on-topic, and why (fixtures written by the team)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from enrich.textnorm import fold_aligned
+from enrich.topic import TopicPack, load_topic_pack, tag
+
+PACK_PATH = Path(__file__).resolve().parents[1] / "config" / "topics" / "lt-by.yaml"
+
+
+@pytest.fixture(scope="module")
+def pack() -> TopicPack:
+    return load_topic_pack(PACK_PATH)
+
+
+# One short report per language, each using inflected (not dictionary) forms of the names.
+ON_TOPIC_BY_LANGUAGE = {
+    "en": ("Lithuanian border guards turned back 40 migrants who tried to cross from Belarus near the "
+           "Medininkai checkpoint on Sunday night."),
+    "lt": ("Lietuvos pasieniečiai sekmadienį prie sienos su Baltarusija apgręžė 40 migrantų, bandžiusių "
+           "neteisėtai patekti į Lietuvą Šalčininkų rajone."),
+    "lv": ("Lietuva slēdza robežšķērsošanas punktus uz robežas ar Baltkrieviju, jo no Baltkrievijas "
+           "ielidoja baloni ar kontrabandas cigaretēm un Viļņas lidosta bija slēgta."),
+    "pl": ("Litwa zamknęła przejścia graniczne z Białorusią w Miednikach i Solecznikach po tym, jak balony "
+           "z przemycanymi papierosami sparaliżowały lotnisko w Wilnie."),
+    "ru": ("Литва закрыла пункты пропуска «Мядининкай» и «Шальчининкай» на границе с Белоруссией после "
+           "того, как воздушные шары с контрабандными сигаретами парализовали аэропорт Вильнюса."),
+    "uk": ("Литва закрила кордон з Білоруссю після того, як повітряні кулі з контрабандними цигарками "
+           "порушили роботу аеропорту Вільнюса."),
+    "be": ("Літва зачыніла мяжу з Беларуссю пасля таго, як з Беларусі ў літоўскую паветраную прастору "
+           "заляцелі метэазонды з кантрабанднымі цыгарэтамі."),
+    "de": ("Litauen schließt die Grenzübergänge zu Belarus, nachdem Ballons mit geschmuggelten Zigaretten "
+           "den Flughafen von Vilnius lahmgelegt haben."),
+}
+
+
+@pytest.mark.parametrize("language", sorted(ON_TOPIC_BY_LANGUAGE))
+def test_inflected_report_in_each_language_is_on_topic(pack: TopicPack, language: str) -> None:
+    result = tag(pack, None, ON_TOPIC_BY_LANGUAGE[language], language)
+    assert result.on_topic, result.explanation
+    assert result.relevance >= 0.5
+    assert {"Lithuania", "Belarus"} <= set(result.entities) or "Lithuania" in result.entities
+
+
+@pytest.mark.parametrize("language", sorted(ON_TOPIC_BY_LANGUAGE))
+def test_language_is_not_needed_to_recognise_the_names(pack: TopicPack, language: str) -> None:
+    assert tag(pack, None, ON_TOPIC_BY_LANGUAGE[language], None).on_topic
+
+
+def test_transliterations_of_lukashenko_all_point_at_one_person(pack: TopicPack) -> None:
+    text = "Lukashenko. Lukashenka. Лукашенко. Лукашэнка. Łukaszenka. Lukašenka. Lukašenkos. Лукашенку."
+    people = [m for m in tag(pack, None, text + " Lithuania.", "en").matched if m.term == "Alexander Lukashenko"]
+    assert len(people) == 8
+
+
+POLAND_BELARUS = """Poland closes Kuźnica crossing as migrants gather on Belarus border
+
+Polish border guards said on Monday that several hundred migrants had gathered on the Belarusian side of the frontier near Kuźnica, and that the crossing would stay closed until further notice.
+
+Warsaw accused Minsk of flying people in and pushing them towards the fence. The Polish interior minister said soldiers would reinforce the Podlasie section of the border.
+
+Lithuania and Latvia have reported similar pressure on their borders with Belarus this year.
+
+The European Commission said it was in contact with the Polish authorities."""
+
+LATVIA_BELARUS_LV = """Latvija izsludina ārkārtējo situāciju pierobežā ar Baltkrieviju
+
+Latvijas valdība otrdien izsludināja ārkārtējo situāciju Latgales pierobežā, jo no Baltkrievijas pēdējās dienās nelikumīgi robežu mēģinājuši šķērsot vairāk nekā simts migrantu.
+
+Robežsardze ziņo, ka migranti pie Silenes robežkontroles punkta tiek atgriezti Baltkrievijā. Līdzīga situācija iepriekš bija arī Lietuvā.
+
+Valsts robežsardzes priekšnieks sacīja, ka Latvija stiprinās robežu ar papildu patruļām."""
+
+BELARUS_ONLY_EN = """Minsk court jails three opposition activists
+
+A court in Minsk sentenced three opposition activists to long prison terms on Tuesday, rights groups said.
+
+The three had taken part in the 2020 protests against Alexander Lukashenko and were arrested last spring in Grodno.
+
+Viasna, a Belarusian human rights group, said the trial was held behind closed doors and that the defendants had not been allowed to see their lawyers.
+
+One of the activists had briefly studied in Lithuania before returning home.
+
+Belarusian state television described the defendants as extremists financed from abroad.
+
+Lukashenko has pardoned some political prisoners in recent months, but hundreds remain behind bars in Belarus."""
+
+KALININGRAD_TRANSIT = """Trains from Moscow to Kaliningrad cross two borders: Russian passengers travel through Belarus and Lithuania to reach the exclave.
+
+Lithuania has restricted the rail transit of sanctioned goods to Kaliningrad, and Moscow called it a blockade of the Kaliningrad region, while Vilnius says it only applies EU sanctions."""
+
+SPORT = """Lithuania beat Belarus 84–70 in a EuroBasket qualifier in Vilnius on Sunday.
+
+The national team led from the first quarter, and the championship group is now open again after the tournament's second round of games; Belarus play Spain next."""
+
+
+def test_poland_belarus_border_story_stays_off_topic(pack: TopicPack) -> None:
+    title, _, text = POLAND_BELARUS.partition("\n\n")
+    result = tag(pack, title, text, "en")
+    assert not result.on_topic, result.explanation
+
+
+def test_latvia_belarus_border_story_in_latvian_stays_off_topic(pack: TopicPack) -> None:
+    title, _, text = LATVIA_BELARUS_LV.partition("\n\n")
+    result = tag(pack, title, text, "lv")
+    assert not result.on_topic, result.explanation
+
+
+def test_belarus_story_naming_lithuania_once_stays_off_topic(pack: TopicPack) -> None:
+    title, _, text = BELARUS_ONLY_EN.partition("\n\n")
+    result = tag(pack, title, text, "en")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania" in result.entities  # it was seen, and still judged a passing mention
+
+
+def test_kaliningrad_transit_story_stays_off_topic(pack: TopicPack) -> None:
+    assert not tag(pack, None, KALININGRAD_TRANSIT, "en").on_topic
+
+
+def test_sports_fixture_between_the_two_countries_stays_off_topic(pack: TopicPack) -> None:
+    assert not tag(pack, None, SPORT, "en").on_topic
+
+
+def test_story_naming_only_one_country_is_off_topic_with_zero_relevance(pack: TopicPack) -> None:
+    result = tag(pack, "Seimas passes the budget", "The Lithuanian parliament approved next year's budget.", "en")
+    assert not result.on_topic
+    assert result.relevance == 0.0
+    assert "Belarus not mentioned" in result.explanation
+
+
+def test_multi_country_closure_with_a_substantive_lithuanian_part_is_on_topic(pack: TopicPack) -> None:
+    title = "Poland, Lithuania and Latvia tighten borders with Belarus"
+    text = ("Poland, Lithuania and Latvia said on Thursday they would tighten controls on their borders with Belarus.\n"
+            "Lithuania will close the Šalčininkai and Raigardas checkpoints from Friday, its interior minister said, "
+            "leaving Medininkai as the only crossing open to cars from Belarus.\n"
+            "Lithuanian border guards reported 120 attempts to cross the border from Belarus over the weekend.")
+    result = tag(pack, title, text, "en")
+    assert result.on_topic, result.explanation
+    assert "border_crossings" in result.subtopics
+
+
+def test_balloon_story_gets_airspace_and_smuggling_subtopics(pack: TopicPack) -> None:
+    result = tag(pack, "Balloons from Belarus close Vilnius airport again",
+                 "Vilnius airport suspended flights for five hours after balloons carrying contraband cigarettes "
+                 "drifted in from Belarus, Lithuanian authorities said.", "en")
+    assert result.on_topic
+    assert {"airspace", "smuggling"} <= set(result.subtopics)
+    assert "energy_nuclear" not in result.subtopics
+
+
+def test_astravets_dispute_is_energy_nuclear(pack: TopicPack) -> None:
+    result = tag(pack, None, "Lithuania again asked Belarus to stop the Astravets nuclear power plant, "
+                 "saying the reactor 50 km from Vilnius does not meet safety standards.", "en")
+    assert result.on_topic
+    assert "energy_nuclear" in result.subtopics
+
+
+def test_every_match_points_at_its_surface_form_in_the_given_field(pack: TopicPack) -> None:
+    title = "Литва закрыла «Мядининкай»"
+    text = ON_TOPIC_BY_LANGUAGE["ru"] + "\n\nЛукашенко заявил, что Вильнюс «пожалеет»."
+    result = tag(pack, title, text, "ru")
+    assert result.matched
+    for match in result.matched:
+        source = title if match.field == "title" else text
+        assert source[match.start:match.end] == match.surface
+        assert 0 <= match.start < match.end <= len(source)
+    kinds = {m.kind for m in result.matched}
+    assert {"side:lt", "side:by"} <= kinds
+    assert any(k.startswith("subtopic:") for k in kinds)
+
+
+def test_offsets_stay_true_when_text_contains_letters_that_lower_case_to_two_characters(pack: TopicPack) -> None:
+    text = "İİİ Lithuania closed Medininkai after balloons from Belarus."
+    result = tag(pack, None, text, "en")
+    for match in result.matched:
+        assert text[match.start:match.end] == match.surface
+        assert fold_aligned(match.surface) == fold_aligned(text)[match.start:match.end]
+
+
+def test_explanation_says_why_in_words(pack: TopicPack) -> None:
+    result = tag(pack, None, ON_TOPIC_BY_LANGUAGE["en"], "en")
+    assert "both sides" in result.explanation
+    assert "Medininkai" in result.explanation
+
+
+def test_empty_or_missing_text_is_off_topic_without_error(pack: TopicPack) -> None:
+    assert not tag(pack, None, "", None).on_topic
+    assert not tag(pack, "", "   \n\n ", "en").on_topic
+
+
+def test_words_that_merely_start_like_a_name_do_not_match(pack: TopicPack) -> None:
+    result = tag(pack, None, "Police in Polokwane and the Minskowski-Litvinenko family said nothing.", "en")
+    assert not result.matched
