@@ -12,10 +12,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import hostile  # noqa: E402
-from bench.hostile import FeedServer  # noqa: E402
-from ingest.http import FetchError, SafeClient, parse_retry_after  # noqa: E402
-from newsmon.settings import load_settings  # noqa: E402
+from bench import hostile
+from bench.hostile import FeedServer
+from ingest.http import FetchError, SafeClient, parse_retry_after
+from newsmon.settings import load_settings
 
 TOTAL_S = 2.0
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Vilnius</title><item><link>http://example.org/a</link></item></channel></rss>"

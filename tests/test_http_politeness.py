@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import time
@@ -10,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.hostile import FeedServer  # noqa: E402
-from ingest.http import SafeClient  # noqa: E402
-from newsmon.settings import load_settings  # noqa: E402
+from bench.hostile import FeedServer
+from ingest.http import SafeClient
+from newsmon.settings import load_settings
 
 FEED = b"<rss version='2.0'><channel><title>t</title><item><link>http://example.org/a</link></item></channel></rss>"
 INTERVAL_S = 0.25
@@ -28,7 +29,7 @@ def test_feeds_on_one_host_are_fetched_at_least_the_configured_interval_apart():
         with ThreadPoolExecutor(max_workers=6) as pool:
             list(pool.map(lambda p: client.fetch(server.url(p), kind="feed"), paths))
         arrivals = sorted(hit.at for hit in server.hits)
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(arrivals) == 6
     # The server stamps arrival after the request line is read, so allow a few ms of scheduling noise.
     assert min(gaps) >= INTERVAL_S - 0.02, gaps

@@ -10,13 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.hostile import FeedServer  # noqa: E402
-from ingest.http import SafeClient  # noqa: E402
-from ingest.poll import is_due, poll_feed, record_new_items  # noqa: E402
-from newsmon.records import Feed, FeedState  # noqa: E402
-from newsmon.settings import load_settings  # noqa: E402
-from store.db import open_engine  # noqa: E402
-from store.feedstate import all_feed_states, load_feed_state, save_feed_state  # noqa: E402
+from bench.hostile import FeedServer
+from ingest.http import SafeClient
+from ingest.poll import is_due, poll_feed, record_new_items
+from newsmon.records import Feed, FeedState
+from newsmon.settings import load_settings
+from store.db import open_engine
+from store.feedstate import all_feed_states, load_feed_state, save_feed_state
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ def test_failures_back_off_exponentially_and_success_resets_them(server, client)
     server.add("/feed.xml", b"oops", status=500, content_type="text/plain")
     state = None
     delays = []
-    for i in range(3):
+    for _ in range(3):
         result = poll_feed(client, feed_for(server), state, NOW)
         state = result.state
         delays.append((state.next_poll_at - NOW).total_seconds())

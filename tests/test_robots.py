@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.hostile import FeedServer  # noqa: E402
-from ingest.http import FetchError, SafeClient  # noqa: E402
-from newsmon.settings import load_settings  # noqa: E402
+from bench.hostile import FeedServer
+from ingest.http import FetchError, SafeClient
+from newsmon.settings import load_settings
 
 ROBOTS = b"""User-agent: *
 Disallow: /private/
