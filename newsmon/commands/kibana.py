@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -40,11 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def kibana_options(settings: Settings) -> tuple[str, dict[str, str], tuple[str, str] | None, str | bool]:
     """Base URL, headers, basic auth and TLS verification for Kibana; credentials fall back to the ES ones."""
-    url = str(getattr(settings, "kibana_url", None) or "http://localhost:5601").rstrip("/")
-    api_key = getattr(settings, "kibana_api_key", None) or settings.es_api_key
-    username = getattr(settings, "kibana_username", None) or settings.es_username
-    password = getattr(settings, "kibana_password", None) or settings.es_password
-    ca_certs = getattr(settings, "kibana_ca_certs", None) or settings.es_ca_certs
+    url = str(_setting(settings, "kibana_url") or "http://localhost:5601").rstrip("/")
+    api_key = _setting(settings, "kibana_api_key") or settings.es_api_key
+    username = _setting(settings, "kibana_username") or settings.es_username
+    password = _setting(settings, "kibana_password") or settings.es_password
+    ca_certs = _setting(settings, "kibana_ca_certs") or settings.es_ca_certs
     headers = {"kbn-xsrf": "newsmon"}
     auth = None
     if api_key:
@@ -52,6 +53,11 @@ def kibana_options(settings: Settings) -> tuple[str, dict[str, str], tuple[str, 
     elif username and password:
         auth = (username, password)
     return url, headers, auth, str(ca_certs) if ca_certs else True
+
+
+def _setting(settings: Settings, name: str) -> object | None:
+    # Read from the environment too, for as long as Settings has no kibana_* fields of its own.
+    return getattr(settings, name, None) or os.environ.get(f"NEWSMON_{name.upper()}")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
