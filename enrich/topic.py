@@ -179,7 +179,9 @@ def _compile_word(word: str, language: str, exact: bool) -> WordPattern:
     # The dictionary form's own ending, two letters more, and at least what the language's case
     # endings need: "Minskas" allows Minsko/Minske/Minskui but not "Minskowski".
     floor = _ENDING_FLOOR_CHARS.get(language, 3)
-    max_ending = min(_MAX_ENDING_CHARS, max(floor, len(folded) - len(prefix) + 2))
+    own_ending = len(folded) - len(prefix)
+    # The cap never cuts below the listed form itself, where a stemmer went deep (ginkluotosios → ginkl).
+    max_ending = min(max(_MAX_ENDING_CHARS, own_ending), max(floor, own_ending + 2))
     return WordPattern(prefix, max_ending, False)
 
 
