@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from functools import cache
+from collections.abc import Sequence
+from functools import cache, lru_cache
 
 import numpy as np
 from datasketch import MinHash
@@ -21,14 +21,20 @@ MINHASH_SEED = 20_250_1  # fixed forever: stored fingerprints must stay comparab
 MIN_WORDS_FOR_MATCH = 15
 
 _NON_WORD_RE = re.compile(r"[\W_]+", re.UNICODE)
+# The Unicode blocks of combining marks that NFKD splits off Latin and Cyrillic letters (š → s + ˇ).
+_COMBINING_RE = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Odd 64-bit multipliers that make a shingle's hash depend on word order ("closed the border" ≠ "the border closed").
+_POSITION_MULTIPLIERS = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD],
+    dtype=np.uint64,
+)
 
 
 def normalise_text(text: str) -> str:
     """Lower-case, diacritic-free words separated by single spaces: what stays the same across copies."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     # Drop combining marks (š → s, й → и) so a copy that lost its diacritics in a CMS still matches.
-    stripped = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return _NON_WORD_RE.sub(" ", stripped).strip()
+    return _NON_WORD_RE.sub(" ", _COMBINING_RE.sub("", folded)).strip()
 
 
 def content_hash(text: str) -> str:
@@ -40,17 +46,25 @@ def words(text: str) -> list[str]:
     return normalise_text(text).split()
 
 
-def shingles(normalised_words: Sequence[str], size: int = SHINGLE_WORDS) -> set[bytes]:
-    """Distinct word `size`-grams (the whole text when shorter)."""
+@lru_cache(maxsize=1 << 17)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def shingle_hashes(normalised_words: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarray:
+    """Distinct 32-bit hashes of the word `size`-grams (the whole text as one shingle when shorter)."""
     if not normalised_words:
-        return set()
-    if len(normalised_words) <= size:
-        return {" ".join(normalised_words).encode("utf-8")}
-    return {" ".join(normalised_words[i : i + size]).encode("utf-8") for i in range(len(normalised_words) - size + 1)}
-
-
-def _hash32(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=4).digest(), "little")
+        return np.empty(0, dtype=np.uint64)
+    word_hashes = np.array(list(map(_word_hash, normalised_words)), dtype=np.uint64)
+    if len(word_hashes) < size:
+        size = len(word_hashes)
+    count = len(word_hashes) - size + 1
+    combined = np.zeros(count, dtype=np.uint64)
+    # uint64 arithmetic wraps, which is what a multiplicative hash wants.
+    with np.errstate(over="ignore"):
+        for offset in range(size):
+            combined += word_hashes[offset : offset + count] * _POSITION_MULTIPLIERS[offset]
+    return np.unique(combined >> np.uint64(32))
 
 
 @cache
@@ -58,11 +72,16 @@ def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     return MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32").permutations
 
 
-def minhash(items: Iterable[bytes], num_perm: int = NUM_PERM) -> MinHash:
+def _identity(value: int) -> int:
+    return value
+
+
+def minhash(hashes: np.ndarray, num_perm: int = NUM_PERM) -> MinHash:
+    """datasketch MinHash over already-hashed shingles (hashing words once is what makes this fast)."""
     sketch = MinHash(
-        num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32", hashfunc=_hash32, permutations=_permutations(num_perm)
+        num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32", hashfunc=_identity, permutations=_permutations(num_perm)
     )
-    sketch.update_batch(list(items))
+    sketch.update_batch(hashes.tolist())
     return sketch
 
 
@@ -71,12 +90,12 @@ def fingerprint(text: str) -> tuple[int, ...]:
     tokens = words(text)
     if len(tokens) < MIN_WORDS_FOR_MATCH:
         return ()
-    return tuple(int(v) for v in minhash(shingles(tokens)).hashvalues)
+    return tuple(minhash(shingle_hashes(tokens)).hashvalues.tolist())
 
 
 def shingle_count(text: str) -> int:
     """Number of distinct shingles: with two signatures it turns estimated Jaccard into containment."""
-    return len(shingles(words(text)))
+    return len(shingle_hashes(words(text)))
 
 
 def estimated_jaccard(a: Sequence[int], b: Sequence[int]) -> float:

@@ -27,7 +27,7 @@ from enrich.dedup import (
     NUM_PERM,
     estimated_containment,
     fingerprint,
-    shingles,
+    shingle_hashes,
     words,
 )
 from newsmon.records import Article
@@ -284,7 +284,7 @@ def _prepare(article: Article) -> _Prepared:
     signature_values = article.fingerprint if len(article.fingerprint) == NUM_PERM else fingerprint(article.text)
     signature = np.asarray(signature_values, dtype=np.uint32)
     # The staged hash came from enrich.dedup.content_hash on the same text; trust it, it is cheaper.
-    return _Prepared(article.content_hash, len(shingles(tokens)), signature, band_keys(signature))
+    return _Prepared(article.content_hash, len(shingle_hashes(tokens)), signature, band_keys(signature))
 
 
 def _best_near_match(prep: _Prepared, buckets: dict[int, list[str]], docs: dict[str, _Doc]) -> _Doc | None:
