@@ -32,6 +32,7 @@ _WORD_RE = re.compile(r"\w+")
 # The next word of a multi-word term: up to three separator characters (space, hyphen, quotes,
 # apostrophe) but never a line break.
 _NEXT_WORD_RE = re.compile(r"[^\w\n]{1,3}(\w+)")  # at most _MAX_GAP_CHARS separators
+_WEAK_CUE_WEIGHT = 0.5  # a subtopic's weak_terms (generic words such as "border") count half
 _SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
 
@@ -366,6 +367,11 @@ def _parse_pack(path: Path) -> TopicPack:
                                 min_hits=min_hits))
         subtopic_ids.append(str(subtopic_id))
         terms += _compile_terms(spec.get("terms"), len(concepts) - 1, path, where, languages, line)
+        if "weak_terms" in spec:
+            concepts.append(Concept(id=str(subtopic_id), role="subtopic", group=str(subtopic_id), kind="subtopic",
+                                    weight=_WEAK_CUE_WEIGHT, min_hits=min_hits))
+            terms += _compile_terms(spec["weak_terms"], len(concepts) - 1, path, f"{where}.weak_terms", languages,
+                                    spec.key_lines.get("weak_terms", line))
 
     pack = TopicPack(name=topic_id, title=str(title), path=path, version=version, languages=languages,
                      sides=sides, side_labels=side_labels, concepts=tuple(concepts), terms=tuple(terms),
@@ -511,7 +517,7 @@ class _Unit:
     side_weight: dict[str, float]
     negative_weight: dict[str, float]
     strong: set[str]
-    subtopic_hits: dict[str, int]
+    subtopic_hits: dict[str, float]
     first_country: str | None = None
     self_evident: set[str] = field(default_factory=set)
 
@@ -524,13 +530,14 @@ def _units(field_name: str, text: str) -> list[_Unit]:
             if m.group().strip()]
 
 
-def _dedupe_overlaps(hits: list[tuple[int, int, int]], terms: tuple[Term, ...]) -> list[tuple[int, int, int]]:
-    """Text-ordered hits, keeping the longest of overlapping hits of the same concept."""
+def _dedupe_overlaps(hits: list[tuple[int, int, int]], pack: TopicPack) -> list[tuple[int, int, int]]:
+    """Text-ordered hits, keeping the longest of overlapping hits of the same concept id."""
     hits.sort(key=lambda hit: (hit[1], -hit[2]))
     result: list[tuple[int, int, int]] = []
-    end_by_concept: dict[int, int] = {}
+    end_by_concept: dict[tuple[str, str], int] = {}
     for hit in hits:
-        concept = terms[hit[0]].concept
+        found = pack.concepts[pack.terms[hit[0]].concept]
+        concept = (found.role, found.id)  # a subtopic's terms and weak_terms are one concept here
         if hit[1] < end_by_concept.get(concept, -1):
             continue  # "Belarusian border guards" already covers "Belarusian"... of the same concept
         end_by_concept[concept] = hit[2]
@@ -559,7 +566,7 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
             TopicMatch(term=concept.id, surface=content[start:end], start=start, end=end, field=field_name,
                        kind=f"{concept.role}:{concept.group}")
             for (field_name, content, _), hits in zip(fields, hits_by_field, strict=True)
-            for term_index, start, end in _dedupe_overlaps(hits, terms)
+            for term_index, start, end in _dedupe_overlaps(hits, pack)
             if (concept := concepts[terms[term_index].concept]).role != "subtopic"
         ]
         entities = tuple(dict.fromkeys(m.term for m in matched if m.kind.startswith("side:")))
@@ -574,7 +581,7 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
         field_units = _units(field_name, content)
         units_iter = iter(field_units)
         unit = next(units_iter, None)
-        for term_index, start, end in _dedupe_overlaps(field_hits, terms):
+        for term_index, start, end in _dedupe_overlaps(field_hits, pack):
             while unit is not None and start >= unit.end:
                 unit = next(units_iter, None)
             concept = concepts[terms[term_index].concept]
@@ -593,7 +600,7 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
             elif concept.role == "negative":
                 unit.negative_weight[concept.id] = unit.negative_weight.get(concept.id, 0.0) + concept.weight
             else:
-                unit.subtopic_hits[concept.id] = unit.subtopic_hits.get(concept.id, 0) + 1
+                unit.subtopic_hits[concept.id] = unit.subtopic_hits.get(concept.id, 0.0) + concept.weight
         units += field_units
 
     score, reasons = _score(units, side_a, side_b, pack)
@@ -630,7 +637,8 @@ _OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
 _SPORT = -2.0  # sports context
 _OTHER_COUNTRY_FIRST = -1.5  # the headline (or lead) opens on another neighbour: its border is the subject
 _MIN_PARAGRAPH_CHARS = 40
-_PASSING_MIN_PARAGRAPHS = 4  # in a short excerpt one mention of each side in the lead is the subject
+_PASSING_MIN_PARAGRAPHS = 4
+_SHORT_ARTICLE_PARAGRAPHS = 6  # in a short excerpt one mention of each side in the lead is the subject
 _SHARE_BONUS = 2.0  # times the share of paragraphs about both: short focused excerpts score high  # shorter lines are datelines, captions, bylines, not paragraphs
 _LONG_ARTICLE_PARAGRAPHS = 8
 _SPARSE_SHARE = 0.2
@@ -737,10 +745,14 @@ def _same_as_title(paragraph: _Unit, title: _Unit) -> bool:
 
 
 def _subtopics(units: list[_Unit], pack: TopicPack, a: str, b: str) -> tuple[str, ...]:
-    counts: dict[str, int] = {}
+    paragraphs = [u for u in units if u.field == "text" and u.end - u.start >= _MIN_PARAGRAPH_CHARS]
+    # A short excerpt is about the topic throughout; in a long article only the title and the
+    # paragraphs that name a side speak about it.
+    whole = len(paragraphs) <= _SHORT_ARTICLE_PARAGRAPHS
+    counts: dict[str, float] = {}
     for unit in units:
-        if unit.field == "title" or unit.has(a) or unit.has(b):
+        if whole or unit.field == "title" or unit.has(a) or unit.has(b):
             for subtopic, hits in unit.subtopic_hits.items():
-                counts[subtopic] = counts.get(subtopic, 0) + hits
-    by_id = {c.id: c for c in pack.concepts if c.role == "subtopic"}
-    return tuple(s for s in pack.subtopic_ids if counts.get(s, 0) >= by_id[s].min_hits)
+                counts[subtopic] = counts.get(subtopic, 0.0) + hits
+    min_hits = {c.id: c.min_hits for c in pack.concepts if c.role == "subtopic"}
+    return tuple(s for s in pack.subtopic_ids if counts.get(s, 0.0) >= min_hits[s])
