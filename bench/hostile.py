@@ -74,11 +74,13 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.handlers: dict[str, Handler] = {}
         self.hits: list[Hit] = []
+        self.bytes_served = 0
         self._lock = threading.Lock()
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed-ACK stalls
 
             def log_message(self, *args: object) -> None:  # quiet
                 return
@@ -105,6 +107,7 @@ class FeedServer:
                 return  # clients hanging up on hostile responses is the point, not an error
 
         self._httpd = _Quiet(("127.0.0.1", 0), _Handler)
+        self._httpd.feed_server = self  # type: ignore[attr-defined]
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -136,6 +139,9 @@ class FeedServer:
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str,
               headers: dict[str, str] | None = None) -> None:
+        server = getattr(h.server, "feed_server", None)
+        if server is not None:
+            server.bytes_served += len(body)
         h.send_response(status)
         h.send_header("Content-Type", content_type)
         h.send_header("Content-Length", str(len(body)))
