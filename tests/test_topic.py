@@ -195,3 +195,24 @@ def test_empty_or_missing_text_is_off_topic_without_error(pack: TopicPack) -> No
 def test_words_that_merely_start_like_a_name_do_not_match(pack: TopicPack) -> None:
     result = tag(pack, None, "Police in Polokwane and the Minskowski-Litvinenko family said nothing.", "en")
     assert not result.matched
+
+
+def test_article_delivered_as_one_line_is_still_read_paragraph_by_paragraph(pack: TopicPack) -> None:
+    title, _, text = BELARUS_ONLY_EN.partition("\n\n")
+    one_line = " ".join(text.split("\n\n"))
+    result = tag(pack, title, one_line, "en")
+    assert not result.on_topic, result.explanation
+    for match in result.matched:
+        source = title if match.field == "title" else one_line
+        assert source[match.start:match.end] == match.surface
+
+
+def test_on_topic_story_delivered_as_one_line_stays_on_topic(pack: TopicPack) -> None:
+    text = ("Lithuania will close the Šalčininkai and Raigardas checkpoints on its border with Belarus from Friday, "
+            "the interior minister said, leaving Medininkai as the only crossing open to cars from Belarus. "
+            "Lithuanian border guards reported 120 attempts to cross the border from Belarus over the weekend, "
+            "most of them near Druskininkai. Vilnius accuses Minsk of organising the flow of migrants and of "
+            "sending balloons with contraband cigarettes into Lithuanian airspace. The Belarusian border committee "
+            "said Lithuania's decision would hurt ordinary travellers on both sides of the border.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
