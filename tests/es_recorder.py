@@ -394,3 +394,13 @@ def _value_violations(value: Any, spec: dict[str, Any], where: str) -> list[str]
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         return [] if ok else [f"{where}: {value!r} is not a number"]
     return [f"{where}: the check does not know mapping type {kind!r}"]
+
+
+def drop_live_test_data(index: Any) -> None:
+    """Delete a live test run's indices and template (by name: clusters refuse wildcard deletes by default)."""
+    client = index.client.options(ignore_status=404)
+    found = client.indices.get(index=f"{index.alias}-*", expand_wildcards="all")
+    names = sorted(found.body) if found.meta.status == 200 else []
+    if names:
+        client.indices.delete(index=",".join(names))
+    client.indices.delete_index_template(name=index.alias)

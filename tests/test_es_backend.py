@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from es_recorder import EsRecorder, RecordedRequest, mapping_violations, sample_articles, search_response
+from es_recorder import (
+    EsRecorder,
+    RecordedRequest,
+    drop_live_test_data,
+    mapping_violations,
+    sample_articles,
+    search_response,
+)
 
 from ingest.urls import article_id
 from newsmon.query import QuerySyntaxError
@@ -64,8 +71,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     try:
         yield Target(index, None)
     finally:
-        index.client.options(ignore_status=404).indices.delete(index=f"{alias}-*")
-        index.client.options(ignore_status=404).indices.delete_index_template(name=alias)
+        drop_live_test_data(index)
         index.close()
 
 
