@@ -424,9 +424,10 @@ class SafeClient:
         while True:
             target = self._check_url(current, url)
             if kind == "page" and self.respect_robots:
-                allowed, why = self.robots.allowed(str(target))
+                allowed, why, temporary = self.robots.check(str(target))
                 if not allowed:
-                    raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=False)
+                    # An unreachable robots.txt is a "not now", so the pipeline retries the page later.
+                    raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=temporary)
             headers: dict[str, str] = {}
             if kind == "feed":
                 headers["Accept"] = (

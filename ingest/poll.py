@@ -91,6 +91,15 @@ def record_new_items(state: FeedState, n_new: int, now: datetime, *, client: Any
     )
 
 
+def forget_validators(state: FeedState) -> FeedState:
+    """Make the next poll fetch and parse the feed again (call it when some entries must be retried).
+
+    An unchanged feed is never re-parsed, so entries whose page fetch failed with a retryable error
+    would otherwise wait until the feed changes.
+    """
+    return replace(state, etag=None, last_modified=None, body_hash=None)
+
+
 def backoff_s(client: Any, state: FeedState, failures: int, retry_after_s: float | None) -> float:
     """Exponential backoff from the feed's interval, at least Retry-After, capped (a day by default)."""
     base_s = float(state.interval_s or _knob(client, "default_poll_interval_s", 600))

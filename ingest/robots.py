@@ -48,16 +48,21 @@ class RobotsCache:
 
     def allowed(self, url: str) -> tuple[bool, str]:
         """(allowed, why) for fetching `url`; `why` names the rule source for skip reasons."""
+        verdict = self.check(url)
+        return verdict[0], verdict[1]
+
+    def check(self, url: str) -> tuple[bool, str, bool]:
+        """(allowed, why, temporary): temporary is True when the refusal comes from an unreachable robots.txt."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         entry = self._entry(origin)
         if entry.disallow_all_reason:
-            return False, entry.disallow_all_reason
+            return False, entry.disallow_all_reason, True
         if entry.parser is None:
-            return True, "no robots.txt"
+            return True, "no robots.txt", False
         if entry.parser.can_fetch(url, self.agent):
-            return True, f"{origin}/robots.txt allows it"
-        return False, f"{origin}/robots.txt disallows {parts.path or '/'} for {self.agent}"
+            return True, f"{origin}/robots.txt allows it", False
+        return False, f"{origin}/robots.txt disallows {parts.path or '/'} for {self.agent}", False
 
     def _entry(self, origin: str) -> _Entry:
         with self._lock:

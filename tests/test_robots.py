@@ -84,3 +84,10 @@ def test_respect_robots_off_fetches_disallowed_pages(server):
     with client_for(respect_robots=False) as client:
         assert client.fetch(server.url("/members/2.html"), kind="page").status == 200
     assert server.hits_for("/robots.txt") == []
+
+
+def test_unreachable_robots_txt_makes_the_page_skip_retryable(server):
+    server.add("/robots.txt", b"down", status=500, content_type="text/plain")
+    with client_for() as client, pytest.raises(FetchError) as info:
+        client.fetch(server.url("/news/1.html"), kind="page")
+    assert info.value.retryable
