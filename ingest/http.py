@@ -398,7 +398,10 @@ class SafeClient:
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, kind: Kind = "page"
     ) -> FetchResult:
         """Like fetch, plus the redirect chain (poll_feed uses it to follow permanent moves)."""
-        token = _deadline_at.set(time.monotonic() + self.total_timeout_s)
+        deadline_at = time.monotonic() + self.total_timeout_s
+        outer_at = _deadline_at.get()
+        # A nested fetch (robots.txt for a page) spends the outer fetch's budget, never extends it.
+        token = _deadline_at.set(deadline_at if outer_at is None else min(deadline_at, outer_at))
         try:
             return self._fetch(url, etag=etag, last_modified=last_modified, kind=kind)
         finally:
@@ -468,8 +471,13 @@ class SafeClient:
             try:
                 response = self._client.send(request, stream=True)
             except AddressRefused as exc:
-                knob = "NEWSMON_ALLOW_LOOPBACK" if "loopback" in str(exc) else "NEWSMON_ALLOW_PRIVATE_ADDRESSES"
-                raise FetchError(original, f"refused target: {exc} (allowed only with {knob}=true)") from exc
+                why = str(exc)
+                if "metadata" in why or "non-public" in why or "unix" in why:
+                    hint = "never fetched"
+                else:
+                    knob = "NEWSMON_ALLOW_LOOPBACK" if "loopback" in why else "NEWSMON_ALLOW_PRIVATE_ADDRESSES"
+                    hint = f"allowed only with {knob}=true"
+                raise FetchError(original, f"refused target: {why} ({hint})") from exc
             except httpx.TimeoutException as exc:
                 raise FetchError(original, self._timeout_reason(exc, target.host or ""), retryable=True) from exc
             except httpx.HTTPError as exc:

@@ -97,6 +97,12 @@ def test_redirect_to_an_internal_address_is_refused_at_that_hop(server, client, 
     assert why in err.reason and "refused target" in err.reason
 
 
+def test_metadata_address_is_refused_even_when_private_addresses_are_allowed():
+    with make_client(allow_private_addresses=True) as lenient:
+        err, _ = fetch_error(lenient, "http://169.254.169.254/latest/meta-data/")
+    assert "cloud metadata address" in err.reason and "never fetched" in err.reason
+
+
 def test_loopback_is_refused_unless_allowed_in_settings(server):
     with make_client(allow_loopback=False) as strict:
         err, _ = fetch_error(strict, server.url("/hostile/304"))
@@ -141,3 +147,11 @@ def test_retry_after_parsing_accepts_seconds_and_dates_and_ignores_garbage():
     assert parse_retry_after("30") == 30.0
     assert parse_retry_after("not a date") is None
     assert parse_retry_after("999999999") == 24 * 3600.0
+
+
+@pytest.mark.parametrize("url", ["http://localhost:9/", "http://[::1]:9/", "http://0x7f000001:9/", "http://2130706433:9/",
+                                 "http://[::ffff:169.254.169.254]/", "http://0.0.0.0:9/"])
+def test_disguised_internal_addresses_are_refused_before_connecting(url):
+    with make_client(allow_loopback=False) as strict:
+        err, _ = fetch_error(strict, url)
+    assert "refused target" in err.reason, err.reason
