@@ -147,6 +147,13 @@ def main() -> int:
     if not corpus.is_dir():
         print(f"skipped: no feed corpus at {corpus} (set NEWSMON_SHARED_DIR)")
         return 0
+    summary = evaluate(corpus, mismatches=args.mismatches)
+    return 0 if summary["crashes"] == 0 and summary["hangs"] == 0 else 1
+
+
+def evaluate(corpus: Path, *, mismatches: int = 3, out: Any = print) -> dict[str, Any]:
+    """Run the whole evaluation, print the tables through `out`, return the headline numbers."""
+    print = out  # the tables go wherever the caller wants them
     signal.signal(signal.SIGALRM, _alarm)
     manifest = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text().splitlines() if line.strip()]
     by_dest = {row["dest"]: row for row in manifest}
@@ -201,7 +208,7 @@ def main() -> int:
             if index >= len(ours):
                 stats["missing"] += 1
                 mismatch_classes["entry missing"] += 1
-                if len(examples["entry missing"]) < args.mismatches:
+                if len(examples["entry missing"]) < mismatches:
                     examples["entry missing"].append(f"{row['dest']} #{index} ({outcome.kind if outcome else '?'}: {outcome.detail if outcome else ''})")
                 continue
             entry = ours[index]
@@ -221,14 +228,14 @@ def main() -> int:
                 name = "NOT EQUIVALENT: " + (classify_title(plain(entry.title), plain(title)) if plain(entry.title) != plain(title)
                                             else classify_link(equivalent_url(entry.link, base), equivalent_url(link, base)))
                 mismatch_classes[name] += 1
-                if len(examples[name]) < args.mismatches:
+                if len(examples[name]) < mismatches:
                     examples[name].append(f"{row['dest']} #{index}: ours {entry.title!r} {entry.link!r} vs expected {title!r} {link!r}")
             for ok, field_name in ((title_ok, "title"), (link_ok, "link")):
                 if not ok:
                     name = (classify_title(norm(entry.title), norm(title)) if field_name == "title"
                             else classify_link(norm(entry.link), norm(link)))
                     mismatch_classes[name] += 1
-                    if len(examples[name]) < args.mismatches:
+                    if len(examples[name]) < mismatches:
                         mine = entry.title if name.startswith("title") else entry.link
                         theirs = title if name.startswith("title") else link
                         examples[name].append(f"{row['dest']} #{index}: ours {str(mine)[:70]!r} vs expected {str(theirs)[:70]!r}")
@@ -264,7 +271,10 @@ def main() -> int:
                 print(f"         e.g. {example}")
     ok = kinds["crash"] == 0 and kinds["hang"] == 0
     print(f"\nresult: {'PASS' if ok and pct >= 99.0 else 'FAIL'} (0 crashes, 0 hangs, ≥ 99 % of expected entries equivalent)")
-    return 0 if ok else 1
+    return {"files": len(outcomes), "usable": kinds["usable"], "skips": kinds["skip"], "crashes": kinds["crash"],
+            "hangs": kinds["hang"], "equivalent_pct": pct,
+            "strict_pct": 100.0 * total["both_ok"] / max(total["entries"], 1),
+            "untyped_skips": sum(1 for o in outcomes.values() if o.kind == "skip" and not o.detail)}
 
 
 if __name__ == "__main__":
