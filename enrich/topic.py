@@ -398,9 +398,10 @@ def _weight(entry: dict, path: Path, where: str) -> float:
 class _Matcher:
     """Finds every pack term in folded text.
 
-    One regular expression, built as a trie of the first letters of every term, finds the words
-    that could start a term (a few dozen per article) in C; each such word is then checked against
-    the stems it may belong to, with the answer memoised per distinct word.
+    The text is split at white space in C, and the set of distinct chunks minus the chunks already
+    known to hold no term start (also a C-level set operation) leaves a few dozen chunks per article
+    for Python to look at. Each chunk's verdict is memoised, so a word is stemmed and compared with
+    the pack once per process, not once per article.
     """
 
     _MEMO_LIMIT = 500_000
@@ -416,11 +417,10 @@ class _Matcher:
             self.index.setdefault(key, []).append((term_index, first))
         self.key_lengths = tuple(sorted(key_lengths))
         self.max_words = max((len(t.words) for t in terms), default=1)
-        # Whole stems in the trie (not just the index keys) so that only words that really start
-        # with a stem come back from the scan.
-        stems = {term.words[0].prefix for term in terms}
-        self.candidate_re = re.compile(r"\b" + _trie_pattern(stems) + r"\w*") if stems else None
-        self.memo: dict[str, tuple[int, ...]] = {}
+        # chunk → ((offset of a word in the chunk, word, terms it may start), ...)
+        self.memo: dict[str, tuple[_ChunkWord, ...]] = {}
+        self.no_match: set[str] = set()
+        self.phrase_memo: dict[tuple[str, ...], tuple[tuple[int, int], ...]] = {}
 
     @staticmethod
     def word_matches(word: WordPattern, token: str) -> bool:
@@ -438,61 +438,89 @@ class _Matcher:
                     found.append(term_index)
         return tuple(found)
 
+    def _chunk_words(self, chunk: str) -> tuple[_ChunkWord, ...]:
+        words = []
+        for match in _WORD_RE.finditer(chunk):
+            candidates = self._first_word_terms(match.group())
+            if candidates:
+                # One hit per concept is enough: "Belarus" is listed in several languages.
+                by_concept: dict[int, int] = {}
+                for i in candidates:
+                    if len(self.terms[i].words) == 1:
+                        by_concept.setdefault(self.terms[i].concept, i)
+                singles = tuple(by_concept.values())
+                phrases = tuple(i for i in candidates if len(self.terms[i].words) > 1)
+                longest = max((len(self.terms[i].words) for i in phrases), default=1)
+                words.append(_ChunkWord(match.start(), match.group(), singles, phrases, longest - 1))
+        return tuple(words)
+
+    def _phrases_after(self, word: _ChunkWord, following: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+        """(term index, number of words) of the multi-word terms that word and the following words complete."""
+        key = (word.token, *following)
+        found = self.phrase_memo.get(key)
+        if found is None:
+            matched: list[tuple[int, int]] = []
+            for term_index in word.phrases:
+                rest = self.terms[term_index].words[1:]
+                if len(rest) <= len(following) and all(
+                    self.word_matches(pattern, token) for pattern, token in zip(rest, following, strict=False)
+                ):
+                    matched.append((term_index, len(rest) + 1))
+            found = self.phrase_memo[key] = tuple(matched)
+        return found
+
     def find(self, folded: str) -> list[tuple[int, int, int]]:
-        """(term index, start, end) for every term occurrence in folded text, in text order."""
-        if self.candidate_re is None:
-            return []
-        memo = self.memo
-        if len(memo) > self._MEMO_LIMIT:
+        """(term index, start, end) for every term occurrence in folded text (unordered)."""
+        memo, no_match = self.memo, self.no_match
+        if len(memo) + len(no_match) + len(self.phrase_memo) > self._MEMO_LIMIT:
             memo.clear()
+            no_match.clear()
+            self.phrase_memo.clear()
         hits: list[tuple[int, int, int]] = []
-        for found in self.candidate_re.finditer(folded):
-            token = found.group()
-            candidates = memo.get(token)
-            if candidates is None:
-                candidates = self._first_word_terms(token)
-                memo[token] = candidates
-            if not candidates:
-                continue
-            start, end = found.span()
-            following: list[tuple[str, int]] | None = None  # the words after this one, read once
-            for term_index in candidates:
-                words = self.terms[term_index].words
-                if len(words) == 1:
-                    hits.append((term_index, start, end))
+        for chunk in set(folded.split()) - no_match:
+            words = memo.get(chunk)
+            if words is None:
+                words = self._chunk_words(chunk)
+                if not words:
+                    no_match.add(chunk)
                     continue
-                if following is None:
-                    following = _following_words(folded, end, self.max_words - 1)
-                if len(following) < len(words) - 1:
-                    continue
-                for word, (next_token, _) in zip(words[1:], following, strict=False):
-                    if not self.word_matches(word, next_token):
-                        break
-                else:
-                    hits.append((term_index, start, following[len(words) - 2][1]))
+                memo[chunk] = words
+            for chunk_start in _chunk_occurrences(folded, chunk):
+                for word in words:
+                    start = chunk_start + word.offset
+                    end = start + len(word.token)
+                    for term_index in word.singles:
+                        hits.append((term_index, start, end))
+                    if word.phrases:
+                        following = _following_words(folded, end, word.max_following)
+                        phrases = self._phrases_after(word, tuple(token for token, _ in following))
+                        for term_index, size in phrases:
+                            hits.append((term_index, start, following[size - 2][1]))
         return hits
 
 
-def _trie_pattern(keys: set[str]) -> str:
-    """A regex alternation of keys factored by common prefixes, so the engine branches once per letter."""
-    root: dict[str, dict] = {}
-    for key in keys:
-        node = root
-        for char in key:
-            node = node.setdefault(char, {})
-        node[""] = {}
+@dataclass(frozen=True)
+class _ChunkWord:
+    """A word inside a white-space chunk that may start pack terms."""
 
-    def emit(node: dict[str, dict]) -> str:
-        ends_here = "" in node
-        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if ends_here:
-            body = "(?:" + body + ")?"
-        return body
+    offset: int
+    token: str
+    singles: tuple[int, ...]  # one-word terms it is
+    phrases: tuple[int, ...]  # multi-word terms it may start
+    max_following: int  # how many following words the longest of those needs
 
-    return emit(root)
+
+def _chunk_occurrences(text: str, chunk: str) -> list[int]:
+    """Offsets where chunk stands in text as a whole white-space-delimited chunk (as str.split() cut it)."""
+    found: list[int] = []
+    size = len(chunk)
+    position = text.find(chunk)
+    while position != -1:
+        end = position + size
+        if (position == 0 or text[position - 1].isspace()) and (end == len(text) or text[end].isspace()):
+            found.append(position)
+        position = text.find(chunk, position + 1)
+    return found
 
 
 def _following_words(text: str, position: int, count: int) -> list[tuple[str, int]]:
@@ -510,22 +538,26 @@ def _following_words(text: str, position: int, count: int) -> list[tuple[str, in
 # --------------------------------------------------------------------------- scoring
 
 
-@dataclass
 class _Unit:
     """The title or one paragraph of the text, with what was found in it."""
 
-    field: str
-    start: int
-    end: int
-    side_weight: dict[str, float]
-    negative_weight: dict[str, float]
-    strong: set[str]
-    subtopic_hits: dict[str, float]
-    first_country: str | None = None
-    self_evident: set[str] = field(default_factory=set)
+    # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
+    __slots__ = ("end", "field", "first_country", "negative_weight", "self_evident", "side_weight", "start",
+                 "strong", "subtopic_hits")
+
+    def __init__(self, field_name: str, start: int, end: int) -> None:
+        self.field = field_name
+        self.start = start
+        self.end = end
+        self.side_weight: dict[str, float] = {}
+        self.negative_weight: dict[str, float] = {}
+        self.strong: set[str] = set()
+        self.self_evident: set[str] = set()
+        self.subtopic_hits: dict[str, float] = {}
+        self.first_country: str | None = None
 
     def has(self, side: str) -> bool:
-        return self.side_weight.get(side, 0.0) > 0.0
+        return side in self.side_weight
 
 
 def _units(field_name: str, text: str) -> list[_Unit]:
@@ -542,9 +574,9 @@ def _units(field_name: str, text: str) -> list[_Unit]:
         if end - start > _MAX_PARAGRAPH_CHARS:
             for sentence_end in _SENTENCE_END_RE.finditer(text, start + _CHUNK_CHARS, end - _CHUNK_CHARS // 2):
                 if sentence_end.start() - start >= _CHUNK_CHARS:
-                    units.append(_Unit(field_name, start, sentence_end.start(), {}, {}, set(), {}))
+                    units.append(_Unit(field_name, start, sentence_end.start()))
                     start = sentence_end.end()
-        units.append(_Unit(field_name, start, end, {}, {}, set(), {}))
+        units.append(_Unit(field_name, start, end))
     return units
 
 
