@@ -95,7 +95,14 @@ def fingerprint(text: str) -> tuple[int, ...]:
 
 def shingle_count(text: str) -> int:
     """Number of distinct shingles: with two signatures it turns estimated Jaccard into containment."""
-    return len(shingle_hashes(words(text)))
+    return count_shingles(words(text))
+
+
+def count_shingles(normalised_words: Sequence[str], size: int = SHINGLE_WORDS) -> int:
+    """Distinct word `size`-grams, counted without hashing (cheaper than shingle_hashes when only the size matters)."""
+    if len(normalised_words) <= size:
+        return 1 if normalised_words else 0
+    return len(set(zip(*(normalised_words[offset:] for offset in range(size)), strict=False)))
 
 
 def estimated_jaccard(a: Sequence[int], b: Sequence[int]) -> float:

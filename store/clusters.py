@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,9 +24,9 @@ from sqlalchemy import (
 from enrich.dedup import (
     MIN_WORDS_FOR_MATCH,
     NUM_PERM,
+    count_shingles,
     estimated_containment,
     fingerprint,
-    shingle_hashes,
     words,
 )
 from newsmon.records import Article
@@ -113,14 +112,20 @@ def _order_key(article: Article) -> tuple[datetime, str]:
     return (_seen_at(article), article.id)
 
 
+_ROW_MULTIPLIERS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64)
+_BAND_SALTS = (np.arange(1, LSH_BANDS + 1, dtype=np.uint64) * np.uint64(0xFF51AFD7ED558CCD))
+
+
 def band_keys(signature: np.ndarray) -> list[int]:
-    """One signed 64-bit key per LSH band (the band number is hashed in, so bands never collide)."""
-    keys = []
-    for band in range(LSH_BANDS):
-        chunk = signature[band * LSH_ROWS : (band + 1) * LSH_ROWS].astype("<u4").tobytes()
-        digest = hashlib.blake2b(band.to_bytes(2, "little") + chunk, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))
-    return keys
+    """One signed 64-bit key per LSH band (the band number is mixed in, so bands never collide)."""
+    rows = signature.astype(np.uint64).reshape(LSH_BANDS, LSH_ROWS)
+    with np.errstate(over="ignore"):
+        keys = _BAND_SALTS.copy()
+        for row in range(LSH_ROWS):
+            keys = (keys ^ (rows[:, row] + np.uint64(row))) * _ROW_MULTIPLIERS[row % len(_ROW_MULTIPLIERS)]
+        keys ^= keys >> np.uint64(31)
+    # Stored as SQL BIGINT, which is signed.
+    return keys.view(np.int64).tolist()
 
 
 def _outlet(article: Article) -> str:
@@ -211,7 +216,7 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
 
     results: dict[str, Article] = {}
     new_doc_rows: list[dict] = []
-    new_band_rows: list[dict] = []
+    new_band_rows: list[tuple[int, str]] = []
     deltas: dict[str, _ClusterDelta] = defaultdict(_ClusterDelta)
     for article in ordered:
         if article.id in stored:
@@ -259,14 +264,23 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
                 members = buckets[key]
                 if len(members) < BUCKET_CAP:
                     members.append(article.id)
-                    new_band_rows.append({"band_key": key, "article_id": article.id})
+                    new_band_rows.append((key, article.id))
 
     if new_doc_rows:
         conn.execute(dedup_docs.insert(), new_doc_rows)
-    for chunk in _chunks(new_band_rows, 5000):
-        conn.execute(dedup_bands.insert(), list(chunk))
+    _insert_bands(conn, new_band_rows)
     _update_clusters(conn, deltas, now)
     return [results[a.id] for a in articles]
+
+
+def _insert_bands(conn: Connection, rows: list[tuple[int, str]]) -> None:
+    # 64 rows per article: plain DBAPI executemany, because SQLAlchemy's per-row parameter handling
+    # costs more than the insert itself at this volume.
+    if not rows:
+        return
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    statement = f"INSERT INTO {dedup_bands.name} (band_key, article_id) VALUES ({placeholder}, {placeholder})"
+    conn.exec_driver_sql(statement, rows)
 
 
 @dataclass
@@ -284,7 +298,7 @@ def _prepare(article: Article) -> _Prepared:
     signature_values = article.fingerprint if len(article.fingerprint) == NUM_PERM else fingerprint(article.text)
     signature = np.asarray(signature_values, dtype=np.uint32)
     # The staged hash came from enrich.dedup.content_hash on the same text; trust it, it is cheaper.
-    return _Prepared(article.content_hash, len(shingle_hashes(tokens)), signature, band_keys(signature))
+    return _Prepared(article.content_hash, count_shingles(tokens), signature, band_keys(signature))
 
 
 def _best_near_match(prep: _Prepared, buckets: dict[int, list[str]], docs: dict[str, _Doc]) -> _Doc | None:
