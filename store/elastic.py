@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import (
     ApiError,
@@ -78,6 +79,16 @@ def load_template(alias: str = DEFAULT_ALIAS) -> dict[str, Any]:
 def load_mappings() -> dict[str, Any]:
     """The strict `mappings` section of the template (what every document must fit)."""
     return copy.deepcopy(load_template()["template"]["mappings"])
+
+
+def redact_url(url: str) -> str:
+    """`url` without user:password (the client accepts them in the URL; messages must not repeat them)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def index_name(alias: str, number: int) -> str:
@@ -163,7 +174,7 @@ class ElasticIndex:
     ) -> None:
         self.client = client
         self.alias = alias
-        self.url = url
+        self.url = redact_url(url)  # shown in messages and logs, so never with a password in it
         self.bulk_max_retries = bulk_max_retries
         self.bulk_initial_backoff_s = bulk_initial_backoff_s
         self.bulk_chunk_docs = bulk_chunk_docs

@@ -291,6 +291,15 @@ def test_user_and_password_are_sent_as_basic_auth(es: EsRecorder) -> None:
     assert es.requests[-1].headers["authorization"] == f"Basic {expected}"
 
 
+def test_credentials_in_the_url_are_used_but_never_repeated_in_messages(es: EsRecorder) -> None:
+    host = es.url.removeprefix("http://")
+    index = ElasticIndex.from_settings(load_settings(es_url=f"http://newsmon:t0ps3cret@{host}"), **FAST)
+    with pytest.raises(StoreUnavailable) as raised:
+        index.put_articles(sample_articles())  # no setup yet: the message names the URL
+    assert es.requests[-1].headers["authorization"] == "Basic " + base64.b64encode(b"newsmon:t0ps3cret").decode()
+    assert f"at http://{host} " in str(raised.value) and "t0ps3cret" not in str(raised.value)
+
+
 def test_a_password_without_a_user_is_a_configuration_error() -> None:
     with pytest.raises(ElasticConfigError, match="NEWSMON_ES_USERNAME"):
         ElasticIndex.from_settings(load_settings(es_password="x"))

@@ -86,9 +86,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _request(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+def _request(client: httpx.Client, method: str, target: str, **kwargs: Any) -> httpx.Response:
+    from store.elastic import redact_url
+
+    url = redact_url(target)  # for messages only
     try:
-        response = client.request(method, url, **kwargs)
+        response = client.request(method, target, **kwargs)
     except httpx.ConnectError as exc:
         raise KibanaError(f"cannot reach Kibana at {url}: {exc}; start it (docker compose up -d kibana), wait "
                           "until it is healthy, and check NEWSMON_KIBANA_URL") from exc
