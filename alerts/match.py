@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from enrich.textnorm import fold, stem, tokenize
 from luqum.tree import (
     AndOperation,
     Boost,
@@ -28,6 +27,7 @@ from luqum.tree import (
     Word,
 )
 
+from enrich.textnorm import fold, stem, tokenize
 from newsmon.config import AlertRule
 from newsmon.query import DATE_FIELDS, TEXT_FIELDS, canonical_field, parse_query
 from newsmon.records import Article
