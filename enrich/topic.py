@@ -131,7 +131,7 @@ class Concept:
     competes_with: str | None = None  # negative cues: the side this other country stands in for
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a pack is loaded once and shared
 class TopicPack:
     """A validated, compiled topic pack. `.name` is the topic id (e.g. "lt-by")."""
 
@@ -145,7 +145,6 @@ class TopicPack:
     concepts: tuple[Concept, ...]
     terms: tuple[Term, ...]
     subtopic_ids: tuple[str, ...]
-    threshold: float = 0.5
     _matcher: _Matcher = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
 
@@ -686,12 +685,12 @@ _OTHER_BORDER_ARTICLE = -1.5  # another border/country outweighs Lithuania acros
 _OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
 _SPORT = -2.0  # sports context
 _OTHER_COUNTRY_FIRST = -1.5  # the headline (or lead) opens on another neighbour: its border is the subject
-_MIN_PARAGRAPH_CHARS = 40
-_PASSING_MIN_PARAGRAPHS = 4
-_SHORT_ARTICLE_PARAGRAPHS = 6  # in a short excerpt one mention of each side in the lead is the subject
-_SHARE_BONUS = 2.0  # times the share of paragraphs about both: short focused excerpts score high  # shorter lines are datelines, captions, bylines, not paragraphs
+_SHARE_BONUS = 2.0  # times the share of paragraphs about both: short focused excerpts score high
+_MIN_PARAGRAPH_CHARS = 40  # shorter lines are datelines, captions, bylines, not paragraphs
+_PASSING_MIN_PARAGRAPHS = 4  # from this length, one mention of a side is a passing mention wherever it is
+_SHORT_ARTICLE_PARAGRAPHS = 6  # up to this length every paragraph's subtopic cues count
 _LONG_ARTICLE_PARAGRAPHS = 8
-_SPARSE_SHARE = 0.2
+_SPARSE_SHARE = 0.2  # a long article needs this share of paragraphs about both, or a headline about both
 
 
 def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, list[str]]:
