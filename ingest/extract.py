@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from lxml.etree import ParserError, XPath
+from lxml.etree import ParserError
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from ingest.extract_clean import clean_text
 from ingest.extract_input import InputRejected, html_text_from_input
 from ingest.extract_meta import normalise_language, parse_datetime, read_page_meta
 from newsmon.records import Extracted, FeedEntry
@@ -54,22 +57,21 @@ _COMMENT_MARKERS = (
     "discussion",
     "forum-posts",
 )
-_COMMENTS_PRUNE = XPath(
-    ".//*[(self::div or self::section or self::aside or self::ol or self::ul or self::form or self::iframe"
-    " or self::footer or self::article or self::li)"
-    " and ("
-    + " or ".join(
-        f"contains(translate(@id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '{m}')"
-        f" or contains(translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '{m}')"
-        for m in _COMMENT_MARKERS
-    )
-    + " or @data-spotim-module or @data-coral or @data-hypercomments or @itemprop='comment'"
-    " or contains(@itemtype, 'schema.org/Comment') or contains(@src, 'disqus.com')"
-    ")]"
-)
+_COMMENT_TAGS = frozenset({"div", "section", "aside", "ol", "ul", "form", "iframe", "footer", "article", "li"})
+_COMMENT_RE = re.compile("|".join(re.escape(m) for m in _COMMENT_MARKERS))
+_COMMENT_ATTRS = ("data-spotim-module", "data-coral", "data-hypercomments")
+
+
 # Containers whose id/class mentions comments but which hold the article on some CMSs
 # ("comment" columns of opinion sections, "commentary").
 _COMMENT_FALSE_POSITIVES = ("commentary", "commentaire", "komentaras-autor", "no-comments", "comment-count", "comments-count")
+
+
+# Figure captions describe the photo, not the story.
+_PRUNE_XPATHS: list[str] = []
+# Tables stay: trafilatura-eval shows real article tables lost without them; the benchmarks' data boxes
+# (tickers, name lists) cost less than that (measured in bench/eval_extraction.py, see docs/extraction.md).
+_TABLES = True
 
 
 class ExtractionSkip(Exception):
@@ -100,14 +102,29 @@ def _is_comment_block(node: HtmlElement) -> bool:
     return node.tag not in {"body", "html", "main"}
 
 
+def _looks_like_comments(node: HtmlElement) -> bool:
+    if node.tag not in _COMMENT_TAGS:
+        return False
+    marker = f"{node.get('id', '')} {node.get('class', '')}".lower()
+    if _COMMENT_RE.search(marker):
+        return True
+    if any(node.get(attr) is not None for attr in _COMMENT_ATTRS) or node.get("itemprop") == "comment":
+        return True
+    return "schema.org/Comment" in (node.get("itemtype") or "") or "disqus.com" in (node.get("src") or "")
+
+
 def prune_comment_sections(tree: HtmlElement) -> int:
     """Remove reader-comment widgets from the tree in place; returns how many blocks were removed."""
+    candidates = [node for node in tree.iter() if isinstance(node.tag, str) and _looks_like_comments(node)]
+    if not candidates:
+        return 0
+    total_paragraphs = sum(1 for _ in tree.iter("p"))
     removed = 0
-    for node in _COMMENTS_PRUNE(tree):
+    for node in candidates:
         if node.getparent() is None or not _is_comment_block(node):
             continue
         # A block that holds most of the page's paragraphs is the article itself, not its comments.
-        if len(node.xpath(".//p")) > 0.6 * max(1, len(tree.xpath("//p"))) and len(tree.xpath("//p")) > 5:
+        if total_paragraphs > 5 and sum(1 for _ in node.iter("p")) > 0.6 * total_paragraphs:
             continue
         node.drop_tree()
         removed += 1
@@ -125,6 +142,17 @@ def _absolute(url: str, href: str | None) -> str | None:
         return None
     absolute = urljoin(url, href.strip())
     return absolute if urlsplit(absolute).scheme in {"http", "https"} else None
+
+
+def _title_candidates(tree: HtmlElement, meta_title: str | None) -> list[str]:
+    titles = [meta_title] if meta_title else []
+    for path in (".//h1", ".//title"):
+        node = tree.find(path)
+        if node is not None:
+            text = " ".join(node.text_content().split())
+            if text:
+                titles.append(text)
+    return titles
 
 
 def _parse(text: str, url: str) -> HtmlElement:
@@ -145,10 +173,11 @@ def _main_text(tree: HtmlElement, url: str) -> str:
             tree,
             url=url,
             include_comments=False,
-            include_tables=True,
+            include_tables=_TABLES,  # data boxes, tickers and lists of names: not the story (see docs/extraction.md)
             include_images=False,
             include_links=False,
             with_metadata=False,
+            prune_xpath=_PRUNE_XPATHS or None,
         )
     except RecursionError as err:
         raise ExtractionSkip(url, "markup too deeply nested to extract") from err
@@ -156,12 +185,13 @@ def _main_text(tree: HtmlElement, url: str) -> str:
 
 
 def _htmldate(tree: HtmlElement, url: str, now: datetime) -> datetime | None:
+    # htmldate only yields a calendar day; the result is midnight of that day in UTC.
     from htmldate import find_date
 
     try:
         found = find_date(
             tree,
-            url=url,
+            url=url or None,
             original_date=True,
             extensive_search=False,  # the extensive search guesses from free text and copyright lines
             outputformat="%Y-%m-%d",
@@ -170,6 +200,74 @@ def _htmldate(tree: HtmlElement, url: str, now: datetime) -> datetime | None:
     except (ValueError, RecursionError):
         return None
     return parse_datetime(found, now=now)
+
+
+@dataclass(frozen=True)
+class ExtractionReport:
+    """How the result was reached: for the evaluation script and `newsmon extract --json`, not for storage."""
+
+    published_source: str | None
+    published_local_day: date | None
+    comment_blocks_removed: int
+
+
+def extract_with_report(
+    html: bytes | str,
+    url: str,
+    *,
+    entry: FeedEntry | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[Extracted, ExtractionReport]:
+    """extract_article plus a report of where the date came from and what was pruned."""
+    try:
+        text = html_text_from_input(html, headers)
+    except InputRejected as err:
+        raise ExtractionSkip(url, err.reason) from err
+    tree = _parse(text, url)
+    now = datetime.now(UTC)
+    meta = read_page_meta(tree, url or None, now=now)
+    comment_blocks = prune_comment_sections(tree)
+    body = clean_text(_main_text(tree, url), _title_candidates(tree, meta.title))
+    if len(body) < MIN_TEXT_CHARS:
+        raise ExtractionSkip(url, f"no main text ({len(body)} characters extracted)")
+
+    # Order of trust for the publication date: what the publisher states in structured markup, then the
+    # feed entry, then htmldate's reading of the page (URL, <time>, visible date lines); never the clock.
+    published_local, source = meta.published_at, meta.published_source
+    if published_local is None and entry is not None and entry.published_at is not None:
+        published_local, source = entry.published_at, "feed"
+    if published_local is None:
+        published_local = _htmldate(tree, url, now)
+        source = "htmldate" if published_local is not None else None
+    published_at = published_local.astimezone(UTC) if published_local is not None else None
+    modified_at = meta.modified_at or (entry.updated_at if entry is not None else None)
+    if modified_at is not None and published_at is not None and modified_at < published_at:
+        modified_at = None
+
+    title = meta.title or (entry.title if entry is not None else None)
+    if not title:
+        node = tree.find(".//title")
+        title = " ".join((node.text_content() if node is not None else "").split()) or None
+    authors = meta.authors or (entry.authors if entry is not None else ())
+    language = meta.language or normalise_language(entry.language if entry is not None else None)
+    extracted = Extracted(
+        title=title,
+        text=body,
+        authors=tuple(authors),
+        published_at=published_at,
+        modified_at=modified_at.astimezone(UTC) if modified_at is not None else None,
+        language=language,
+        canonical_url=_absolute(url, meta.canonical_url),
+        site_name=meta.site_name,
+        image=_absolute(url, meta.image),
+        summary=meta.description or (entry.summary if entry is not None else None),
+    )
+    report = ExtractionReport(
+        published_source=source,
+        published_local_day=published_local.date() if published_local is not None else None,
+        comment_blocks_removed=comment_blocks,
+    )
+    return extracted, report
 
 
 def extract_article(
@@ -184,45 +282,7 @@ def extract_article(
     Raises ExtractionSkip(url, reason) for pages that hold no article: empty, binary, not HTML,
     too large, too deeply nested, or without main text.
     """
-    try:
-        text = html_text_from_input(html, headers)
-    except InputRejected as err:
-        raise ExtractionSkip(url, err.reason) from err
-    tree = _parse(text, url)
-    now = datetime.now(UTC)
-    meta = read_page_meta(tree, url, now=now)
-    prune_comment_sections(tree)
-    body = _main_text(tree, url)
-    if len(body) < MIN_TEXT_CHARS:
-        raise ExtractionSkip(url, f"no main text ({len(body)} characters extracted)")
-
-    published_at = meta.published_at
-    if published_at is None and entry is not None:
-        published_at = entry.published_at
-    if published_at is None:
-        published_at = _htmldate(tree, url, now)
-    modified_at = meta.modified_at or (entry.updated_at if entry is not None else None)
-    if modified_at is not None and published_at is not None and modified_at < published_at:
-        modified_at = None
-
-    title = meta.title or (entry.title if entry is not None else None)
-    if not title:
-        node = tree.find(".//title")
-        title = " ".join((node.text_content() if node is not None else "").split()) or None
-    authors = meta.authors or (entry.authors if entry is not None else ())
-    language = meta.language or normalise_language(entry.language if entry is not None else None)
-    return Extracted(
-        title=title,
-        text=body,
-        authors=tuple(authors),
-        published_at=published_at,
-        modified_at=modified_at,
-        language=language,
-        canonical_url=_absolute(url, meta.canonical_url),
-        site_name=meta.site_name,
-        image=_absolute(url, meta.image),
-        summary=meta.description or (entry.summary if entry is not None else None),
-    )
+    return extract_with_report(html, url, entry=entry, headers=headers)[0]
 
 
-__all__ = ["ExtractionSkip", "extract_article", "prune_comment_sections"]
+__all__ = ["ExtractionReport", "ExtractionSkip", "extract_article", "extract_with_report", "prune_comment_sections"]

@@ -80,7 +80,7 @@ class PageMeta:
 
     title: str | None = None
     authors: tuple[str, ...] = ()
-    published_at: datetime | None = None
+    published_at: datetime | None = None  # in the publisher's own offset; callers convert to UTC
     published_source: str | None = None
     modified_at: datetime | None = None
     language: str | None = None
@@ -97,6 +97,12 @@ def parse_datetime(value: object, *, now: datetime | None = None) -> datetime | 
 
     A date without a zone is read as UTC (keeps the publisher's calendar day, which is what readers see).
     """
+    parsed = parse_local_datetime(value, now=now)
+    return parsed.astimezone(UTC) if parsed is not None else None
+
+
+def parse_local_datetime(value: object, *, now: datetime | None = None) -> datetime | None:
+    """Like parse_datetime but keeps the publisher's own UTC offset (its calendar day is the one readers saw)."""
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -121,11 +127,11 @@ def parse_datetime(value: object, *, now: datetime | None = None) -> datetime | 
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:
-        parsed = parsed.astimezone(UTC)
+        in_utc = parsed.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
     limit = (now or datetime.now(UTC)) + MAX_FUTURE_SKEW
-    if not MIN_PUBLISHED_AT <= parsed <= limit:
+    if not MIN_PUBLISHED_AT <= in_utc <= limit:
         return None
     return parsed
 
@@ -272,7 +278,7 @@ def read_page_meta(tree: HtmlElement, url: str | None, *, now: datetime | None =
         meta.found.append("json-ld")
         meta.title = _clean(article.get("headline")) or _clean(article.get("name"))
         meta.authors = tuple(dict.fromkeys(_person_names(article.get("author") or article.get("creator"))))
-        meta.published_at = parse_datetime(article.get("datePublished"), now=now) or parse_datetime(
+        meta.published_at = parse_local_datetime(article.get("datePublished"), now=now) or parse_local_datetime(
             article.get("dateCreated"), now=now
         )
         if meta.published_at is not None:
@@ -289,12 +295,12 @@ def read_page_meta(tree: HtmlElement, url: str | None, *, now: datetime | None =
     meta.title = meta.title or _clean(tags.get("og:title")) or _clean(tags.get("twitter:title"))
     if meta.published_at is None:
         for key in _PUBLISHED_META:
-            parsed = parse_datetime(tags.get(key), now=now)
+            parsed = parse_local_datetime(tags.get(key), now=now)
             if parsed is not None:
                 meta.published_at, meta.published_source = parsed, f"meta:{key}"
                 break
     if meta.published_at is None:
-        parsed = parse_datetime(_itemprop_date(tree, "datePublished"), now=now)
+        parsed = parse_local_datetime(_itemprop_date(tree, "datePublished"), now=now)
         if parsed is not None:
             meta.published_at, meta.published_source = parsed, "itemprop"
     if meta.modified_at is None:

@@ -1,0 +1,353 @@
+"""Extraction quality on ../shared/corpus/extraction: newsmon vs bare trafilatura.extract, same pages, same run.
+
+Text metric (scrapinghub-aeb, fundus-eval, fundus-testdata) is the ScrapingHub article-extraction-benchmark
+metric: case-sensitive `\\w+` tokens, word 4-gram shingle multisets, per-page precision/recall from shingle
+counts, mean precision and mean recall over pages, F1 of the two means. trafilatura-eval only has
+must-contain / must-not-contain snippets, so it is scored the way trafilatura's own benchmark scores it
+(snippet counts summed over pages). Dates: exact calendar day where the ground truth has a date.
+
+    .venv/bin/python bench/eval_extraction.py [--datasets a,b] [--every N] [--out FILE] [--no-bare]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+DATASETS = ("scrapinghub-aeb", "fundus-eval", "fundus-testdata", "trafilatura-eval")
+SHINGLE_N = 4
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE | re.MULTILINE | re.IGNORECASE | re.DOTALL)
+
+
+def shared_dir() -> Path:
+    """The team's shared data directory: $NEWSMON_SHARED_DIR or ../shared beside the repository."""
+    env = os.environ.get("NEWSMON_SHARED_DIR")
+    return Path(env) if env else REPO_ROOT.parent / "shared"
+
+
+def corpus_dir() -> Path:
+    return shared_dir() / "corpus" / "extraction"
+
+
+@dataclass
+class EvalPage:
+    """One corpus page with its ground truth, in the shape every dataset is reduced to."""
+
+    dataset: str
+    id: str
+    html_path: Path
+    url: str
+    body: str | None = None  # full reference text (shingle metric)
+    with_snippets: list[str] = field(default_factory=list)
+    without_snippets: list[str] = field(default_factory=list)
+    published: str | None = None  # ISO date or datetime string from the ground truth
+    language: str | None = None
+
+    def html(self) -> bytes:
+        raw = self.html_path.read_bytes()
+        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+
+    @property
+    def http_url(self) -> str | None:
+        return self.url if self.url.startswith(("http://", "https://")) else None
+
+
+# --- metric -------------------------------------------------------------------------------------------
+
+
+def _shingles(text: str | None) -> Counter:
+    tokens = _TOKEN_RE.findall(text or "")
+    n = min(len(tokens), SHINGLE_N)
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def shingle_counts(true: str, pred: str | None) -> tuple[int, int, int]:
+    """(tp, fp, fn) over word-4-gram shingle multisets, as the ScrapingHub benchmark computes them."""
+    t, p = _shingles(true), _shingles(pred)
+    return sum((t & p).values()), sum((p - t).values()), sum((t - p).values())
+
+
+def precision_recall(tp: int, fp: int, fn: int) -> tuple[float, float]:
+    if fp == fn == 0:
+        return 1.0, 1.0
+    if tp == 0:
+        return 0.0, 0.0
+    return tp / (tp + fp), tp / (tp + fn)
+
+
+def f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def snippet_counts(pred: str | None, with_: list[str], without: list[str]) -> tuple[int, int, int, int]:
+    """(tp, fn, fp, tn) for trafilatura's snippet benchmark: wanted snippets found, unwanted ones found."""
+    got = _squash(pred or "")
+    tp = sum(_squash(s) in got for s in with_)
+    fp = sum(_squash(s) in got for s in without)
+    return tp, len(with_) - tp, fp, len(without) - fp
+
+
+# --- corpus -------------------------------------------------------------------------------------------
+
+
+def _fundus_body(expected: dict) -> str:
+    body = expected.get("body") or {}
+    parts: list[str] = list(body.get("summary") or [])
+    for section in body.get("sections") or []:
+        parts.extend(section.get("headline") or [])
+        parts.extend(section.get("paragraphs") or [])
+    return "\n".join(parts)
+
+
+def load_pages(datasets: Iterable[str] = DATASETS, every: int = 1) -> list[EvalPage]:
+    """Pages of the shared split in manifest order; `every`=N keeps each N-th page of each dataset."""
+    base = corpus_dir()
+    manifest = base / "manifest.jsonl"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest} not found: set NEWSMON_SHARED_DIR to the shared data directory")
+    wanted = set(datasets)
+    truth: dict[str, dict] = {}
+    for name, file in (
+        ("scrapinghub-aeb", "ground-truth.json"),
+        ("fundus-eval", "ground_truth.json"),
+        ("fundus-testdata", "ground_truth.json"),
+        ("trafilatura-eval", "evaldata.json"),
+    ):
+        if name in wanted:
+            truth[name] = json.loads((base / name / file).read_text(encoding="utf-8"))
+    pages: list[EvalPage] = []
+    seen: Counter = Counter()
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        name = row["dataset"]
+        if name not in wanted:
+            continue
+        seen[name] += 1
+        if (seen[name] - 1) % every:
+            continue
+        page = EvalPage(dataset=name, id=row["id"], html_path=base / row["html"], url=row.get("url") or "")
+        gt = truth[name]
+        if name == "scrapinghub-aeb":
+            page.body = gt[row["id"]]["articleBody"]
+        elif name == "fundus-eval":
+            page.body = "\n".join(gt[row["id"]]["body"])
+        elif name == "fundus-testdata":
+            item = gt[row["id"]]
+            page.body = _fundus_body(item["expected"])
+            page.published = item["expected"].get("publishing_date")
+            page.language = item.get("country")
+        else:
+            item = gt[row["url"]]
+            page.with_snippets = list(item.get("with") or [])
+            page.without_snippets = list(item.get("without") or [])
+            page.published = item.get("date")
+            page.language = item.get("html_lang")
+        pages.append(page)
+    return pages
+
+
+# --- systems ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Output:
+    text: str | None
+    published_at: datetime | None = None
+    published_local_day: date | None = None
+    published_source: str | None = None
+    title: str | None = None
+    skip: str | None = None
+    seconds: float = 0.0
+
+
+def run_newsmon(page: EvalPage, html: bytes) -> Output:
+    from ingest.extract import ExtractionSkip, extract_with_report
+
+    started = time.perf_counter()
+    try:
+        result, report = extract_with_report(html, page.http_url or "")
+    except ExtractionSkip as skip:
+        return Output(text=None, skip=skip.reason, seconds=time.perf_counter() - started)
+    return Output(
+        text=result.text,
+        published_at=result.published_at,
+        published_local_day=report.published_local_day,
+        published_source=report.published_source,
+        title=result.title,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def run_bare(page: EvalPage, html: bytes) -> Output:
+    import trafilatura
+
+    started = time.perf_counter()
+    text = trafilatura.extract(html, url=page.http_url)
+    return Output(text=text, seconds=time.perf_counter() - started)
+
+
+SYSTEMS: dict[str, Callable[[EvalPage, bytes], Output]] = {"newsmon": run_newsmon, "trafilatura": run_bare}
+
+
+# --- dates --------------------------------------------------------------------------------------------
+
+
+def truth_days(published: str) -> set[date]:
+    """Calendar days that count as correct: the publisher's local day, and its UTC day when a zone is given."""
+    text = published.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return {date.fromisoformat(text[:10])}
+    days = {parsed.date()}
+    if parsed.tzinfo is not None:
+        days.add(parsed.astimezone(UTC).date())
+    return days
+
+
+def date_verdict(page: EvalPage, out: Output) -> str | None:
+    """'correct' | 'wrong' | 'missing' against the ground-truth day; None when the truth has no date.
+
+    Our UTC day or the day in the publisher's own offset (what the page printed) must be a truth day.
+    """
+    if not page.published:
+        return None
+    if out.published_at is None:
+        return "missing"
+    ours = {out.published_at.astimezone(UTC).date()}
+    if out.published_local_day is not None:
+        ours.add(out.published_local_day)
+    return "correct" if ours & truth_days(page.published) else "wrong"
+
+
+# --- evaluation ---------------------------------------------------------------------------------------
+
+
+def score_page(page: EvalPage, out: Output) -> dict:
+    row: dict = {"dataset": page.dataset, "id": page.id, "skip": out.skip, "seconds": round(out.seconds, 4)}
+    if page.body is not None:
+        tp, fp, fn = shingle_counts(page.body, out.text)
+        precision, recall = precision_recall(tp, fp, fn)
+        row.update(tp=tp, fp=fp, fn=fn, precision=precision, recall=recall)
+    else:
+        tp, fn, fp, tn = snippet_counts(out.text, page.with_snippets, page.without_snippets)
+        row.update(tp=tp, fn=fn, fp=fp, tn=tn)
+    verdict = date_verdict(page, out)
+    if verdict is not None or out.published_at is not None:
+        row.update(
+            date_truth=page.published,
+            date_found=out.published_at.isoformat() if out.published_at else None,
+            date_source=out.published_source,
+            date_verdict=verdict,
+        )
+    return row
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Dataset-level figures for one system's rows of one dataset."""
+    if not rows:
+        return {}
+    summary: dict = {"pages": len(rows), "skips": sum(1 for r in rows if r["skip"])}
+    if "precision" in rows[0]:
+        precision = sum(r["precision"] for r in rows) / len(rows)
+        recall = sum(r["recall"] for r in rows) / len(rows)
+        summary.update(metric="shingle", precision=precision, recall=recall, f1=f1(precision, recall))
+    else:
+        tp, fn, fp, _tn = (sum(r[k] for r in rows) for k in ("tp", "fn", "fp", "tn"))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        summary.update(metric="snippet", precision=precision, recall=recall, f1=f1(precision, recall))
+    verdicts = Counter(r.get("date_verdict") for r in rows if r.get("date_verdict"))
+    dated = sum(verdicts.values())
+    if dated:
+        summary.update(
+            dated_pages=dated,
+            date_correct=verdicts["correct"],
+            date_wrong=verdicts["wrong"],
+            date_missing=verdicts["missing"],
+            date_accuracy=verdicts["correct"] / dated,
+        )
+    summary["seconds"] = sum(r["seconds"] for r in rows)
+    return summary
+
+
+def evaluate(pages: list[EvalPage], systems: Iterable[str] = ("newsmon", "trafilatura")) -> dict:
+    """Run each system on each page (alternating, so both see the same machine load) and score them."""
+    names = list(systems)
+    rows: dict[str, list[dict]] = {name: [] for name in names}
+    for page in pages:
+        html = page.html()
+        for name in names:
+            rows[name].append(score_page(page, SYSTEMS[name](page, html)))
+    summary: dict[str, dict[str, dict]] = {}
+    for name in names:
+        for dataset in dict.fromkeys(p.dataset for p in pages):
+            summary.setdefault(dataset, {})[name] = summarise([r for r in rows[name] if r["dataset"] == dataset])
+        lt_rows = [r for r, p in zip(rows[name], pages, strict=True) if p.dataset.startswith("fundus") and p.language == "lt"]
+        if lt_rows:
+            summary.setdefault("fundus (lt pages)", {})[name] = summarise(lt_rows)
+    return {"summary": summary, "pages": rows}
+
+
+def print_table(result: dict) -> None:
+    header = f"{'dataset':<20} {'system':<12} {'pages':>5} {'skips':>5} {'P':>6} {'R':>6} {'F1':>6} {'dF1':>6}  {'date acc':>8} {'wrong':>5} {'miss':>5}"
+    print(header)
+    print("-" * len(header))
+    for dataset, systems in result["summary"].items():
+        base_f1 = systems.get("trafilatura", {}).get("f1")
+        for name, s in systems.items():
+            delta = f"{s['f1'] - base_f1:+.3f}" if base_f1 is not None and name != "trafilatura" else ""
+            dates = (
+                f"{s['date_accuracy']:>8.3f} {s['date_wrong']:>5} {s['date_missing']:>5}" if "date_accuracy" in s else ""
+            )
+            print(
+                f"{dataset:<20} {name:<12} {s['pages']:>5} {s['skips']:>5} {s['precision']:>6.3f} {s['recall']:>6.3f}"
+                f" {s['f1']:>6.3f} {delta:>6}  {dates}"
+            )
+    print("shingle metric: mean P / mean R over pages, F1 of the means (ScrapingHub AEB); snippet metric: trafilatura-eval")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated dataset names")
+    parser.add_argument("--every", type=int, default=1, help="keep every N-th page of each dataset")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "eval_extraction.json")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare trafilatura baseline")
+    args = parser.parse_args(argv)
+    try:
+        pages = load_pages(args.datasets.split(","), every=args.every)
+    except FileNotFoundError as err:
+        print(f"eval_extraction: {err}", file=sys.stderr)
+        return 2
+    systems = ("newsmon",) if args.no_bare else ("newsmon", "trafilatura")
+    result = evaluate(pages, systems)
+    print_table(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    print(f"per-page results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["EvalPage", "asdict", "evaluate", "load_pages", "shingle_counts"]

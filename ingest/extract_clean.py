@@ -1,0 +1,215 @@
+"""Line-level clean-up of extracted text: repeated headline, "read also"/related blocks, share and legal lines."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+# Longest line we would ever treat as a cross-link or boilerplate; longer lines are prose.
+MAX_BOILERPLATE_LINE_CHARS = 220
+
+# "Read also: <headline>" cross-links, in the languages of the monitored outlets and the benchmark sites.
+_CROSSLINK_PREFIX_RE = re.compile(
+    r"^[\s(\[|•–—-]*(?:"
+    r"read more|read also|also read|read next|read the full story|see also|related(?: article| story| stories| articles| coverage| video)?"
+    r"|more on this|also on [\w.]+|watch|listen|recommended|editor'?s picks?|don'?t miss"
+    r"|(?:taip pat )?skaitykite(?: taip pat)?|susiję(?: straipsniai)?|daugiau skaitykite|dar skaitykite"
+    r"|читайте(?: также| еще| ещё)?|также читайте|смотрите(?: также)?|по теме|подробнее|чытайце(?: таксама)?|глядзіце таксама"
+    r"|czytaj(?: też| także| więcej| również)?|zobacz(?: też| także| również)?|przeczytaj(?: też| także)?"
+    r"|lesen sie (?:auch|mehr)|mehr zum thema|auch interessant|das könnte sie auch interessieren"
+    r"|lire aussi|à lire aussi|a lire aussi|lire également|voir aussi"
+    r"|leggi anche|leer también|lea también|lee también|leia também|veja também|lees ook|läs också|les også|lue myös"
+    r"|lasiet arī|loe ka|читати також|дивіться також"
+    r")\b\s*[:：»>|–—-]",
+    re.IGNORECASE,
+)
+# Headings that introduce a block of links to other stories; the heading and the list after it go.
+_RELATED_HEADINGS = {
+    "related",
+    "related articles",
+    "related stories",
+    "related news",
+    "related content",
+    "related coverage",
+    "related topics",
+    "you may also like",
+    "you might also like",
+    "you may be interested in",
+    "more from",
+    "more stories",
+    "more news",
+    "most read",
+    "most popular",
+    "trending",
+    "trending now",
+    "recommended",
+    "recommended for you",
+    "read more",
+    "read next",
+    "don't miss",
+    "dont miss",
+    "also read",
+    "see also",
+    "top stories",
+    "latest news",
+    "skaitykite taip pat",
+    "taip pat skaitykite",
+    "susiję straipsniai",
+    "susijusios naujienos",
+    "populiariausi",
+    "naujausi",
+    "daugiau naujienų",
+    "читайте также",
+    "по теме",
+    "похожие новости",
+    "похожие материалы",
+    "популярное",
+    "самое читаемое",
+    "главное",
+    "последние новости",
+    "новости по теме",
+    "чытайце таксама",
+    "czytaj także",
+    "czytaj też",
+    "zobacz także",
+    "zobacz też",
+    "polecane",
+    "najczęściej czytane",
+    "lesen sie auch",
+    "mehr zum thema",
+    "das könnte sie auch interessieren",
+    "meistgelesen",
+    "lire aussi",
+    "à lire aussi",
+    "sur le même sujet",
+    "leggi anche",
+    "lee también",
+    "lea también",
+    "leia também",
+    "lees ook",
+}
+# Sharing prompts, subscription widgets and legal footers: never article text.
+_WIDGET_LINE_RE = re.compile(
+    r"^(?:"
+    r"share (?:this|on|via)\b.*|like this story\?.*share it.*|share\s*$|tweet\s*$|email\s*$|print(?: article)?\s*$"
+    r"|order reprints\s*$|(?:copyright\s*)?©.{0,120}$|copyright \d{4}.{0,120}$|all rights reserved\.?\s*$"
+    r"|thanks? (?:you )?for signing up!?\s*$|sign up for .{0,80}newsletter.{0,40}$|subscribe to .{0,60}newsletters?.{0,40}$"
+    r"|(?:dalintis|pasidalinti|поделиться|udostępnij|teilen)\s*:?\s*$"
+    r"|advertisement\s*$|reklama\s*$|реклама\s*$|anzeige\s*$|publicité\s*$"
+    r"|(?:\d+\s+)?(?:comments?|komentarai|komentarų|комментари[йи]|komentarze|kommentare)\s*(?:\(\d+\))?\s*$"
+    r"|tell us what you think.{0,20}$|leave a (?:comment|reply).{0,40}$|post a comment.{0,20}$"
+    r"|.{0,80}\b(?:newsletters?|naujienlaiš\w*|рассылк\w*)\b.{0,80}$"
+    r"|.{0,60}\b(?:click here to subscribe|subscribe (?:now|today|here)|sign up (?:now|here|today))\b.{0,80}$"
+    r"|follow (?:us|\w+(?: \w+)?) on (?:twitter|facebook|instagram|telegram|x)\b.{0,120}$"
+    r")",
+    re.IGNORECASE,
+)
+# Photo credits and caption bylines that survive as their own lines.
+_CREDIT_LINE_RE = re.compile(
+    r"^(?:photo|image|picture|credit|photograph|foto|nuotr\.?|nuotrauka|фото|fot\.|zdjęcie|bild)\s*(?:credit)?\s*[:：©].{0,160}$",
+    re.IGNORECASE,
+)
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+# Headings such as "More from The Nation" or "Daugiau iš LRT": a related-heading phrase plus a short name.
+_RELATED_PREFIX_RE = re.compile(r"^(?:more from|more in|more on|daugiau iš|ещё из|więcej z|mehr aus|plus de)\b", re.IGNORECASE)
+_LIST_ITEM_RE = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")
+_SENTENCE_END_RE = re.compile(r"[.!?…:;\"”»]\s*$")
+_PUNCT_RE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _PUNCT_RE.sub(" ", text).strip()
+
+
+def _is_title_line(line: str, titles: list[str]) -> bool:
+    got = _norm(line)
+    if not got:
+        return False
+    for title in titles:
+        # Page titles often carry " | Site" or " - Section": the headline line is the title's prefix.
+        if got == title or (len(got) >= 20 and title.startswith(got) and len(got) >= 0.5 * len(title)):
+            return True
+    return False
+
+
+def drop_leading_title(lines: list[str], titles: Iterable[str | None]) -> list[str]:
+    """Remove the headline that trafilatura repeats at the top of the text (the title is its own field)."""
+    wanted = [_norm(t) for t in titles if t and _norm(t)]
+    if not wanted:
+        return lines
+    for index, line in enumerate(lines[:3]):
+        if _is_title_line(line, wanted):
+            return lines[:index] + lines[index + 1 :]
+    return lines
+
+
+def _is_shouted_crosslink(line: str) -> bool:
+    # Inline cross-links set in capitals ("CLICK HERE TO GET THE FOX NEWS APP", "MAN ARRESTED AFTER ...");
+    # capitalised subheads are shorter or end in a question, and caseless scripts never match.
+    cased = [ch for ch in line if ch.lower() != ch.upper()]
+    return (
+        len(line.split()) >= 9
+        and len(cased) >= 25
+        and all(ch.isupper() for ch in cased)
+        and not line.rstrip().endswith("?")
+    )
+
+
+def drop_trailing_contact_lines(lines: list[str]) -> list[str]:
+    """Drop the author-contact lines ("Send tips to x@y.com", "Write to ... at ...") that close many articles."""
+    end = len(lines)
+    while end > 0 and (not lines[end - 1].strip() or (
+        len(lines[end - 1]) <= 400 and _EMAIL_RE.search(lines[end - 1]) and len(lines) - end < 3
+    )):
+        end -= 1
+    return lines[:end]
+
+
+def drop_boilerplate_lines(lines: list[str]) -> tuple[list[str], int]:
+    """Remove cross-link lines, related-story blocks and widget/legal lines; returns (kept, removed count)."""
+    kept: list[str] = []
+    removed = 0
+    in_related_block = False
+    for line in lines:
+        stripped = line.strip()
+        short = len(stripped) <= MAX_BOILERPLATE_LINE_CHARS
+        # After a "related" heading, links to other stories follow: list items or short unpunctuated headlines.
+        if in_related_block and (
+            not stripped
+            or _LIST_ITEM_RE.match(stripped)
+            or (len(stripped) < 150 and not _SENTENCE_END_RE.search(stripped))
+        ):
+            removed += 1
+            continue
+        in_related_block = False
+        if short and (_norm(stripped) in _RELATED_HEADINGS or (len(stripped) < 60 and _RELATED_PREFIX_RE.match(stripped))):
+            in_related_block = True
+            removed += 1
+            continue
+        unlisted = _LIST_ITEM_RE.sub("", stripped)
+        if short and (
+            _CROSSLINK_PREFIX_RE.match(unlisted)
+            or _WIDGET_LINE_RE.match(unlisted)
+            or _CREDIT_LINE_RE.match(unlisted)
+            or _is_shouted_crosslink(unlisted)
+        ):
+            removed += 1
+            continue
+        kept.append(line)
+    return kept, removed
+
+
+def clean_text(text: str, titles: Iterable[str | None]) -> str:
+    """The article text without its repeated headline and without cross-link/widget lines."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    lines = drop_leading_title(lines, titles)
+    lines, _ = drop_boilerplate_lines(lines)
+    lines = drop_trailing_contact_lines(lines)
+    # Collapse the blank runs the removals leave behind.
+    out: list[str] = []
+    for line in lines:
+        if line.strip() or (out and out[-1].strip()):
+            out.append(line)
+    return "\n".join(out).strip()
