@@ -196,6 +196,13 @@ def test_bulk_requests_are_create_only_with_canonical_url_ids_through_the_write_
     assert sorted(map(str, second.ndjson())) == sorted(map(str, lines))  # same ids and bodies on a rerun
 
 
+def test_an_empty_batch_sends_no_request(es: EsRecorder) -> None:
+    index = ready_index(es)
+    before = len(es.requests)
+    assert partition(index.put_articles([])) == []
+    assert len(es.requests) == before
+
+
 def test_an_article_given_twice_in_one_batch_is_sent_once(es: EsRecorder) -> None:
     article = sample_articles()[0]
     result = ready_index(es).put_articles([article, article])
