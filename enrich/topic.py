@@ -767,7 +767,9 @@ def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, 
             score += _SPARSE_LONG_ARTICLE
             reasons.append(f"penalty: only {share:.0%} of {len(paragraphs)} paragraphs name both sides")
     for side, total, other_side in ((a, total_a, b), (b, total_b, a)):
-        if sum(other_weight(u, side) for u in units) > total:
+        # Only where the other side is named too: Ukraine in a Ukrainian outlet's aside does not
+        # compete with Lithuania, Ukraine next to Belarus in a border story does.
+        if sum(other_weight(u, side) for u in units if u.has(other_side)) > total:
             score += _OTHER_BORDER_ARTICLE
             reasons.append(f"penalty: another country is named more than {pack.side_labels[side]}")
         if title is not None and other_weight(title, side) > 0 and not title.has(side):
