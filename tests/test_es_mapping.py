@@ -102,7 +102,7 @@ def test_documents_the_pipeline_sends_from_the_demo_site_all_fit_the_mapping(tmp
         summary = run_once(settings)
 
     bulk_docs = [line for r in es.sent("PUT", "/_bulk") for line in r.ndjson() if "create" not in line]
-    assert summary.index.get("indexed", 0) == len(bulk_docs) > 5
+    assert summary.index.get("indexed", 0) == len(bulk_docs) >= 4
     props = load_mappings()["properties"]
     problems = {doc["id"]: mapping_violations(doc, props) for doc in bulk_docs}
     assert {k: v for k, v in problems.items() if v} == {}
