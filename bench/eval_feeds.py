@@ -141,9 +141,10 @@ def classify_link(ours: str, theirs: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", help="shared data dir (default ../shared or NEWSMON_SHARED_DIR)")
+    parser.add_argument("--corpus", help="a feeds corpus directory with manifest.jsonl (overrides --shared)")
     parser.add_argument("--mismatches", type=int, default=3, help="examples to print per mismatch class")
     args = parser.parse_args()
-    corpus = shared_dir(args.shared) / "corpus" / "feeds"
+    corpus = Path(args.corpus) if args.corpus else shared_dir(args.shared) / "corpus" / "feeds"
     if not corpus.is_dir():
         print(f"skipped: no feed corpus at {corpus} (set NEWSMON_SHARED_DIR)")
         return 0

@@ -296,15 +296,13 @@ CASES: dict[str, tuple[str, str]] = {
     "wrong Content-Type": ("/hostile/wrong-type", "unexpected Content-Type"),
 }
 
-# Deliberately small knobs so that deadline cases end quickly.
+# Short deadlines so the deadline cases end quickly; the size caps are the shipped defaults
+# (10 MiB body, 30 MiB decompressed, 5 redirects), so the memory figures are what users get.
 BENCH_SETTINGS = {
     "allow_loopback": True,
     "connect_timeout_s": 2.0,
     "read_timeout_s": 2.0,
     "total_timeout_s": 4.0,
-    "max_body_bytes": 5 * 1024 * 1024,
-    "max_decompressed_bytes": 20 * 1024 * 1024,
-    "max_redirects": 5,
     "per_host_min_interval_s": 0.0,
 }
 
@@ -327,7 +325,7 @@ def run_case(url: str) -> dict[str, object]:
             outcome = "not_modified" if page.not_modified else f"HTTP {page.status}, {len(page.body)} bytes"
             retry_after_s = None
         except FetchError as exc:
-            outcome = exc.reason
+            outcome = exc.reason + (f" (Retry-After {exc.retry_after_s:.0f} s)" if exc.retry_after_s is not None else "")
             retry_after_s = exc.retry_after_s
         elapsed_s = time.monotonic() - started
         rss_after_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

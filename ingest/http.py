@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextvars
 import email.utils
 import ipaddress
@@ -144,6 +145,20 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._inner = httpcore.SyncBackend()
         self._allow_loopback = allow_loopback
         self._allow_private = allow_private
+        # getaddrinfo has no timeout of its own; resolving in a worker lets the connect deadline apply.
+        self._resolver = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsmon-dns")
+
+    def _resolve(self, host: str, port: int, timeout: float | None) -> list[Any]:
+        future = self._resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        try:
+            return future.result(timeout=_DeadlineStream._bounded(timeout))
+        except concurrent.futures.TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+
+    def close(self) -> None:
+        self._resolver.shutdown(wait=False, cancel_futures=True)
 
     def connect_tcp(
         self,
@@ -153,10 +168,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        infos = self._resolve(host, port, timeout)
         refusals: list[str] = []
         last_error: Exception | None = None
         for _family, _type, _proto, _canon, sockaddr in infos:
@@ -193,13 +205,18 @@ class _GuardedTransport(httpx.HTTPTransport):
         super().__init__(verify=verify, trust_env=False)
         # httpx has no public hook for the network backend; swap the pool for one that uses ours.
         ssl_context = self._pool._ssl_context
+        self._backend = _GuardedBackend(allow_loopback=allow_loopback, allow_private=allow_private)
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
-            network_backend=_GuardedBackend(allow_loopback=allow_loopback, allow_private=allow_private),
+            network_backend=self._backend,
         )
+
+    def close(self) -> None:
+        super().close()
+        self._backend.close()
 
 
 @dataclass
