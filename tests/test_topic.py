@@ -216,3 +216,11 @@ def test_on_topic_story_delivered_as_one_line_stays_on_topic(pack: TopicPack) ->
             "said Lithuania's decision would hurt ordinary travellers on both sides of the border.")
     result = tag(pack, None, text, "en")
     assert result.on_topic, result.explanation
+
+
+def test_wire_dateline_naming_another_country_does_not_make_it_the_subject(pack: TopicPack) -> None:
+    text = ("WARSAW, Poland (AP) — Lithuania said on Monday it would keep its border with Belarus closed for "
+            "another month after more balloons drifted in from Belarus.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+    assert "opens on Poland" not in result.explanation
