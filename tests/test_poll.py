@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -143,3 +144,39 @@ def test_feed_state_round_trips_through_the_state_db(tmp_path):
         assert load_feed_state(conn, "lrt-en") == state
         assert load_feed_state(conn, "missing") is None
         assert all_feed_states(conn) == {"lrt-en": state}
+
+
+def test_a_feed_due_a_little_after_the_scheduler_tick_is_still_polled_on_that_tick():
+    feed = Feed(id="f", url="https://example.org/rss", name="f")
+    state = FeedState(feed_id="f", url=feed.url, next_poll_at=NOW + timedelta(seconds=30))
+    assert is_due(feed, state, NOW)
+    assert not is_due(feed, replace(state, next_poll_at=NOW + timedelta(minutes=5)), NOW)
+    assert not is_due(replace(feed, enabled=False), None, NOW)
+
+
+def test_a_gone_feed_comes_back_when_its_configured_url_changes(server, client):
+    server.add("/feed.xml", b"gone", status=410, content_type="text/plain")
+    server.add("/new.xml", FEED_BODY)
+    gone = poll_feed(client, feed_for(server), None, NOW).state
+    moved = feed_for(server, "/new.xml")
+    assert is_due(moved, gone, NOW)
+    result = poll_feed(client, moved, gone, NOW)
+    assert result.parsed is not None and result.state.disabled_reason is None and result.state.url == moved.url
+
+
+def test_last_modified_alone_is_used_for_the_conditional_get(server, client):
+    server.add("/feed.xml", FEED_BODY, last_modified="Sun, 01 Mar 2026 10:00:00 GMT")
+    first = poll_feed(client, feed_for(server), None, NOW)
+    second = poll_feed(client, feed_for(server), first.state, NOW + timedelta(minutes=10))
+    assert second.outcome == "not_modified"
+    assert server.hits_for("/feed.xml")[-1].headers["if-modified-since"] == "Sun, 01 Mar 2026 10:00:00 GMT"
+    assert second.state.last_modified == "Sun, 01 Mar 2026 10:00:00 GMT"
+
+
+def test_forgetting_validators_makes_the_next_poll_parse_again(server, client):
+    from ingest.poll import forget_validators
+
+    server.add("/feed.xml", FEED_BODY, etag='"abc"')
+    first = poll_feed(client, feed_for(server), None, NOW)
+    again = poll_feed(client, feed_for(server), forget_validators(first.state), NOW + timedelta(minutes=10))
+    assert again.parsed is not None and not again.unchanged
