@@ -659,6 +659,8 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
                     if concept.kind in _SELF_EVIDENT_KINDS:
                         unit.self_evident.add(concept.id)
             elif concept.role == "negative":
+                if start < unit.dateline_end:
+                    continue  # where the story was filed from, not a competing subject
                 unit.negative_weight[concept.id] = unit.negative_weight.get(concept.id, 0.0) + concept.weight
             else:
                 unit.subtopic_hits[concept.id] = unit.subtopic_hits.get(concept.id, 0.0) + concept.weight
