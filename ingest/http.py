@@ -523,7 +523,8 @@ class SafeClient:
             return status, response.headers.get("location"), None
         fetched_at = datetime.now(UTC)
         if status == 304:
-            page = Page(url=original, final_url=str(target), status=304, headers=dict(response.headers),
+            page = Page(url=original, final_url=str(target), status=304,
+                        headers={k.lower(): v for k, v in response.headers.items()},
                         body=b"", fetched_at=fetched_at, not_modified=True)
             return status, None, page
         if not 200 <= status < 300:

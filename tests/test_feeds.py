@@ -122,3 +122,9 @@ def test_javascript_links_are_dropped_but_the_entry_is_kept():
     feed = parse_feed(body, url=FEED_URL)
     assert feed.entries[0].link is None and feed.entries[0].entry_id == "g1"
     assert any("not an absolute http(s) URL" in p for p in feed.problems)
+
+
+def test_feed_served_as_text_html_still_yields_its_entries():
+    body = (FIXTURES / "rss2-latin1.xml").read_bytes()
+    feed = parse_feed(body, url=FEED_URL, headers={"Content-Type": "text/html; charset=iso-8859-1"})
+    assert feed.entries[0].title == "Ballons über Vilnius: Flughafen schließt erneut"
