@@ -21,9 +21,10 @@ SUPPORTED_LANGUAGES = frozenset({"en", "lt", "lv", "pl", "ru", "uk", "be", "de"}
 # Longest inflection ending allowed after a stem. Lithuanian locatives (-iuose), Russian adjectives
 # (-ского) and Latvian plurals (-ajiem) need up to six letters.
 _MAX_ENDING_CHARS = 6
-# Shortest ending allowance per language: English adds -s/-'s, German -s/-en/-ischen, and the
-# Baltic and Slavic languages have case endings of up to four letters (-iuose, -ского, -iego).
-_ENDING_FLOOR_CHARS = {"en": 2, "de": 3, "lt": 4, "lv": 4, "pl": 4, "ru": 4, "uk": 4, "be": 4}
+# Shortest ending allowance per language: English adds -s/-'s, German -s/-en/-ischen, Russian,
+# Ukrainian and Belarusian case endings have up to three letters (-ами, -ого, -імі), Lithuanian,
+# Latvian and Polish up to four (-iuose, -ijai, -iego).
+_ENDING_FLOOR_CHARS = {"en": 2, "de": 3, "lt": 4, "lv": 4, "pl": 4, "ru": 3, "uk": 3, "be": 3}
 # Stems shorter than this are too ambiguous to extend with any ending ("pol", "log").
 _MIN_STEM_CHARS = 4
 # Between the words of a multi-word term: a space, a hyphen, quotes, "'" — never a line break.

@@ -224,3 +224,20 @@ def test_wire_dateline_naming_another_country_does_not_make_it_the_subject(pack:
     result = tag(pack, None, text, "en")
     assert result.on_topic, result.explanation
     assert "opens on Poland" not in result.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Orange and Simone said they weren't told; the post office kept silence.",
+        "Keli asmenys nusipirko vilnonius megztinius.",  # lt: persons, woollen
+        "Na polu rosną ziemniaki.",  # pl: in the field
+        "Это пошло на пользу учёным; Литвинов и Шимон Перес встретились в Грузии.",
+        "Вареники з варенням і калі ласка.",
+        "Kali Linux and the Armed Forces Day parade.",
+    ],
+)
+def test_everyday_words_that_begin_like_a_pack_name_do_not_match_it(pack: TopicPack, text: str) -> None:
+    result = tag(pack, None, text + " Lithuania Belarus", None)
+    names = {m.surface for m in result.matched} - {"Lithuania", "Belarus"}
+    assert not {m.term for m in result.matched if m.kind.startswith(("side:", "negative:")) and m.surface in names}
