@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from enrich.textnorm import fold_aligned, normalize_language, stem
+from enrich.textnorm import fold_aligned, normalize_language, stem_dictionary_form
 from newsmon.records import TopicMatch, TopicResult
 
 ANCHOR_KINDS = frozenset({"country", "place", "person", "organisation", "checkpoint", "facility"})
@@ -175,7 +175,7 @@ def _compile_word(word: str, language: str, exact: bool) -> WordPattern:
     folded = fold_aligned(word)
     if exact:
         return WordPattern(folded, 0, True)
-    stemmed = stem(word, language)
+    stemmed = stem_dictionary_form(word, language)
     # A stemmer may rewrite the end of a word (English y→i); keep only the part the word really starts with.
     common = 0
     for a, b in zip(stemmed, folded, strict=False):

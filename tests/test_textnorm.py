@@ -80,9 +80,29 @@ def test_unknown_language_stems_cyrillic_as_russian_and_only_folds_latin() -> No
 
 def test_stem_never_returns_a_stem_shorter_than_three_letters_for_light_languages() -> None:
     assert stem("мяжа", "be") == "мяж"
-    assert stem("aa", "lv") == "aa"
+    assert stem("ab", "be") == "ab"
 
 
 @pytest.mark.parametrize(("raw", "code"), [("en-GB", "en"), ("LT", "lt"), ("ru_RU", "ru"), ("", None), (None, None)])
 def test_language_codes_are_normalised(raw: str | None, code: str | None) -> None:
     assert normalize_language(raw) == code
+
+
+@pytest.mark.parametrize(
+    ("language", "forms"),
+    [
+        ("uk", ["кордон", "кордону", "кордоном"]),
+        ("uk", ["мігрант", "мігрантів", "мігрантами"]),
+        ("lv", ["robeža", "robežas", "robežu"]),
+        ("lv", ["kontrabanda", "kontrabandas"]),
+    ],
+)
+def test_latvian_and_ukrainian_common_words_meet_through_the_dictionary_lemma(language: str, forms: list[str]) -> None:
+    assert len({stem(form, language) for form in forms}) == 1
+
+
+def test_dictionary_forms_stem_the_same_with_or_without_the_lemmatiser() -> None:
+    from enrich.textnorm import stem_dictionary_form
+
+    for language, word in [("uk", "Литва"), ("uk", "Білорусь"), ("lv", "Baltkrievija"), ("lv", "Lietuva")]:
+        assert stem_dictionary_form(word, language) == stem(word, language)
