@@ -21,10 +21,10 @@ SUPPORTED_LANGUAGES = frozenset({"en", "lt", "lv", "pl", "ru", "uk", "be", "de"}
 # Longest inflection ending allowed after a stem. Lithuanian locatives (-iuose), Russian adjectives
 # (-ского) and Latvian plurals (-ajiem) need up to six letters.
 _MAX_ENDING_CHARS = 6
-# Shortest ending allowance per language: English adds -s/-'s, German -s/-en/-ischen, Russian,
+# Shortest ending allowance per language: English adds -s, German -s/-en/-ischen, Russian,
 # Ukrainian and Belarusian case endings have up to three letters (-ами, -ого, -імі), Lithuanian,
 # Latvian and Polish up to four (-iuose, -ijai, -iego).
-_ENDING_FLOOR_CHARS = {"en": 2, "de": 3, "lt": 4, "lv": 4, "pl": 4, "ru": 3, "uk": 3, "be": 3}
+_ENDING_FLOOR_CHARS = {"en": 1, "de": 3, "lt": 4, "lv": 4, "pl": 4, "ru": 3, "uk": 3, "be": 3}
 # Stems shorter than this are too ambiguous to extend with any ending ("pol", "log").
 _MIN_STEM_CHARS = 4
 # Between the words of a multi-word term: a space, a hyphen, quotes, "'" — never a line break.
@@ -190,8 +190,10 @@ def _compile_word(word: str, language: str, exact: bool) -> WordPattern:
     # endings need: "Minskas" allows Minsko/Minske/Minskui but not "Minskowski".
     floor = _ENDING_FLOOR_CHARS.get(language, 3)
     own_ending = len(folded) - len(prefix)
+    # English barely inflects: one letter past the listed form (balloon → balloons, not Minsk → minskat).
+    slack = 1 if language == "en" else 2
     # The cap never cuts below the listed form itself, where a stemmer went deep (ginkluotosios → ginkl).
-    max_ending = min(max(_MAX_ENDING_CHARS, own_ending), max(floor, own_ending + 2))
+    max_ending = min(max(_MAX_ENDING_CHARS, own_ending), max(floor, own_ending + slack))
     return WordPattern(prefix, max_ending, False)
 
 
