@@ -35,6 +35,9 @@ METADATA_ADDRESSES = frozenset(
 )
 PERMANENT_REDIRECTS = frozenset({301, 308})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Statuses that speak for the whole host: after one, the rest of this run leaves the host alone.
+HOST_BACKOFF_STATUSES = frozenset({429, 503})
+DEFAULT_HOST_BACKOFF_S = 60.0
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 # Content types that can never be a feed or an article page: refused before the body is read.
 NEVER_TEXT_PREFIXES = ("image/", "audio/", "video/", "font/")
@@ -227,6 +230,8 @@ class _HostSlot:
     start_lock: threading.Lock = field(default_factory=threading.Lock)
     last_sent_at: float = float("-inf")
     crawl_delay_s: float = 0.0
+    # Set when the host answered 429/503: no request goes to it before this (monotonic) time.
+    blocked_until: float = float("-inf")
 
 
 class _SendTicket:
@@ -267,6 +272,15 @@ class HostLimiter:
     def set_crawl_delay(self, host: str, delay_s: float) -> None:
         """A robots.txt Crawl-delay larger than our own interval wins for that host."""
         self._slot(host).crawl_delay_s = delay_s
+
+    def block(self, host: str, seconds: float) -> None:
+        """The host asked us to wait (429/503 Retry-After): every request to it in this process waits too."""
+        slot = self._slot(host)
+        slot.blocked_until = max(slot.blocked_until, time.monotonic() + seconds)
+
+    def blocked_for_s(self, host: str) -> float:
+        """Seconds left of a host's Retry-After block (0 when not blocked)."""
+        return max(0.0, self._slot(host).blocked_until - time.monotonic())
 
     def acquire(self, host: str) -> _SendTicket:
         slot = self._slot(host)
@@ -374,6 +388,8 @@ class SafeClient:
         self.max_decompressed_bytes = int(getattr(s, "max_decompressed_bytes", 30 * 1024 * 1024))
         self.max_redirects = int(getattr(s, "max_redirects", 5))
         self.respect_robots = bool(getattr(s, "respect_robots", True))
+        # A host-wide block never outlasts a run by much: the per-feed schedule carries the long wait.
+        self.max_host_block_s = float(getattr(s, "max_host_block_s", 3600.0))
         self.limiter = HostLimiter(
             concurrency=int(getattr(s, "per_host_concurrency", 2)),
             min_interval_s=float(getattr(s, "per_host_min_interval_s", 1.0)),
@@ -480,7 +496,13 @@ class SafeClient:
     def _one_request(
         self, target: httpx.URL, headers: dict[str, str], kind: Kind, *, original: str
     ) -> tuple[int, str | None, Page | None]:
-        ticket = self.limiter.acquire(_host_key(target))
+        host_key = _host_key(target)
+        blocked_s = self.limiter.blocked_for_s(host_key)
+        if blocked_s > 0:
+            # Another feed or page on this host just got a 429/503: asking again now would be hammering.
+            raise FetchError(original, f"{target.host} asked us to wait (Retry-After): {blocked_s:.0f} s left, not sent",
+                             retryable=True, retry_after_s=blocked_s)
+        ticket = self.limiter.acquire(host_key)
         ticket_token = _ticket.set(ticket)
         try:
             self.requests_sent += 1
@@ -501,6 +523,10 @@ class SafeClient:
                 raise FetchError(original, f"network error talking to {target.host}: {exc}", retryable=True) from exc
             try:
                 return self._read_response(response, target, kind, original=original)
+            except FetchError as exc:
+                if exc.status in HOST_BACKOFF_STATUSES:
+                    self.limiter.block(host_key, min(exc.retry_after_s or DEFAULT_HOST_BACKOFF_S, self.max_host_block_s))
+                raise
             finally:
                 response.close()
         finally:

@@ -75,8 +75,10 @@ def test_declared_oversized_body_is_refused_before_reading_it(server, client):
 
 
 @pytest.mark.parametrize("path", ["/hostile/drip", "/hostile/drip-headers"])
-def test_one_byte_per_second_drip_ends_at_the_total_deadline(server, client, path):
-    err, elapsed_s = fetch_error(client, server.url(path))
+def test_one_byte_per_second_drip_ends_at_the_total_deadline(server, path):
+    # A read timeout well above the drip's 1 s gap, so only the total deadline can end it.
+    with make_client(read_timeout_s=1.8) as client:
+        err, elapsed_s = fetch_error(client, server.url(path))
     assert "total deadline of 2 s exceeded" in err.reason and err.retryable
     assert elapsed_s < TOTAL_S + 1.0
 
