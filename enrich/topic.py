@@ -16,7 +16,6 @@ from newsmon.records import TopicMatch, TopicResult
 
 ANCHOR_KINDS = frozenset({"country", "place", "person", "organisation", "checkpoint", "facility"})
 NEGATIVE_KINDS = frozenset({"other_border", "context"})
-SUPPORTED_LANGUAGES = frozenset({"en", "lt", "lv", "pl", "ru", "uk", "be", "de"})
 
 # Longest inflection ending allowed after a stem. Lithuanian locatives (-iuose), Russian adjectives
 # (-ского) and Latvian plurals (-ajiem) need up to six letters.
@@ -30,9 +29,7 @@ _MIN_STEM_CHARS = 4
 # Between the words of a multi-word term: a space, a hyphen, quotes, "'" — never a line break.
 _MAX_GAP_CHARS = 3
 _WORD_RE = re.compile(r"\w+")
-# The next word of a multi-word term: up to three separator characters (space, hyphen, quotes,
-# apostrophe) but never a line break.
-_NEXT_WORD_RE = re.compile(r"[^\w\n]{1,3}(\w+)")  # at most _MAX_GAP_CHARS separators
+_NEXT_WORD_RE = re.compile(rf"[^\w\n]{{1,{_MAX_GAP_CHARS}}}(\w+)")
 _WEAK_CUE_WEIGHT = 0.5  # a subtopic's weak_terms (generic words such as "border") count half
 _SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
@@ -602,7 +599,7 @@ def _dedupe_overlaps(hits: list[tuple[int, int, int]], pack: TopicPack) -> list[
         found = pack.concepts[pack.terms[hit[0]].concept]
         concept = (found.role, found.id)  # a subtopic's terms and weak_terms are one concept here
         if hit[1] < end_by_concept.get(concept, -1):
-            continue  # "Belarusian border guards" already covers "Belarusian"... of the same concept
+            continue  # inside a longer hit of the same concept ("Belarusian border guards" vs "border guards")
         end_by_concept[concept] = hit[2]
         result.append(hit)
     return result
@@ -700,7 +697,8 @@ _PASSING_MENTION = -2.0  # one side named only once and nothing strong: "named i
 _SPARSE_LONG_ARTICLE = -2.0  # a long article where the pair shows up in few paragraphs
 _OTHER_BORDER_ARTICLE = -1.5  # another border/country outweighs Lithuania across the article
 _OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
-_SPORT = -2.0  # sports context
+_CONTEXT = -2.0  # a negative of kind context (sport) is the setting of the article
+_CONTEXT_MIN_HITS = 2
 _OTHER_COUNTRY_FIRST = -1.5  # the headline (or lead) opens on another neighbour: its border is the subject
 _SHARE_BONUS = 2.0  # times the share of paragraphs about both: short focused excerpts score high
 _MIN_PARAGRAPH_CHARS = 40  # shorter lines are datelines, captions, bylines, not paragraphs
@@ -792,18 +790,23 @@ def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, 
         if title is not None and other_weight(title, side) > 0 and not title.has(side):
             score += _OTHER_BORDER_TITLE
             reasons.append(f"penalty: the title is about another neighbour of {pack.side_labels[other_side]}")
-    first = _first_country(units, title, lead, pack)
+    first = _first_country(title, lead)
     if first is not None and first in competing:
         score += _OTHER_COUNTRY_FIRST
         reasons.append(f"penalty: the story opens on {first}, not on {pack.side_labels[competing[first]]}")
-    sport_hits = sum(w for u in units for k, w in u.negative_weight.items() if k not in competing)
-    if sport_hits >= 2:
-        score += _SPORT
-        reasons.append("penalty: sports context")
+    context_hits: dict[str, float] = {}
+    for unit in units:
+        for key, weight in unit.negative_weight.items():
+            if key not in competing:
+                context_hits[key] = context_hits.get(key, 0.0) + weight
+    for context, hits in sorted(context_hits.items()):
+        if hits >= _CONTEXT_MIN_HITS:
+            score += _CONTEXT
+            reasons.append(f"penalty: {context} context")
     return score, reasons
 
 
-def _first_country(units: list[_Unit], title: _Unit | None, lead: _Unit | None, pack: TopicPack) -> str | None:
+def _first_country(title: _Unit | None, lead: _Unit | None) -> str | None:
     """The first country-like concept named in the title, else in the lead: the story's grammatical subject."""
     for unit in (title, lead):
         if unit is not None and unit.first_country is not None:
