@@ -51,6 +51,12 @@ def test_language_is_not_needed_to_recognise_the_names(pack: TopicPack, language
     assert tag(pack, None, ON_TOPIC_BY_LANGUAGE[language], None).on_topic
 
 
+def test_belarusian_independent_media_name_for_lithuania_is_recognised(pack: TopicPack) -> None:
+    result = tag(pack, None, "Летува зачыніла мяжу з Беларуссю, і летувіскія памежнікі не пускаюць фуры.", "be")
+    assert result.on_topic
+    assert [m.surface for m in result.matched if m.term == "Lithuania"] == ["Летува", "летувіскія"]
+
+
 def test_transliterations_of_lukashenko_all_point_at_one_person(pack: TopicPack) -> None:
     text = "Lukashenko. Lukashenka. Лукашенко. Лукашэнка. Łukaszenka. Lukašenka. Lukašenkos. Лукашенку."
     people = [m for m in tag(pack, None, text + " Lithuania.", "en").matched if m.term == "Alexander Lukashenko"]
