@@ -26,20 +26,21 @@ _LIGHT_ENDINGS: dict[str, tuple[str, ...]] = {
         "a", "e", "i", "u", "s", "o",
     ),
     # uk and be keep the adjectival -ськ-/-ск- in the stem: cutting it would leave польськии → поль,
-    # which also begins пользу.
+    # which also begins пользу. -сю: the instrumental of -сь nouns doubles the consonant
+    # (Білорусь → Білоруссю, Беларусь → Беларуссю).
     "uk": (
-        "ого", "ому", "ими", "ііи", "ою", "ею",
-        "сю",  # instrumental of -сь nouns doubles the consonant: Білорусь → Білоруссю "ах", "ям", "ях", "ам", "ів", "ии", "ои", "еи", "ом", "ем",
+        "ого", "ому", "ими", "ами", "ями", "ові", "еві",
+        "ою", "ею", "сю", "ах", "ях", "ам", "ям", "ів", "ии", "іи", "оі", "их", "им", "ім", "ом", "ем",
         "а", "я", "у", "ю", "і", "и", "е", "о", "ь",
     ),
     "be": (
-        "сю",  # instrumental of -сь nouns doubles the consonant: Беларусь → Беларуссю
-        "ага", "аму", "ымі", "амі", "ямі", "імі", "ая", "ую", "ых", "ым", "іх", "ім", "ах", "ях", "ам", "ям",
-        "ау", "оу", "еу",
-        "ои", "аи", "еи", "ом", "ем",
+        "ага", "аму", "ымі", "амі", "ямі", "імі",
+        "сю", "ая", "ае", "ую", "ыя", "ія", "ых", "ым", "іх", "ім", "ах", "ях", "ам", "ям", "ау", "оу", "еу",
+        "ои", "аи", "еи", "ою", "ом", "ем",
         "а", "я", "у", "ю", "і", "ы", "е", "о", "ь",
     ),
 }
+_ENDINGS_LONGEST_FIRST = {lang: tuple(sorted(set(endings), key=len, reverse=True)) for lang, endings in _LIGHT_ENDINGS.items()}
 _MIN_STEM_CHARS = 3
 
 # Letters whose Unicode decomposition does not strip to a base letter but which readers treat as
@@ -144,7 +145,7 @@ _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 
 
 def _strip_ending(folded: str, language: str) -> str:
-    for ending in _LIGHT_ENDINGS[language]:
+    for ending in _ENDINGS_LONGEST_FIRST[language]:
         if folded.endswith(ending) and len(folded) - len(ending) >= _MIN_STEM_CHARS:
             return folded[: -len(ending)]
     return folded

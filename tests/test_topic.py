@@ -249,3 +249,31 @@ def test_everyday_words_that_begin_like_a_pack_name_do_not_match_it(pack: TopicP
     result = tag(pack, None, text + " Lithuania Belarus", None)
     names = {m.surface for m in result.matched} - {"Lithuania", "Belarus"}
     assert not {m.term for m in result.matched if m.kind.startswith(("side:", "negative:")) and m.surface in names}
+
+
+# Inflected forms (cases, adjectives, demonyms) of the main anchors in the eight languages.
+INFLECTED_FORMS = {
+    "Lithuania": "Литвою Литві Литву литовського литовській литовськими Lietuvā Lietuvai Lietuvu Lietuvas "
+                 "lietuviešu lietuvieši Litwie Litwą Litwy Litwę litewskiej litewskim Литвой Литве Литвы "
+                 "литовской литовским Lietuvai Lietuvoje Lietuvą lietuvių Litauens litauischen litauische "
+                 "Lithuanians Літвой Літве літоўскай літоўскіх",
+    "Belarus": "Білоруссю Білорусі білоруського білоруській білоруськими Baltkrievijā Baltkrievijai Baltkrieviju "
+               "Baltkrievijas baltkrievu Białorusi Białorusią białoruskiej białoruskich Белоруссией Беларусью "
+               "белорусскими белорусского Baltarusijai Baltarusijoje baltarusių Baltarusiją belarussischen "
+               "Weißrusslands Belarusians Беларуссю Беларусі беларускай беларускіх",
+    "Vilnius": "Вільнюсі Вільнюса Viļņā Viļņas Wilnie Wilna Вильнюсом Вильнюсе Vilniuje Vilniaus Вільні",
+    "Minsk": "Мінська Мінську Minskā Minskas Mińsku Mińska Минском Минске Minske Minsko Менску Мінску",
+    "Alexander Lukashenko": "Лукашенка Лукашенком Лукашенкові Lukašenko Lukašenkam Łukaszenki Łukaszence Łukaszenką "
+                            "Лукашенко Lukašenkos Lukašenkai Lukašenką Lukaschenkos Лукашэнкам Лукашэнку",
+    "Šalčininkai": "Šalčininkų Šalčininkuose Шальчининкай Solecznikach Salcininkai",
+    "Medininkai": "Medininkų Medininkuose Miednikach Мядининкай",
+    "Astravets nuclear power plant": "Astravo Astravyets Островецкой Островецкая Астравецкай Островецької",
+}
+
+
+@pytest.mark.parametrize(
+    ("concept", "form"), [(concept, form) for concept, forms in INFLECTED_FORMS.items() for form in forms.split()]
+)
+def test_inflected_form_is_recognised_as_its_anchor(pack: TopicPack, concept: str, form: str) -> None:
+    found = {m.term for m in tag(pack, None, f"{form} Lithuania Belarus", None).matched if m.start == 0}
+    assert concept in found
