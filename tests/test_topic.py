@@ -268,6 +268,11 @@ INFLECTED_FORMS = {
     "Šalčininkai": "Šalčininkų Šalčininkuose Шальчининкай Solecznikach Salcininkai",
     "Medininkai": "Medininkų Medininkuose Miednikach Мядининкай",
     "Astravets nuclear power plant": "Astravo Astravyets Островецкой Островецкая Астравецкай Островецької",
+    "Poland": "Польщею Польщі польського Polijā Polijas Lenkijoje Lenkijos Polsce Polską Польшей Польше польской "
+              "Polens polnischen Польшчы Польшчай",
+    "Latvia": "Латвією Латвії латвійського Latvijā Latvijas latviešu Latvijoje Łotwie Łotwą Латвией Латвии "
+              "латвийской Lettlands lettischen Латвіяй",
+    "Kaliningrad": "Калінінграді Kaļiņingradā Kaliningrado Karaliaučiaus Kaliningradzie Калининграде Kaliningrads",
 }
 
 
