@@ -100,3 +100,13 @@ def test_dev_set_quality_stays_above_the_acceptance_floors() -> None:
     for language, counts in report["by_language"].items():
         assert counts.recall >= 0.85, (language, report["errors"])
     assert report["subtopics"].f1 >= 0.80
+
+
+def test_tag_reads_a_file_argument_and_refuses_a_missing_one(monkeypatch, capsys, tmp_path: Path) -> None:
+    path = tmp_path / "articles.jsonl"
+    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in ARTICLES) + "\n", encoding="utf-8")
+    assert main(["tag", str(path)]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["a1", "a2", "a3"]
+    assert main(["tag", str(tmp_path / "missing.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.jsonl" in err and "Traceback" not in err
