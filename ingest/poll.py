@@ -54,6 +54,10 @@ def _current_state(client: Any, feed: Feed, state: FeedState | None) -> FeedStat
     if state.disabled_reason and feed.url not in state.disabled_reason:
         # The user changed the configured URL of a feed we disabled: start afresh with the new one.
         return initial_state(feed, interval_s=default_s)
+    if state.failures and state.url != feed.url:
+        # A failing feed whose stored URL differs from feeds.yaml: either the user fixed the URL, or the
+        # address it moved to broke. Either way the configured URL is the one to try.
+        return replace(state, url=feed.url, etag=None, last_modified=None, body_hash=None)
     return state
 
 
@@ -65,6 +69,8 @@ def is_due(feed: Feed, state: FeedState | None, now: datetime) -> bool:
         return True
     if state.disabled_reason:
         return feed.url not in state.disabled_reason
+    if state.failures and state.url != feed.url:
+        return True  # the user changed the URL of a failing feed: try it now, not after the backoff
     if state.next_poll_at is None:
         return True
     return state.next_poll_at <= now + timedelta(seconds=DUE_SLACK_S)

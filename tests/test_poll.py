@@ -180,3 +180,21 @@ def test_forgetting_validators_makes_the_next_poll_parse_again(server, client):
     first = poll_feed(client, feed_for(server), None, NOW)
     again = poll_feed(client, feed_for(server), forget_validators(first.state), NOW + timedelta(minutes=10))
     assert again.parsed is not None and not again.unchanged
+
+
+def test_fixing_the_url_of_a_failing_feed_in_the_config_takes_effect_on_the_next_run(server, client):
+    server.add("/feed.xml", b"missing", status=404, content_type="text/plain")
+    server.add("/fixed.xml", FEED_BODY)
+    failing = poll_feed(client, feed_for(server), None, NOW).state
+    fixed = feed_for(server, "/fixed.xml")
+    assert is_due(fixed, failing, NOW + timedelta(seconds=1))
+    result = poll_feed(client, fixed, failing, NOW + timedelta(seconds=1))
+    assert result.parsed is not None and result.state.url == fixed.url and result.state.failures == 0
+
+
+def test_a_healthy_moved_feed_keeps_its_new_url(server, client):
+    server.add("/old.xml", b"", status=301, headers={"Location": "/new.xml"})
+    server.add("/new.xml", FEED_BODY, etag='"n"')
+    moved = poll_feed(client, feed_for(server, "/old.xml"), None, NOW).state
+    again = poll_feed(client, feed_for(server, "/old.xml"), moved, NOW + timedelta(minutes=10))
+    assert again.outcome == "not_modified" and len(server.hits_for("/old.xml")) == 1
