@@ -129,6 +129,15 @@ def test_kaliningrad_transit_story_stays_off_topic(pack: TopicPack) -> None:
 
 def test_sports_fixture_between_the_two_countries_stays_off_topic(pack: TopicPack) -> None:
     assert not tag(pack, None, SPORT, "en").on_topic
+    assert not tag(pack, "Lithuania beat Belarus in EuroBasket qualifier", SPORT, "en").on_topic
+
+
+def test_a_border_guard_unit_is_not_a_national_team(pack: TopicPack) -> None:
+    text = ("Varėnos pasienio rinktinės pareigūnai prie sienos su Baltarusija sulaikė penkis migrantus, "
+            "bandžiusius neteisėtai patekti į Lietuvą.")
+    result = tag(pack, None, text, "lt")
+    assert result.on_topic, result.explanation
+    assert not [m for m in result.matched if m.term == "sport"]
 
 
 def test_story_naming_only_one_country_is_off_topic_with_zero_relevance(pack: TopicPack) -> None:
