@@ -26,7 +26,7 @@ test: install
 	$(BIN)/ruff check .
 	NEWSMON_SHARED_DIR=$(SHARED_DIR) $(BIN)/pytest -m "not es" -q -p no:cacheprovider
 
-## Real-cluster suite: NEWSMON_TEST_ES_URL=https://elastic:PASSWORD@localhost:9200 make test-es
+## Real-cluster suite: NEWSMON_TEST_ES_URL=http://localhost:9200 NEWSMON_ES_USERNAME=elastic NEWSMON_ES_PASSWORD=... make test-es
 test-es: install
 	NEWSMON_SHARED_DIR=$(SHARED_DIR) $(BIN)/pytest -m es -q -rs tests
 

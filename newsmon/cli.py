@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The ES client logs every retry with a traceback; the CLI reports the final outcome in one line instead.
+    logging.getLogger("elastic_transport").setLevel(logging.INFO if args.verbose else logging.ERROR)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

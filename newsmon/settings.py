@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     es_ca_certs: Path | None = None
     es_alias: str = "newsmon-articles"
     es_timeout_s: float = 30.0
+    kibana_url: str = "http://localhost:5601"
+    kibana_username: str | None = None
+    kibana_password: str | None = None
+    kibana_api_key: str | None = None
+    kibana_ca_certs: Path | None = None
 
     # HTTP safety and politeness
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon; news monitoring)"
