@@ -7,6 +7,7 @@ import contextvars
 import email.utils
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -204,7 +205,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
 
 
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, *, allow_loopback: bool, allow_private: bool, verify: bool = True) -> None:
+    def __init__(self, *, allow_loopback: bool, allow_private: bool, verify: bool | ssl.SSLContext = True) -> None:
         super().__init__(verify=verify, trust_env=False)
         # httpx has no public hook for the network backend; swap the pool for one that uses ours.
         ssl_context = self._pool._ssl_context
@@ -377,7 +378,7 @@ def _host_key(url: httpx.URL) -> str:
 class SafeClient:
     """The one HTTP client of newsmon: hard caps, refused private targets, per-host politeness, robots.txt."""
 
-    def __init__(self, settings: Any, *, verify: bool = True) -> None:
+    def __init__(self, settings: Any, *, verify: bool | ssl.SSLContext = True) -> None:
         self.settings = settings
         s = settings
         self.user_agent: str = getattr(s, "user_agent", "newsmon")
