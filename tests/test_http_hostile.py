@@ -159,3 +159,9 @@ def test_disguised_internal_addresses_are_refused_before_connecting(url):
     with make_client(allow_loopback=False) as strict:
         err, _ = fetch_error(strict, url)
     assert "refused target" in err.reason, err.reason
+
+
+def test_a_redirect_loop_is_named_as_such_when_the_cap_is_generous(server):
+    with make_client(max_redirects=30) as generous:
+        err, _ = fetch_error(generous, server.url("/hostile/loop/0"))
+    assert "redirect loop" in err.reason and len(server.hits_for("/hostile/loop/0")) >= 1
