@@ -93,6 +93,41 @@ def _fold_char(match: re.Match[str]) -> str:
     return _FOLD_TABLE[ord(match.group())]
 
 
+# Latin and Cyrillic letters that look the same in lower case. A word written mostly in one script
+# with a few look-alikes from the other (a scraping or typing accident, or spam evading filters:
+# "Бeларусь" with a Latin e) is repaired to its majority script. Only these pairs are safe: other
+# letters differ visibly, and a word that needs them is left alone.
+_LATIN_TO_CYRILLIC = str.maketrans("aeopcxyi", "аеорсхуі")
+_CYRILLIC_TO_LATIN = str.maketrans("аеорсхуі", "aeopcxyi")
+_LATIN_LOOKALIKES = frozenset("aeopcxyi")
+_CYRILLIC_LOOKALIKES = frozenset("аеорсхуі")
+_MIXED_PAIR_RE = re.compile(r"[\u0400-\u04ff][a-z]|[a-z][\u0400-\u04ff]")
+_MIXED_WORD_RE = re.compile(r"\w*(?:[\u0400-\u04ff][a-z]|[a-z][\u0400-\u04ff])\w*")
+_CYRILLIC_LETTER_RE = re.compile(r"[\u0400-\u04ff]")
+_LATIN_LETTER_RE = re.compile(r"[a-z]")
+
+
+def _repair_mixed_word(match: re.Match[str]) -> str:
+    word = match.group()
+    latin = _LATIN_LETTER_RE.findall(word)
+    cyrillic = _CYRILLIC_LETTER_RE.findall(word)
+    if len(cyrillic) >= len(latin) and _LATIN_LOOKALIKES.issuperset(latin):
+        return word.translate(_LATIN_TO_CYRILLIC)
+    if len(latin) > len(cyrillic) and _CYRILLIC_LOOKALIKES.issuperset(cyrillic):
+        return word.translate(_CYRILLIC_TO_LATIN)
+    return word
+
+
+def repair_mixed_scripts(folded: str) -> str:
+    """Rewrite words of folded text that mix Latin and Cyrillic look-alikes in their majority script.
+
+    Same length as the input. The tagger applies it once per distinct word, fold() to every text.
+    """
+    if _MIXED_PAIR_RE.search(folded):
+        return _MIXED_WORD_RE.sub(_repair_mixed_word, folded)
+    return folded
+
+
 def fold_aligned(text: str) -> str:
     """Lower-case and strip diacritics character by character: result[i] comes from text[i]."""
     lowered = text.lower()
@@ -105,13 +140,16 @@ def fold_aligned(text: str) -> str:
 def fold(text: str) -> str:
     """Case- and diacritic-insensitive form: `Šalčininkų` → `salcininku`, `Лукашэнка` → `лукашэнка`.
 
+    A word mixing Latin and Cyrillic look-alike letters (`Бeларусь` with a Latin e) is written in its
+    majority script.
+
     Precomposed letters keep their position (the same length as the input); combining marks that
     arrive as separate characters are dropped, which only then shortens the text.
     """
     folded = fold_aligned(text)
     if _COMBINING_RE.search(folded):
         folded = _COMBINING_RE.sub("", unicodedata.normalize("NFC", folded).translate(_FOLD_TABLE))
-    return folded
+    return repair_mixed_scripts(folded)
 
 
 def tokenize(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from enrich.textnorm import fold_aligned, normalize_language, stem_dictionary_form
+from enrich.textnorm import fold_aligned, normalize_language, repair_mixed_scripts, stem_dictionary_form
 from newsmon.records import TopicMatch, TopicResult
 
 ANCHOR_KINDS = frozenset({"country", "place", "person", "organisation", "checkpoint", "facility"})
@@ -445,7 +445,9 @@ class _Matcher:
 
     def _chunk_words(self, chunk: str) -> tuple[_ChunkWord, ...]:
         words = []
-        for match in _WORD_RE.finditer(chunk):
+        # Look-alike letters from the other script ("Бeларусь") are repaired here, once per distinct
+        # chunk, rather than over every text; offsets do not move.
+        for match in _WORD_RE.finditer(repair_mixed_scripts(chunk)):
             candidates = self._first_word_terms(match.group())
             if candidates:
                 # One hit per concept is enough: "Belarus" is listed in several languages.
@@ -711,7 +713,9 @@ _SPARSE_SHARE = 0.2  # a long article needs this share of paragraphs about both,
 def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, list[str]]:
     reasons: list[str] = []
     title = next((u for u in units if u.field == "title"), None)
-    paragraphs = [u for u in units if u.field == "text" and u.end - u.start >= _MIN_PARAGRAPH_CHARS]
+    text_units = [u for u in units if u.field == "text"]
+    # A feed summary may be one short line; then that line is the paragraph.
+    paragraphs = [u for u in text_units if u.end - u.start >= _MIN_PARAGRAPH_CHARS] or text_units
     if title is not None and paragraphs and _same_as_title(paragraphs[0], title):
         paragraphs = paragraphs[1:]  # many pages repeat the headline as the first line of the text
     total_a = sum(u.side_weight.get(a, 0.0) for u in units)
@@ -819,7 +823,8 @@ def _same_as_title(paragraph: _Unit, title: _Unit) -> bool:
 
 
 def _subtopics(units: list[_Unit], pack: TopicPack, a: str, b: str) -> tuple[str, ...]:
-    paragraphs = [u for u in units if u.field == "text" and u.end - u.start >= _MIN_PARAGRAPH_CHARS]
+    text_units = [u for u in units if u.field == "text"]
+    paragraphs = [u for u in text_units if u.end - u.start >= _MIN_PARAGRAPH_CHARS] or text_units
     # A short excerpt is about the topic throughout; in a long article only the title and the
     # paragraphs that name a side speak about it.
     whole = len(paragraphs) <= _SHORT_ARTICLE_PARAGRAPHS

@@ -106,3 +106,10 @@ def test_dictionary_forms_stem_the_same_with_or_without_the_lemmatiser() -> None
 
     for language, word in [("uk", "Литва"), ("uk", "Білорусь"), ("lv", "Baltkrievija"), ("lv", "Lietuva")]:
         assert stem_dictionary_form(word, language) == stem(word, language)
+
+
+def test_words_mixing_look_alike_latin_and_cyrillic_letters_fold_to_their_majority_script() -> None:
+    assert fold("Бeларусь") == fold("Беларусь")  # Latin e inside a Cyrillic word
+    assert fold("Lithuаnia") == "lithuania"  # Cyrillic а inside a Latin word
+    assert fold("Вильнюсz") == "вильнюсz"  # z has no Cyrillic look-alike: left alone
+    assert len(fold("Лукашенкo сказал")) == len("Лукашенкo сказал")

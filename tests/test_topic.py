@@ -291,3 +291,10 @@ INFLECTED_FORMS = {
 def test_inflected_form_is_recognised_as_its_anchor(pack: TopicPack, concept: str, form: str) -> None:
     found = {m.term for m in tag(pack, None, f"{form} Lithuania Belarus", None).matched if m.start == 0}
     assert concept in found
+
+
+def test_names_typed_with_look_alike_letters_from_the_other_script_still_match(pack: TopicPack) -> None:
+    text = "Литвa закрыла границу с Бeларусью."  # Latin a and e inside Cyrillic words
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic
+    assert [m.surface for m in result.matched if m.kind.startswith("side:")] == ["Литвa", "Бeларусью"]
