@@ -73,9 +73,9 @@ def plan_feeds(settings: Settings, now: datetime | None = None, *, force: bool =
     by_host: dict[str, list[str]] = {}
     for feed in feeds:
         state = states.get(feed.id)
-        if state is not None and state.disabled_reason:
-            continue
-        if force or is_due(feed, state, now):
+        # is_due also decides about disabled feeds: a feed disabled by a 410 comes back when
+        # feeds.yaml gives it a new URL.
+        if is_due(feed, state, now) or (force and not (state and state.disabled_reason)):
             host = urlsplit(state.url if state else feed.url).hostname or ""
             by_host.setdefault(host, []).append(feed.id)
     batches: list[list[str]] = []
@@ -113,7 +113,7 @@ class _Poller:
         self.counts, self.progress = counts, progress
 
     def poll(self, feed: Feed, now: datetime) -> None:
-        from ingest.poll import poll_feed, record_new_items
+        from ingest.poll import forget_validators, poll_feed, record_new_items
         from store.feedstate import load_feed_state, save_feed_state
 
         with self.engine.connect() as conn:
@@ -128,27 +128,32 @@ class _Poller:
         else:
             self.counts.add("feeds_polled")
             entries = result.parsed.entries[: self.settings.max_entries_per_poll]
-            new = sum(self.ingest_entry(feed, entry, now) for entry in entries)
-            new_state = record_new_items(new_state, new, now)
+            outcomes = [self.ingest_entry(feed, entry, now) for entry in entries]
+            new_state = record_new_items(new_state, sum(o == "new" for o in outcomes), now, client=self.client)
+            if "retry" in outcomes:
+                # Entries whose page failed for a passing reason are not marked seen; dropping the
+                # validators makes the next poll parse the feed again even if it has not changed.
+                new_state = forget_validators(new_state)
         with self.engine.begin() as conn:
             save_feed_state(conn, new_state)
         if self.progress:
             self.progress("feed", 1)
 
-    def ingest_entry(self, feed: Feed, entry: FeedEntry, now: datetime) -> int:
-        """Stage one new entry; returns 1 when it was new to us (staged, duplicate or skipped for good)."""
+    def ingest_entry(self, feed: Feed, entry: FeedEntry, now: datetime) -> str:
+        """Handle one feed entry: "seen" (known already), "retry" (page failed for a passing reason, not
+        marked seen) or "new" (staged, a duplicate, or skipped for good — marked seen either way)."""
         key = _entry_key(entry)
         with self.engine.connect() as conn:
             if conn.execute(select(seen_entries.c.entry_key).where(
                     seen_entries.c.feed_id == feed.id, seen_entries.c.entry_key == key)).first():
-                return 0
+                return "seen"
         self.counts.add("entries_new")
         outcome, article_id = self._stage(feed, entry, now)
         if outcome == "retry":
-            return 0  # not marked seen: the next poll tries again
+            return "retry"
         with self.engine.begin() as conn:
             _mark_seen(conn, feed.id, key, outcome, article_id, now)
-        return 1
+        return "new"
 
     def _stage(self, feed: Feed, entry: FeedEntry, now: datetime) -> tuple[str, str | None]:
         from ingest.extract import ExtractionSkip, extract_article

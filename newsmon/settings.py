@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     max_poll_interval_s: int = 6 * 3600
     default_poll_interval_s: int = 600
     max_entries_per_poll: int = 100
+    max_backoff_s: int = 86400  # longest wait after repeated failures of one feed
+    max_host_block_s: float = 3600.0  # longest a 429/503 Retry-After may block a host
 
     # Alerts
     smtp_host: str = "localhost"
