@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from newsmon.settings import Settings
+
+if TYPE_CHECKING:  # the tagger is imported when the command runs, not when the CLI starts
+    from enrich.topic import TopicPack
 
 _CONTEXT_CHARS = 40  # characters shown either side of a match with --explain
 
@@ -28,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _load_pack(args: argparse.Namespace, settings: Settings):
+def _load_pack(args: argparse.Namespace, settings: Settings) -> TopicPack:
     from enrich.topic import TopicPackError, load_topic_pack, load_topic_packs
     from newsmon.cli import UserError
 
@@ -46,7 +49,7 @@ def _load_pack(args: argparse.Namespace, settings: Settings):
     return packs[0]
 
 
-def _tag_line(pack: Any, item: dict, explain: bool) -> dict:
+def _tag_line(pack: TopicPack, item: dict, explain: bool) -> dict:
     from enrich.lang import detect_language
     from enrich.topic import tag
 
@@ -85,7 +88,7 @@ def _problem(item: Any) -> str | None:
     return None
 
 
-def tag_stream(pack: Any, lines: IO[str], out: IO[str], err: IO[str], explain: bool, source: str) -> int:
+def tag_stream(pack: TopicPack, lines: IO[str], out: IO[str], err: IO[str], explain: bool, source: str) -> int:
     """Tag every line; bad lines are reported on err and skipped. Returns the number of bad lines."""
     bad = 0
     for number, line in enumerate(lines, start=1):
@@ -117,7 +120,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 2 if bad else 0
 
 
-def _tag_input(args: argparse.Namespace, pack: Any) -> int:
+def _tag_input(args: argparse.Namespace, pack: TopicPack) -> int:
     from newsmon.cli import UserError
 
     if args.input == "-":
