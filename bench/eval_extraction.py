@@ -204,6 +204,23 @@ def run_bare(page: EvalPage, html: bytes) -> Output:
     return Output(text=text, seconds=time.perf_counter() - started)
 
 
+def reader_comments(page: EvalPage, html: bytes) -> str:
+    """Reader-comment text of the page as trafilatura's comment extractor finds it (the leak oracle)."""
+    import trafilatura
+
+    document = trafilatura.bare_extraction(html, url=page.http_url, include_comments=True)
+    return (document.comments or "") if document is not None else ""
+
+
+def comment_leak(page: EvalPage, comments: str, text: str | None) -> tuple[int, int]:
+    """(comment shingles found in the output, comment shingles) — shingles the reference text also has are ignored."""
+    reference = page.body if page.body is not None else "\n".join(page.with_snippets)
+    only_comments = _shingles(comments) - _shingles(reference)
+    if not only_comments:
+        return 0, 0
+    return sum((only_comments & _shingles(text)).values()), sum(only_comments.values())
+
+
 SYSTEMS: dict[str, Callable[[EvalPage, bytes], Output]] = {"newsmon": run_newsmon, "trafilatura": run_bare}
 
 
@@ -241,8 +258,12 @@ def date_verdict(page: EvalPage, out: Output) -> str | None:
 # --- evaluation ---------------------------------------------------------------------------------------
 
 
-def score_page(page: EvalPage, out: Output) -> dict:
+def score_page(page: EvalPage, out: Output, comments: str | None = None) -> dict:
     row: dict = {"dataset": page.dataset, "id": page.id, "skip": out.skip, "seconds": round(out.seconds, 4)}
+    if comments:
+        leaked, total = comment_leak(page, comments, out.text)
+        if total:
+            row.update(comment_shingles=total, comment_shingles_leaked=leaked)
     if page.body is not None:
         tp, fp, fn = shingle_counts(page.body, out.text)
         precision, recall = precision_recall(tp, fp, fn)
@@ -285,18 +306,28 @@ def summarise(rows: list[dict]) -> dict:
             date_missing=verdicts["missing"],
             date_accuracy=verdicts["correct"] / dated,
         )
+    commented = [r for r in rows if r.get("comment_shingles")]
+    if commented:
+        summary.update(
+            pages_with_comments=len(commented),
+            comment_leak=sum(r["comment_shingles_leaked"] for r in commented) / sum(r["comment_shingles"] for r in commented),
+            pages_leaking_comments=sum(1 for r in commented if r["comment_shingles_leaked"]),
+        )
     summary["seconds"] = sum(r["seconds"] for r in rows)
     return summary
 
 
-def evaluate(pages: list[EvalPage], systems: Iterable[str] = ("newsmon", "trafilatura")) -> dict:
+def evaluate(
+    pages: list[EvalPage], systems: Iterable[str] = ("newsmon", "trafilatura"), *, comments: bool = True
+) -> dict:
     """Run each system on each page (alternating, so both see the same machine load) and score them."""
     names = list(systems)
     rows: dict[str, list[dict]] = {name: [] for name in names}
     for page in pages:
         html = page.html()
+        found_comments = reader_comments(page, html) if comments else None
         for name in names:
-            rows[name].append(score_page(page, SYSTEMS[name](page, html)))
+            rows[name].append(score_page(page, SYSTEMS[name](page, html), found_comments))
     summary: dict[str, dict[str, dict]] = {}
     for name in names:
         for dataset in dict.fromkeys(p.dataset for p in pages):
@@ -308,7 +339,10 @@ def evaluate(pages: list[EvalPage], systems: Iterable[str] = ("newsmon", "trafil
 
 
 def print_table(result: dict) -> None:
-    header = f"{'dataset':<20} {'system':<12} {'pages':>5} {'skips':>5} {'P':>6} {'R':>6} {'F1':>6} {'dF1':>6}  {'date acc':>8} {'wrong':>5} {'miss':>5}"
+    header = (
+        f"{'dataset':<20} {'system':<12} {'pages':>5} {'skips':>5} {'P':>6} {'R':>6} {'F1':>6} {'dF1':>6}"
+        f"  {'date acc':>8} {'wrong':>5} {'miss':>5}  {'comment leak (pages)':>20}"
+    )
     print(header)
     print("-" * len(header))
     for dataset, systems in result["summary"].items():
@@ -316,13 +350,19 @@ def print_table(result: dict) -> None:
         for name, s in systems.items():
             delta = f"{s['f1'] - base_f1:+.3f}" if base_f1 is not None and name != "trafilatura" else ""
             dates = (
-                f"{s['date_accuracy']:>8.3f} {s['date_wrong']:>5} {s['date_missing']:>5}" if "date_accuracy" in s else ""
+                f"{s['date_accuracy']:>8.3f} {s['date_wrong']:>5} {s['date_missing']:>5}"
+                if "date_accuracy" in s
+                else " " * 20
             )
+            if "comment_leak" in s:
+                dates += f"  {s['comment_leak']:>7.1%} ({s['pages_leaking_comments']}/{s['pages_with_comments']})"
             print(
                 f"{dataset:<20} {name:<12} {s['pages']:>5} {s['skips']:>5} {s['precision']:>6.3f} {s['recall']:>6.3f}"
                 f" {s['f1']:>6.3f} {delta:>6}  {dates}"
             )
     print("shingle metric: mean P / mean R over pages, F1 of the means (ScrapingHub AEB); snippet metric: trafilatura-eval")
+    print("comment leak: share of reader-comment shingles (trafilatura's comment extractor, minus reference text)")
+    print("found in the output; (pages leaking / pages with comments)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=1, help="keep every N-th page of each dataset")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "eval_extraction.json")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare trafilatura baseline")
+    parser.add_argument("--no-comments", action="store_true", help="skip the reader-comment leak check")
     args = parser.parse_args(argv)
     try:
         pages = load_pages(args.datasets.split(","), every=args.every)
@@ -338,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"eval_extraction: {err}", file=sys.stderr)
         return 2
     systems = ("newsmon",) if args.no_bare else ("newsmon", "trafilatura")
-    result = evaluate(pages, systems)
+    result = evaluate(pages, systems, comments=not args.no_comments)
     print_table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")

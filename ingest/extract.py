@@ -25,6 +25,8 @@ logging.getLogger("htmldate").setLevel(logging.ERROR)
 
 # Below this many characters the "article" is a teaser, a paywall stub or an error page.
 MIN_TEXT_CHARS = 120
+# Below this many characters from the balanced pass, try trafilatura's recall mode as well.
+RECALL_RETRY_CHARS = 600
 # lxml trees deeper than this come from broken or hostile markup; trafilatura's recursion would not cope.
 MAX_TREE_DEPTH = 400
 
@@ -64,7 +66,17 @@ _COMMENT_ATTRS = ("data-spotim-module", "data-coral", "data-hypercomments")
 
 # Containers whose id/class mentions comments but which hold the article on some CMSs
 # ("comment" columns of opinion sections, "commentary").
-_COMMENT_FALSE_POSITIVES = ("commentary", "commentaire", "komentaras-autor", "no-comments", "comment-count", "comments-count")
+_COMMENT_FALSE_POSITIVES = (
+    "commentary",
+    "commentaire",
+    "no-comments",
+    "comment-count",
+    "comments-count",
+    "commentcount",
+    "live-match-comment",  # a journalist's live commentary is the article
+    "live-comment",
+    "livecomment",
+)
 
 
 # Figure captions describe the photo, not the story.
@@ -96,7 +108,7 @@ def _tree_depth_exceeds(tree: HtmlElement, limit: int) -> bool:
 
 def _is_comment_block(node: HtmlElement) -> bool:
     marker = f"{node.get('id', '')} {node.get('class', '')}".lower()
-    if any(fp in marker for fp in _COMMENT_FALSE_POSITIVES) and "comments" not in marker.replace("no-comments", ""):
+    if any(fp in marker for fp in _COMMENT_FALSE_POSITIVES):
         return False
     # Never drop the element that wraps the whole article body.
     return node.tag not in {"body", "html", "main"}
@@ -167,7 +179,7 @@ def _parse(text: str, url: str) -> HtmlElement:
     return tree
 
 
-def _main_text(tree: HtmlElement, url: str) -> str:
+def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> str:
     try:
         document = trafilatura.bare_extraction(
             tree,
@@ -178,6 +190,7 @@ def _main_text(tree: HtmlElement, url: str) -> str:
             include_links=False,
             with_metadata=False,
             prune_xpath=_PRUNE_XPATHS or None,
+            favor_recall=favor_recall,
         )
     except RecursionError as err:
         raise ExtractionSkip(url, "markup too deeply nested to extract") from err
@@ -227,7 +240,14 @@ def extract_with_report(
     now = datetime.now(UTC)
     meta = read_page_meta(tree, url or None, now=now)
     comment_blocks = prune_comment_sections(tree)
-    body = clean_text(_main_text(tree, url), _title_candidates(tree, meta.title))
+    raw_text = _main_text(tree, url)
+    # Recall fallback: when the balanced pass finds little, or much less than the publisher's own
+    # articleBody, trafilatura's recall mode gets a second look (a few percent of pages, so cheap).
+    if len(raw_text) < RECALL_RETRY_CHARS or (meta.jsonld_body and len(raw_text) < 0.5 * len(meta.jsonld_body)):
+        retry = _main_text(tree, url, favor_recall=True)
+        if len(retry) > 1.3 * len(raw_text):
+            raw_text = retry
+    body = clean_text(raw_text, _title_candidates(tree, meta.title))
     if len(body) < MIN_TEXT_CHARS:
         raise ExtractionSkip(url, f"no main text ({len(body)} characters extracted)")
 

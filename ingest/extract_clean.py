@@ -115,6 +115,16 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _RELATED_PREFIX_RE = re.compile(r"^(?:more from|more in|more on|daugiau iš|ещё из|więcej z|mehr aus|plus de)\b", re.IGNORECASE)
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")
 _SENTENCE_END_RE = re.compile(r"[.!?…:;\"”»]\s*$")
+_DATE_TOKEN_RE = re.compile(r"\b(?:1[89]|20)\d{2}\b|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")
+# Words that accompany a date stamp: months, weekdays, "updated/published", am/pm, in the outlets' languages.
+_DATE_WORDS_RE = re.compile(
+    r"(?i)\b(?:updated?|published|posted|last|modified|on|at|am|pm|a\.m|p\.m|gmt|utc|cet|eet|est|edt|bst|"
+    r"jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*|"
+    r"mon\w*|tue\w*|wed\w*|thu\w*|fri\w*|sat\w*|sun\w*|"
+    r"atnaujinta|paskelbta|sausio|vasario|kovo|balandžio|gegužės|birželio|liepos|rugpjūčio|rugsėjo|spalio|lapkričio|gruodžio|"
+    r"обновлено|опубликовано|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|"
+    r"de|às|um|uhr|le|à|il|del|m|d|г|в)\b\.?"
+)
 _PUNCT_RE = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -201,10 +211,31 @@ def drop_boilerplate_lines(lines: list[str]) -> tuple[list[str], int]:
     return kept, removed
 
 
+def drop_dateline_lines(lines: list[str]) -> list[str]:
+    """Remove short date/byline stamps ("UPDATED: Tue., Nov. 19, 2019", "2025-10-28 10:15") near either end."""
+    edge = 3
+    keep = []
+    for index, line in enumerate(lines):
+        near_edge = index < edge or index >= len(lines) - edge
+        if near_edge and _is_dateline(line):
+            continue
+        keep.append(line)
+    return keep
+
+
+def _is_dateline(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped or len(stripped) > 70 or not _DATE_TOKEN_RE.search(stripped):
+        return False
+    rest = _DATE_WORDS_RE.sub(" ", _DATE_TOKEN_RE.sub(" ", stripped))
+    return len(re.findall(r"[^\W\d_]{2,}", rest)) <= 2
+
+
 def clean_text(text: str, titles: Iterable[str | None]) -> str:
     """The article text without its repeated headline and without cross-link/widget lines."""
     lines = [line.rstrip() for line in text.splitlines()]
     lines = drop_leading_title(lines, titles)
+    lines = drop_dateline_lines(lines)
     lines, _ = drop_boilerplate_lines(lines)
     lines = drop_trailing_contact_lines(lines)
     # Collapse the blank runs the removals leave behind.
