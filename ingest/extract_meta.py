@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -119,7 +120,10 @@ def parse_local_datetime(value: object, *, now: datetime | None = None) -> datet
                 # Free-form dates ("Tue, 03 Jun 2025 10:00:00 +0200"); default day/month would be invented,
                 # so demand that the parse consumed a full date: dateutil fills missing parts from `default`.
                 sentinel = datetime(1, 1, 1)
-                parsed = dateparser.parse(text, default=sentinel)
+                with warnings.catch_warnings():
+                    # "CEST"-style zone names: dateutil warns and returns a naive time, which we read as UTC.
+                    warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+                    parsed = dateparser.parse(text, default=sentinel)
                 if parsed.year == 1 or (parsed.month == 1 and parsed.day == 1 and not re.search(r"\b0?1\b", text)):
                     return None
             except (ValueError, OverflowError, TypeError):
