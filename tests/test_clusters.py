@@ -180,6 +180,8 @@ def _stage_in_worker(url: str, item: Article, started: threading.Event | None, h
     engine = open_engine(url)
     try:
         with engine.begin() as conn:
+            # Like the pipeline: read the staged rows first, in the same transaction.
+            conn.execute(select(func.count()).select_from(dedup_docs)).scalar_one()
             assigned = assign_clusters(conn, [item], BASE_AT)
             if started is not None:
                 started.set()
@@ -258,3 +260,21 @@ def test_shared_real_pairs_keep_f1_above_the_floor() -> None:
         fn += same and not predicted
     f1 = 2 * tp / (2 * tp + fp + fn)
     assert f1 >= 0.95, f"pair F1 {f1:.3f} (tp={tp} fp={fp} fn={fn}); run bench/eval_dedup.py for the per-bucket table"
+
+
+def test_pruning_old_lsh_state_keeps_exact_matches_and_clusters_but_frees_the_bands(engine: Engine) -> None:
+    old = article("https://www.lrt.lt/naujienos/1/2700001/balionai", BALLOONS, minutes=0)
+    fence = article("https://www.lrt.lt/naujienos/1/2700002/tvora", FENCE, minutes=1)
+    assign(engine, [old, fence])
+    with engine.begin() as conn:
+        pruned = clusters_mod.prune_lsh(conn, BASE_AT + timedelta(days=1))
+    assert pruned == 2
+    assert _snapshot(engine)[2] == 0
+    later_exact = article("https://www.delfi.lt/news/a.d?id=5", BALLOONS.upper(), minutes=3000)
+    later_near = article("https://www.15min.lt/naujiena/b-56-7", wire_copy(FENCE, "VILNIUS (BNS) –", "All rights reserved."), minutes=3000)
+    result = {a.id: a for a in assign(engine, [later_exact, later_near])}
+    assert result[later_exact.id].cluster_id == old.id and result[later_exact.id].dup_reason == "exact"
+    # Outside the window a reworded copy starts a new story: the price of a bounded band table.
+    assert result[later_near.id].cluster_id == later_near.id
+    again = {a.id: a.cluster_id for a in assign(engine, [old, fence])}
+    assert again == {old.id: old.id, fence.id: fence.id}
