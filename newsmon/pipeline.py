@@ -245,9 +245,17 @@ def _doc(article: Article) -> dict:
 
 
 def load_packs(settings: Settings) -> list:
+    """The configured topic pack first (it sets Article.topic), then any others."""
     from enrich.topic import load_topic_packs
+    from newsmon.config import ConfigError
 
-    return load_topic_packs(settings.topics_dir)
+    packs = load_topic_packs(settings.topics_dir)
+    chosen = [p for p in packs if p.name == settings.topic]
+    if not chosen:
+        names = ", ".join(p.name for p in packs) or "none"
+        raise ConfigError(f"topic pack {settings.topic!r} (NEWSMON_TOPIC) is not in {settings.topics_dir}; "
+                          f"packs there: {names}")
+    return chosen + [p for p in packs if p.name != settings.topic]
 
 
 def poll_feeds(settings: Settings, feed_ids: Iterable[str], now: datetime | None = None,
@@ -338,7 +346,8 @@ def send_alerts(settings: Settings, now: datetime | None = None, *, raise_on_fai
     rules = load_alert_rules(settings.alerts_file)
     engine = open_engine(settings.database_url)
     with engine.begin() as conn:
-        fresh = _staged(conn, "indexed", alerted=False)
+        # Earliest copy first: when several copies of a story arrive in one run, the alert shows the original.
+        fresh = sorted(_staged(conn, "indexed", alerted=False), key=lambda a: (a.published_at or a.fetched_at, a.id))
         queued = enqueue_matches(conn, rules, fresh, now)
         if fresh:
             conn.execute(update(articles).where(articles.c.id.in_([a.id for a in fresh])).values(alerted=True))

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     per_host_concurrency: int = 2
     respect_robots: bool = True
 
+    topic: str = "lt-by"  # the topic pack (config/topics/<id>.yaml) articles are tagged with
+
     # Scheduling
     feed_batch_size: int = 20
     min_poll_interval_s: int = 300
