@@ -69,6 +69,15 @@ _MODIFIED_META = (
     "last-modified",
     "lastmod",
 )
+# Zone abbreviations that the monitored outlets print; dateutil knows none of them without help.
+_ZONE_OFFSETS_S = {
+    "UTC": 0, "GMT": 0, "WET": 0, "WEST": 3600, "BST": 3600, "CET": 3600, "CEST": 7200,
+    "EET": 7200, "EEST": 10800, "MSK": 10800, "EST": -18000, "EDT": -14400, "CST": -21600,
+    "CDT": -18000, "MST": -25200, "MDT": -21600, "PST": -28800, "PDT": -25200,
+}
+_FULL_ISO_DAY_RE = re.compile(r"^\d{4}-?\d{2}-?\d{2}(?:$|[T ])")
+_NUMERIC_DATE_RE = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2\d{2,4}\b")
+_YEAR_ONLY_RE = re.compile(r"^\d{4}(?:-\d{1,2})?$")
 _JSON_GARBAGE_RE = re.compile(r"^\s*(?:<!--|<!\[CDATA\[|//\s*<!\[CDATA\[)|(?:-->|\]\]>|//\s*\]\]>)\s*$")
 _CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _URLISH_RE = re.compile(r"^(?:https?:)?//|^www\.", re.IGNORECASE)
@@ -110,21 +119,36 @@ def parse_local_datetime(value: object, *, now: datetime | None = None) -> datet
     if not text or len(text) > 64 or not any(ch.isdigit() for ch in text):
         return None
     parsed: datetime | None = None
+    if _YEAR_ONLY_RE.match(text):
+        return None  # "2024" or "2024-06": no day, and a day would be invented
     try:
+        if not _FULL_ISO_DAY_RE.match(text):
+            raise ValueError("not a full ISO calendar date")
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
         try:
+            if not _FULL_ISO_DAY_RE.match(text):
+                raise ValueError("not a full ISO calendar date")
             parsed = dateparser.isoparse(text)
         except (ValueError, OverflowError):
             try:
-                # Free-form dates ("Tue, 03 Jun 2025 10:00:00 +0200"); default day/month would be invented,
-                # so demand that the parse consumed a full date: dateutil fills missing parts from `default`.
-                sentinel = datetime(1, 1, 1)
+                # Free-form dates ("Tue, 03 Jun 2025 10:00:00 +0200"). dateutil fills missing parts from
+                # `default`, so parse with two different defaults: if the day changes, the text had no day.
+                numeric = _NUMERIC_DATE_RE.match(text)
+                dayfirst = bool(numeric and numeric.group(2) == ".")  # 03.06.2024 is 3 June everywhere it is used
+                if numeric and not dayfirst and numeric.group(1) != numeric.group(3) and max(
+                    int(numeric.group(1)), int(numeric.group(3))
+                ) <= 12:
+                    return None  # 03/06/2024: March or June depends on the country, so we do not guess
                 with warnings.catch_warnings():
-                    # "CEST"-style zone names: dateutil warns and returns a naive time, which we read as UTC.
                     warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
-                    parsed = dateparser.parse(text, default=sentinel)
-                if parsed.year == 1 or (parsed.month == 1 and parsed.day == 1 and not re.search(r"\b0?1\b", text)):
+                    parsed = dateparser.parse(
+                        text, default=datetime(2001, 1, 1), tzinfos=_ZONE_OFFSETS_S, dayfirst=dayfirst
+                    )
+                    probe = dateparser.parse(
+                        text, default=datetime(2002, 2, 2), tzinfos=_ZONE_OFFSETS_S, dayfirst=dayfirst
+                    )
+                if parsed.date() != probe.date():
                     return None
             except (ValueError, OverflowError, TypeError):
                 return None
