@@ -31,6 +31,8 @@ class Alert:
 def describe_channel(url: str) -> str:
     """The channel URL without credentials, safe to log and show."""
     parts = urlsplit(url)
+    if not parts.netloc:
+        return f"{parts.scheme}:{parts.path}"  # file:alerts.jsonl, mailto:desk@example.org
     host = parts.hostname or ""
     return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
