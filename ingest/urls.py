@@ -22,22 +22,21 @@ _TRACKING_PARAMS = frozenset(
         "mbid", "cid", "ftag", "taid", "tpcc", "s_cid", "soc_src", "soc_trk", "wt_mc", "wt.mc_id",
         "yclid", "ysclid", "_openstat", "rb_clickid", "sub_rt", "ref_src", "ref_url", "fr", "page_from",
         "fbclid", "igshid", "mc_cid", "mc_eid", "dicbo", "__twitter_impression", "d_id", "tblci",
-        "mibextid", "s", "t", "twclid", "xtor", "_ga", "_gl",
+        "mibextid", "s", "twclid", "xtor", "_ga", "_gl", "custom_click",
     }
 )
 # Of those, parameter values that select a variant rendering (?view=print, ?output=amp) are only
 # dropped for these values, because `view`/`output`/`from` can carry meaning on some sites.
 _VARIANT_VALUED_PARAMS = {
     "view": {"print", "amp", "mobile", "full", "article"},
-    "output": {"print", "amp", "1"},
+    "output": {"print", "amp"},
     "outputtype": {"amp", "print"},
     "from": {"rss", "feed", "telegram", "twitter", "facebook", "fb", "tg", "vk", "push", "main", "home", "newsletter"},
     "mod": {"rss", "amp"},
     "src": {"rss", "feed", "amp", "telegram", "twitter", "facebook"},
     "fr": {"rss", "feed"},
     "r": {"rss", "feed"},
-    "s": {"rss", "feed", "tw", "fb", "09", "06"},
-    "t": set(),  # keep ?t=... (timestamps in video links are not our articles, but stay safe)
+    "s": {"rss", "feed", "tw", "fb"},
     "feature": {"share", "rss", "shared"},
 }
 # Host labels that only select a rendering of the same site (mobile, AMP, print) and can be stripped
@@ -94,6 +93,8 @@ def _canonical_path(path: str) -> str:
     path = unquote(path)
     segments = [segment for segment in path.split("/") if segment]
     segments = [segment for segment in segments if segment.lower() not in _VARIANT_SEGMENTS]
+    # Some CMSs prefix the AMP view's handler: /amp_articleshow/123.cms is /articleshow/123.cms.
+    segments = [segment[4:] if segment.lower().startswith("amp_") and len(segment) > 4 else segment for segment in segments]
     if segments:
         last = _VARIANT_SUFFIX_RE.sub("", segments[-1])
         segments[-1] = last

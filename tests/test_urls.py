@@ -44,6 +44,14 @@ def same_id(a: str, b: str) -> bool:
             "https://udf.name/news/main_news/232437-litovcy-na-video-zafiksirovali",
         ),
         (
+            "https://m.economictimes.com/nri/latest-updates/lithuanias-capital-airport-suspends-traffic/amp_articleshow/124733512.cms",
+            "https://www.economictimes.com/nri/latest-updates/lithuanias-capital-airport-suspends-traffic/articleshow/124733512.cms",
+        ),
+        (
+            "http://oklahoman.com/article/feed/10116510/belarus-opens-nuclear-plant?custom_click=rss&utm_source=feedburner",
+            "https://www.oklahoman.com/article/feed/10116510/belarus-opens-nuclear-plant",
+        ),
+        (
             "https://lt.wikipedia.org/wiki/%C5%A0al%C4%8Dininkai",
             "https://lt.wikipedia.org/wiki/Šalčininkai",
         ),
