@@ -21,6 +21,9 @@ _CROSSLINK_PREFIX_RE = re.compile(
     r"|lire aussi|à lire aussi|a lire aussi|lire également|voir aussi"
     r"|leggi anche|leer también|lea también|lee también|leia também|veja também|lees ook|läs också|les også|lue myös"
     r"|lasiet arī|loe ka|читати також|дивіться також"
+    r"|lea más|lee más|lea|mire|mira|vea también|ver también|ver más|(?:también )?(?:le|te) puede interesar"
+    r"|contenido relacionado|noticias relacionadas|leia mais|saiba mais|veja mais"
+    r"|zum weiterlesen|weiterlesen|mehr themen|mehr dazu|dowiedz się więcej|więcej informacji|pour lire la suite|à voir aussi"
     r")\b\s*[:：»>|–—-]",
     re.IGNORECASE,
 )
@@ -88,6 +91,25 @@ _RELATED_HEADINGS = {
     "lea también",
     "leia também",
     "lees ook",
+    "le puede interesar",
+    "te puede interesar",
+    "también te puede interesar",
+    "contenido relacionado",
+    "noticias relacionadas",
+    "zum weiterlesen",
+    "mehr themen",
+    "weitere artikel",
+    "das könnte sie interessieren",
+    "vous aimerez aussi",
+    "à voir aussi",
+    "veja também",
+    "tags",
+    "temos",
+    "žymės",
+    "теги",
+    "тэги",
+    "tagi",
+    "schlagworte",
 }
 # Sharing prompts, subscription widgets and legal footers: never article text.
 _WIDGET_LINE_RE = re.compile(
@@ -102,12 +124,16 @@ _WIDGET_LINE_RE = re.compile(
     r"|.{0,80}\b(?:newsletters?|naujienlaiš\w*|рассылк\w*)\b.{0,80}$"
     r"|.{0,60}\b(?:click here to subscribe|subscribe (?:now|today|here)|sign up (?:now|here|today))\b.{0,80}$"
     r"|follow (?:us|\w+(?: \w+)?) on (?:twitter|facebook|instagram|telegram|x)\b.{0,120}$"
+    r"|(?:síguenos|siguenos|siga-nos|folgen sie uns|folge uns|suivez-nous|sekite mus|obserwuj nas)\b.{0,160}$"
+    r"|.{0,80}\b(?:to (?:view|read|continue reading) (?:the full|this) (?:story|article)|already a subscriber"
+    r"|pour lire la suite|pour accéder en illimité|jetzt abonnieren|abonnez-vous|suscríbete|hazte miembro)\b.{0,120}$"
     r")",
     re.IGNORECASE,
 )
 # Photo credits and caption bylines that survive as their own lines.
 _CREDIT_LINE_RE = re.compile(
-    r"^(?:photo|image|picture|credit|photograph|foto|nuotr\.?|nuotrauka|фото|fot\.|zdjęcie|bild)\s*(?:credit)?\s*[:：©].{0,160}$",
+    r"^(?:photo|image|picture|credit|photograph|foto|nuotr\.?|nuotrauka|фото|fot\.|zdjęcie|bild|crédits? photos?"
+    r"|créditos?(?: de)? (?:foto|imagen))\s*(?:credit)?\s*[:：©].{0,160}$",
     re.IGNORECASE,
 )
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
