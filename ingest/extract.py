@@ -14,6 +14,7 @@ from lxml.etree import ParserError
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from ingest.extract_chunks import recover_split_body
 from ingest.extract_clean import clean_text
 from ingest.extract_input import InputRejected, html_text_from_input
 from ingest.extract_meta import normalise_language, parse_datetime, read_page_meta
@@ -247,6 +248,7 @@ def extract_with_report(
         retry = _main_text(tree, url, favor_recall=True)
         if len(retry) > 1.3 * len(raw_text):
             raw_text = retry
+    raw_text = recover_split_body(tree, raw_text)
     body = clean_text(raw_text, _title_candidates(tree, meta.title))
     if len(body) < MIN_TEXT_CHARS:
         raise ExtractionSkip(url, f"no main text ({len(body)} characters extracted)")
