@@ -144,6 +144,15 @@ def prune_comment_sections(tree: HtmlElement) -> int:
     return removed
 
 
+def _unwrap_embedded_posts(tree: HtmlElement) -> None:
+    # Embedded X/Twitter and Telegram posts are quotes the story is built on (an official's statement);
+    # trafilatura drops them as social widgets, so they become plain blockquotes first.
+    for node in tree.iter("blockquote"):
+        marker = (node.get("class") or "").lower()
+        if "twitter-tweet" in marker or "telegram-post" in marker or "x-post" in marker:
+            node.attrib.pop("class", None)
+
+
 def _split_authors(raw: str | None) -> tuple[str, ...]:
     if not raw:
         return ()
@@ -241,6 +250,7 @@ def extract_with_report(
     now = datetime.now(UTC)
     meta = read_page_meta(tree, url or None, now=now)
     comment_blocks = prune_comment_sections(tree)
+    _unwrap_embedded_posts(tree)
     raw_text = _main_text(tree, url)
     # Recall fallback: when the balanced pass finds little, or much less than the publisher's own
     # articleBody, trafilatura's recall mode gets a second look (a few percent of pages, so cheap).

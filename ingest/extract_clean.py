@@ -126,7 +126,8 @@ _WIDGET_LINE_RE = re.compile(
     r"|follow (?:us|\w+(?: \w+)?) on (?:twitter|facebook|instagram|telegram|x)\b.{0,120}$"
     r"|(?:síguenos|siguenos|siga-nos|folgen sie uns|folge uns|suivez-nous|sekite mus|obserwuj nas)\b.{0,160}$"
     r"|.{0,80}\b(?:to (?:view|read|continue reading) (?:the full|this) (?:story|article)|already a subscriber"
-    r"|pour lire la suite|pour accéder en illimité|jetzt abonnieren|abonnez-vous|suscríbete|hazte miembro)\b.{0,120}$"
+    r"|pour lire la suite|pour accéder en illimité|jetzt abonnieren|abonnez-vous|suscríbete|hazte miembro"
+    r"|subscription today|our standards)\b.{0,120}$"
     r")",
     re.IGNORECASE,
 )
@@ -135,6 +136,11 @@ _CREDIT_LINE_RE = re.compile(
     r"^(?:photo|image|picture|credit|photograph|foto|nuotr\.?|nuotrauka|фото|fot\.|zdjęcie|bild|crédits? photos?"
     r"|créditos?(?: de)? (?:foto|imagen))\s*(?:credit)?\s*[:：©].{0,160}$",
     re.IGNORECASE,
+)
+# "Jane Doe is a senior editor at ...": the author box that closes (or opens) many English-language articles.
+_AUTHOR_BIO_RE = re.compile(
+    r"^(?:[A-Z][\w'’.-]+\s){1,3}(?:is|was|has been)\s(?:a|an|the)\s[^.]{0,120}?"
+    r"\b(?:editor|writer|reporter|correspondent|journalist|columnist|contributor|author|producer|analyst|intern)s?\b"
 )
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 # Headings such as "More from The Nation" or "Daugiau iš LRT": a related-heading phrase plus a short name.
@@ -193,14 +199,20 @@ def _is_shouted_crosslink(line: str) -> bool:
     )
 
 
+def _is_contact_or_bio(line: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) <= 500 and bool(_EMAIL_RE.search(stripped) or _AUTHOR_BIO_RE.match(stripped))
+
+
 def drop_trailing_contact_lines(lines: list[str]) -> list[str]:
-    """Drop the author-contact lines ("Send tips to x@y.com", "Write to ... at ...") that close many articles."""
+    """Drop author boxes and contact lines ("Send tips to x@y.com", "X is a reporter at ...") at either end."""
     end = len(lines)
-    while end > 0 and (not lines[end - 1].strip() or (
-        len(lines[end - 1]) <= 400 and _EMAIL_RE.search(lines[end - 1]) and len(lines) - end < 3
-    )):
+    while end > 0 and (not lines[end - 1].strip() or (_is_contact_or_bio(lines[end - 1]) and len(lines) - end < 3)):
         end -= 1
-    return lines[:end]
+    start = 0
+    while start < min(end, 2) and _AUTHOR_BIO_RE.match(lines[start].strip()) and len(lines[start]) <= 500:
+        start += 1
+    return lines[start:end]
 
 
 def drop_boilerplate_lines(lines: list[str]) -> tuple[list[str], int]:
