@@ -13,7 +13,7 @@ MAX_BOILERPLATE_LINE_CHARS = 220
 _CROSSLINK_PREFIX_RE = re.compile(
     r"^[\s(\[|•–—-]*(?:"
     r"read more|read also|also read|read next|read the full story|see also|related(?: article| story| stories| articles| coverage| video)?"
-    r"|more on this|also on [\w.]+|watch|listen|recommended|editor'?s picks?|don'?t miss"
+    r"|more on this|watch|listen|recommended|editor'?s picks?|don'?t miss"
     r"|(?:taip pat )?skaitykite(?: taip pat)?|susiję(?: straipsniai)?|daugiau skaitykite|dar skaitykite"
     r"|читайте(?: также| еще| ещё)?|также читайте|смотрите(?: также)?|по теме|подробнее|чытайце(?: таксама)?|глядзіце таксама"
     r"|czytaj(?: też| także| więcej| również)?|zobacz(?: też| także| również)?|przeczytaj(?: też| także)?"
@@ -127,7 +127,11 @@ _WIDGET_LINE_RE = re.compile(
     r"|(?:síguenos|siguenos|siga-nos|folgen sie uns|folge uns|suivez-nous|sekite mus|obserwuj nas)\b.{0,160}$"
     r"|.{0,80}\b(?:to (?:view|read|continue reading) (?:the full|this) (?:story|article)|already a subscriber"
     r"|pour lire la suite|pour accéder en illimité|jetzt abonnieren|abonnez-vous|suscríbete|hazte miembro"
-    r"|subscription today|our standards)\b.{0,120}$"
+    r"|subscription today|our standards|keep an eye on your inbox)\b.{0,120}$"
+    r"|also on [\w-]+\.[a-z]{2,}\s.{0,200}$"
+    r"|.{0,40}\berror processing your\b.{0,60}$"
+    r"|.{0,120}\b(?:coment\w*|comment\w*|komentar\w*|комментар\w*)\b.{0,120}\b(?:moderat\w*|moderad\w*|approv\w*|aprovad\w*"
+    r"|patvirtin\w*|одобр\w*)\b.{0,120}$"
     r")",
     re.IGNORECASE,
 )
@@ -187,6 +191,12 @@ def drop_leading_title(lines: list[str], titles: Iterable[str | None]) -> list[s
     return lines
 
 
+def _is_keyword_list(line: str) -> bool:
+    # "border, Belarus, migrants, Medininkai": a tag list, not a sentence.
+    items = [item.strip() for item in line.split(",")]
+    return len(items) >= 3 and not _SENTENCE_END_RE.search(line) and all(0 < len(item.split()) <= 6 for item in items)
+
+
 def _is_shouted_crosslink(line: str) -> bool:
     # Inline cross-links set in capitals ("CLICK HERE TO GET THE FOX NEWS APP", "MAN ARRESTED AFTER ...");
     # capitalised subheads are shorter or end in a question, and caseless scripts never match.
@@ -228,6 +238,7 @@ def drop_boilerplate_lines(lines: list[str]) -> tuple[list[str], int]:
             not stripped
             or _LIST_ITEM_RE.match(stripped)
             or (len(stripped) < 150 and not _SENTENCE_END_RE.search(stripped))
+            or _is_keyword_list(stripped)
         ):
             removed += 1
             continue
