@@ -200,6 +200,8 @@ def _is_keyword_list(line: str) -> bool:
 def _is_shouted_crosslink(line: str) -> bool:
     # Inline cross-links set in capitals ("CLICK HERE TO GET THE FOX NEWS APP", "MAN ARRESTED AFTER ...");
     # capitalised subheads are shorter or end in a question, and caseless scripts never match.
+    if len(line) < 40 or line.upper() != line or len(line.split()) < 9:
+        return False
     cased = [ch for ch in line if ch.lower() != ch.upper()]
     return (
         len(line.split()) >= 9

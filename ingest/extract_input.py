@@ -34,6 +34,7 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"wOF2", "web font"),
     (b"\x7fELF", "executable"),
 )
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
 _HTML_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
 _HEADER_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
@@ -147,7 +148,8 @@ def html_text_from_input(html: bytes | str, headers: Mapping[str, str] | None = 
         sample = body[:4096]
         utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         # Text never contains NUL bytes, and more than a few control bytes means compressed/binary data.
-        if not utf16 and (b"\x00" in sample or sum(b < 9 or 13 < b < 32 for b in sample) > len(sample) // 50):
+        control_bytes = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+        if not utf16 and (b"\x00" in sample or control_bytes > len(sample) // 50):
             raise InputRejected("binary content: control bytes in what should be HTML")
         text = decode_html(body, headers)
     if not text.strip():
