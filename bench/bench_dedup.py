@@ -133,7 +133,7 @@ def run_size(count: int, batch: int, workdir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--batch", type=int, default=1000, help="articles per assign_clusters call (one run)")
+    parser.add_argument("--batch", type=int, default=100, help="articles per assign_clusters call (one busy 10-minute run)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

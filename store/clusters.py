@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    func,
     select,
     update,
 )
@@ -53,6 +54,8 @@ dedup_docs = Table(
     "dedup_docs",
     metadata,
     Column("article_id", String(64), primary_key=True),
+    # Insertion order; LSH bands refer to it because an 8-byte integer keeps band rows 3x smaller than the hex id.
+    Column("seq", BigInteger, nullable=False, unique=True),
     Column("cluster_id", String(64), nullable=False, index=True),
     Column("duplicate_of", String(64)),
     Column("dup_reason", String(16)),
@@ -68,7 +71,7 @@ dedup_bands = Table(
     "dedup_bands",
     metadata,
     Column("band_key", BigInteger, primary_key=True),
-    Column("article_id", String(64), primary_key=True),
+    Column("doc_seq", BigInteger, primary_key=True),
     sqlite_with_rowid=False,
 )
 
@@ -84,6 +87,7 @@ dedup_lock = Table(
 
 @dataclass
 class _Doc:
+    seq: int
     article_id: str
     cluster_id: str
     seen_at: datetime
@@ -192,31 +196,33 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
                 by_hash[row.content_hash] = entry
 
     all_keys = sorted({k for p in prepared.values() for k in p.band_keys})
-    buckets: dict[int, list[str]] = defaultdict(list)
+    buckets: dict[int, list[int]] = defaultdict(list)
     for chunk in _chunks(all_keys):
         for row in conn.execute(
-            select(dedup_bands.c.band_key, dedup_bands.c.article_id).where(dedup_bands.c.band_key.in_(chunk))
+            select(dedup_bands.c.band_key, dedup_bands.c.doc_seq).where(dedup_bands.c.band_key.in_(chunk))
         ):
-            buckets[row.band_key].append(row.article_id)
+            buckets[row.band_key].append(row.doc_seq)
 
-    candidate_ids = sorted({member for members in buckets.values() for member in members})
-    docs: dict[str, _Doc] = {}
-    for chunk in _chunks(candidate_ids):
+    candidate_seqs = sorted({member for members in buckets.values() for member in members})
+    docs: dict[int, _Doc] = {}
+    for chunk in _chunks(candidate_seqs):
         for row in conn.execute(
             select(
+                dedup_docs.c.seq,
                 dedup_docs.c.article_id,
                 dedup_docs.c.cluster_id,
                 dedup_docs.c.seen_at,
                 dedup_docs.c.shingles,
                 dedup_docs.c.signature,
-            ).where(dedup_docs.c.article_id.in_(chunk))
+            ).where(dedup_docs.c.seq.in_(chunk))
         ):
             signature = np.frombuffer(row.signature, dtype="<u4") if row.signature else None
-            docs[row.article_id] = _Doc(row.article_id, row.cluster_id, _utc(row.seen_at), row.shingles, signature)
+            docs[row.seq] = _Doc(row.seq, row.article_id, row.cluster_id, _utc(row.seen_at), row.shingles, signature)
+    next_seq = (conn.execute(select(func.max(dedup_docs.c.seq))).scalar() or 0) + 1
 
     results: dict[str, Article] = {}
     new_doc_rows: list[dict] = []
-    new_band_rows: list[tuple[int, str]] = []
+    new_band_rows: list[tuple[int, int]] = []
     deltas: dict[str, _ClusterDelta] = defaultdict(_ClusterDelta)
     for article in ordered:
         if article.id in stored:
@@ -235,9 +241,11 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
                 duplicate_of, cluster_id, dup_reason = match.article_id, match.cluster_id, "near"
 
         results[article.id] = replace(article, cluster_id=cluster_id, duplicate_of=duplicate_of, dup_reason=dup_reason)
+        seq, next_seq = next_seq, next_seq + 1
         new_doc_rows.append(
             {
                 "article_id": article.id,
+                "seq": seq,
                 "cluster_id": cluster_id,
                 "duplicate_of": duplicate_of,
                 "dup_reason": dup_reason,
@@ -258,13 +266,15 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
         # Later articles of this batch see this one exactly as they would see a stored one.
         if prep.content_hash and prep.content_hash not in by_hash:
             by_hash[prep.content_hash] = (seen_at, article.id, cluster_id)
-        if prep.signature is not None:
-            docs[article.id] = _Doc(article.id, cluster_id, seen_at, prep.shingles, prep.signature)
+        # An exact copy has the same bands as the article it copies: indexing it again would only
+        # fill buckets with twins.
+        if prep.signature is not None and dup_reason != "exact":
+            docs[seq] = _Doc(seq, article.id, cluster_id, seen_at, prep.shingles, prep.signature)
             for key in prep.band_keys:
                 members = buckets[key]
                 if len(members) < BUCKET_CAP:
-                    members.append(article.id)
-                    new_band_rows.append((key, article.id))
+                    members.append(seq)
+                    new_band_rows.append((key, seq))
 
     if new_doc_rows:
         conn.execute(dedup_docs.insert(), new_doc_rows)
@@ -273,7 +283,7 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
     return [results[a.id] for a in articles]
 
 
-def _insert_bands(conn: Connection, rows: list[tuple[int, str]]) -> None:
+def _insert_bands(conn: Connection, rows: list[tuple[int, int]]) -> None:
     # 64 rows per article: plain DBAPI executemany, because SQLAlchemy's per-row parameter handling
     # costs more than the insert itself at this volume.
     if not rows:
@@ -281,7 +291,7 @@ def _insert_bands(conn: Connection, rows: list[tuple[int, str]]) -> None:
     # In key order, each B-tree page is visited once per batch instead of once per row.
     rows = sorted(rows)
     placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    statement = f"INSERT INTO {dedup_bands.name} (band_key, article_id) VALUES ({placeholder}, {placeholder})"
+    statement = f"INSERT INTO {dedup_bands.name} (band_key, doc_seq) VALUES ({placeholder}, {placeholder})"
     conn.exec_driver_sql(statement, rows)
 
 
@@ -303,13 +313,13 @@ def _prepare(article: Article) -> _Prepared:
     return _Prepared(article.content_hash, count_shingles(tokens), signature, band_keys(signature))
 
 
-def _best_near_match(prep: _Prepared, buckets: dict[int, list[str]], docs: dict[str, _Doc]) -> _Doc | None:
+def _best_near_match(prep: _Prepared, buckets: dict[int, list[int]], docs: dict[int, _Doc]) -> _Doc | None:
     candidates = {member for key in prep.band_keys for member in buckets.get(key, ())}
     best: tuple[float, float, datetime, str] | None = None
     best_doc: _Doc | None = None
     assert prep.signature is not None
-    for candidate_id in candidates:
-        doc = docs.get(candidate_id)
+    for candidate in candidates:
+        doc = docs.get(candidate)
         if doc is None or doc.signature is None:
             continue
         jaccard = float(np.count_nonzero(prep.signature == doc.signature)) / NUM_PERM
@@ -377,7 +387,7 @@ def prune_lsh(conn: Connection, older_than: datetime, *, limit: int = 10_000) ->
     Pruned articles keep their cluster and content hash, so exact copies and reruns still resolve.
     """
     rows = conn.execute(
-        select(dedup_docs.c.article_id, dedup_docs.c.signature)
+        select(dedup_docs.c.article_id, dedup_docs.c.seq, dedup_docs.c.signature)
         .where(dedup_docs.c.seen_at < older_than, dedup_docs.c.signature.is_not(None))
         .order_by(dedup_docs.c.seen_at)
         .limit(limit)
@@ -385,10 +395,10 @@ def prune_lsh(conn: Connection, older_than: datetime, *, limit: int = 10_000) ->
     if not rows:
         return 0
     # Band keys are recomputed from the stored signature, so the delete uses the primary key.
-    keys = [(key, row.article_id) for row in rows for key in band_keys(np.frombuffer(row.signature, dtype="<u4"))]
+    keys = [(key, row.seq) for row in rows for key in band_keys(np.frombuffer(row.signature, dtype="<u4"))]
     placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     conn.exec_driver_sql(
-        f"DELETE FROM {dedup_bands.name} WHERE band_key = {placeholder} AND article_id = {placeholder}", sorted(keys)
+        f"DELETE FROM {dedup_bands.name} WHERE band_key = {placeholder} AND doc_seq = {placeholder}", sorted(keys)
     )
     ids = [row.article_id for row in rows]
     for chunk in _chunks(ids):
