@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select
+from test_dedup_fixtures import BALLOONS, BASE_AT, FENCE, article
 
 from newsmon.cli import main
 from newsmon.maintenance import Retention, run_maintenance
+from newsmon.records import Article
 from newsmon.settings import Settings, load_settings
-from store.clusters import band_keys, dedup_bands, dedup_docs
+from store.clusters import assign_clusters, dedup_bands, dedup_docs
 from store.db import alert_outbox, articles, open_engine, seen_entries
 
 NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
@@ -52,16 +52,12 @@ def _article(settings: Settings, article_id: str, status: str, index_error: str 
             doc={"id": article_id}))
 
 
-def _fingerprinted(settings: Settings, article_id: str, age_days: float) -> list[int]:
-    signature = np.random.default_rng(zlib.crc32(article_id.encode())).integers(0, 2**32, 128, dtype=np.uint32)
-    keys = band_keys(signature)
+def _fingerprinted(settings: Settings, text: str, age_days: float) -> Article:
+    """An article clustered by the real store code, seen `age_days` before NOW."""
+    minutes = int((NOW - timedelta(days=age_days) - BASE_AT).total_seconds() // 60)
+    staged = article(f"https://www.lrt.lt/naujienos/{len(text)}-{age_days}", text, minutes=minutes, source="LRT")
     with open_engine(settings.database_url).begin() as conn:
-        conn.execute(dedup_docs.insert().values(
-            article_id=article_id, cluster_id=f"story-{article_id}", content_hash=f"hash-{article_id}", shingles=300,
-            signature=signature.astype("<u4").tobytes(), seen_at=_days_ago(age_days), source="lrt-en",
-            assigned_at=_days_ago(age_days)))
-        conn.execute(dedup_bands.insert(), [{"band_key": k, "article_id": article_id} for k in keys])
-    return keys
+        return assign_clusters(conn, [staged], NOW)[0]
 
 
 def _count(settings: Settings, table, *where) -> int:
@@ -95,17 +91,18 @@ def test_old_sent_alerts_are_deleted_while_recent_failed_and_pending_ones_stay(s
 
 
 def test_old_near_duplicate_fingerprints_are_dropped_but_the_story_cluster_and_exact_hash_stay(settings):
-    _fingerprinted(settings, "old-story", 60)
-    recent_keys = _fingerprinted(settings, "recent-story", 2)
+    old = _fingerprinted(settings, BALLOONS, 60)
+    _fingerprinted(settings, FENCE, 2)
+    bands_before = _count(settings, dedup_bands)
 
     counts = run_maintenance(settings, NOW, retention=Retention(lsh_window_days=30))
 
     assert counts["lsh_pruned"] == 1
-    assert _count(settings, dedup_bands, dedup_bands.c.article_id == "old-story") == 0
-    assert _count(settings, dedup_bands, dedup_bands.c.article_id == "recent-story") == len(set(recent_keys))
-    with open_engine(settings.database_url).connect() as conn:
-        old = conn.execute(select(dedup_docs).where(dedup_docs.c.article_id == "old-story")).one()
-    assert (old.cluster_id, old.content_hash, old.signature) == ("story-old-story", "hash-old-story", None)
+    assert 0 < _count(settings, dedup_bands) < bands_before  # the recent article keeps its bands
+    assert _count(settings, dedup_docs, dedup_docs.c.signature.is_not(None)) == 1
+    # An exact copy arriving now still joins the old story.
+    copy = _fingerprinted(settings, BALLOONS.upper(), 0)
+    assert (copy.cluster_id, copy.dup_reason) == (old.cluster_id, "exact")
 
 
 def test_articles_the_index_refused_are_counted_and_left_for_the_next_ingest_run(settings):
@@ -123,7 +120,7 @@ def test_articles_the_index_refused_are_counted_and_left_for_the_next_ingest_run
 def test_dry_run_reports_what_would_go_and_changes_nothing(settings):
     _seen(settings, 200, 1)
     _alert(settings, "checkpoints", "old-sent", "sent", 400)
-    _fingerprinted(settings, "old-story", 60)
+    _fingerprinted(settings, BALLOONS, 60)
     retention = Retention(seen_entries_days=90, sent_alerts_days=180, lsh_window_days=30)
 
     planned = run_maintenance(settings, NOW, dry_run=True, retention=retention)
