@@ -256,7 +256,7 @@ def test_the_option_check_would_catch_an_airflow_2_name() -> None:
 
 def test_all_airflow_containers_share_one_database_secret_set_and_reach_the_api_server() -> None:
     spec = services()
-    shared = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY",
+    shared = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY",
               "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__CORE__EXECUTOR", "NEWSMON_STATE_URL")
     values = {key: {environment(spec[name])[key] for name in (*AIRFLOW_SERVICES, "airflow-init")} for key in shared}
     assert all(len(v) == 1 for v in values.values()), values
@@ -265,6 +265,9 @@ def test_all_airflow_containers_share_one_database_secret_set_and_reach_the_api_
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg://airflow:")
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
+    # Without it Airflow 3 derives postgresql+asyncpg://, a driver newsmon does not install.
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] == env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace(
+        "postgresql+psycopg://", "postgresql+psycopg_async://")
 
 
 def test_newsmon_keeps_its_state_in_its_own_postgres_database_and_mails_through_mailpit() -> None:
