@@ -222,6 +222,8 @@ def comment_leak(page: EvalPage, comments: str, text: str | None) -> tuple[int, 
 
 
 SYSTEMS: dict[str, Callable[[EvalPage, bytes], Output]] = {"newsmon": run_newsmon, "trafilatura": run_bare}
+# Bare trafilatura.extract returns text only, so it has no dates to score.
+SYSTEMS_WITH_DATES = frozenset({"newsmon"})
 
 
 # --- dates --------------------------------------------------------------------------------------------
@@ -258,7 +260,7 @@ def date_verdict(page: EvalPage, out: Output) -> str | None:
 # --- evaluation ---------------------------------------------------------------------------------------
 
 
-def score_page(page: EvalPage, out: Output, comments: str | None = None) -> dict:
+def score_page(page: EvalPage, out: Output, comments: str | None = None, *, with_dates: bool = True) -> dict:
     row: dict = {"dataset": page.dataset, "id": page.id, "skip": out.skip, "seconds": round(out.seconds, 4)}
     if comments:
         leaked, total = comment_leak(page, comments, out.text)
@@ -271,7 +273,7 @@ def score_page(page: EvalPage, out: Output, comments: str | None = None) -> dict
     else:
         tp, fn, fp, tn = snippet_counts(out.text, page.with_snippets, page.without_snippets)
         row.update(tp=tp, fn=fn, fp=fp, tn=tn)
-    verdict = date_verdict(page, out)
+    verdict = date_verdict(page, out) if with_dates else None
     if verdict is not None or out.published_at is not None:
         row.update(
             date_truth=page.published,
@@ -327,7 +329,8 @@ def evaluate(
         html = page.html()
         found_comments = reader_comments(page, html) if comments else None
         for name in names:
-            rows[name].append(score_page(page, SYSTEMS[name](page, html), found_comments))
+            out = SYSTEMS[name](page, html)
+            rows[name].append(score_page(page, out, found_comments, with_dates=name in SYSTEMS_WITH_DATES))
     summary: dict[str, dict[str, dict]] = {}
     for name in names:
         for dataset in dict.fromkeys(p.dataset for p in pages):

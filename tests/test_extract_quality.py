@@ -12,8 +12,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 # Slightly under what the subset measured when these floors were set (see docs/extraction.md for the table).
-F1_FLOORS = {"scrapinghub-aeb": 0.955, "fundus-eval": 0.935, "fundus-testdata": 0.945, "trafilatura-eval": 0.895}
-DATE_FLOORS = {"fundus-testdata": 0.97, "trafilatura-eval": 0.78}
+# Subset measured 2026-11-23: AEB 0.974, fundus-eval 0.950, fundus-testdata 0.954, trafilatura-eval 0.915;
+# dates 1.000 and 0.829; AEB margin over bare trafilatura +0.026.
+F1_FLOORS = {"scrapinghub-aeb": 0.965, "fundus-eval": 0.940, "fundus-testdata": 0.945, "trafilatura-eval": 0.905}
+DATE_FLOORS = {"fundus-testdata": 0.97, "trafilatura-eval": 0.80}
 EVERY = 3  # every third page of each dataset, in manifest order: ~240 pages, about 20 s
 
 
@@ -66,4 +68,4 @@ def test_newsmon_beats_bare_trafilatura_on_the_scrapinghub_subset(evaluation: tu
     ev, _ = evaluation
     pages = ev.load_pages(("scrapinghub-aeb",), every=EVERY)
     summary = ev.evaluate(pages, ("newsmon", "trafilatura"), comments=False)["summary"]["scrapinghub-aeb"]
-    assert summary["newsmon"]["f1"] - summary["trafilatura"]["f1"] >= 0.008, summary
+    assert summary["newsmon"]["f1"] - summary["trafilatura"]["f1"] >= 0.015, summary
