@@ -88,12 +88,18 @@ _TABLES = True
 
 
 class ExtractionSkip(Exception):
-    """A page with no extractable article: counted by the pipeline as a skip with this reason."""
+    """A page with no extractable article: counted by the pipeline as a skip with this reason.
 
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"no article extracted from {url}: {reason}")
+    `reason` is a short, stable category ("empty page", "too large", "no main text", "binary content: PDF
+    document" …) so skip counters do not fragment; `detail` carries the numbers for this page.
+    """
+
+    def __init__(self, url: str, reason: str, detail: str = "") -> None:
+        suffix = f" ({detail})" if detail else ""
+        super().__init__(f"no article extracted from {url}: {reason}{suffix}")
         self.url = url
         self.reason = reason
+        self.detail = detail
 
 
 def _is_comment_block(node: HtmlElement) -> bool:
@@ -172,7 +178,7 @@ def _parse(text: str, url: str) -> HtmlElement:
     try:
         tree = load_html(text)
     except (ParserError, ValueError, TypeError) as err:
-        raise ExtractionSkip(url, f"unparseable HTML ({err})") from err
+        raise ExtractionSkip(url, "unparseable HTML", str(err)) from err
     if tree is None:
         raise ExtractionSkip(url, "unparseable HTML")
     return tree
@@ -234,7 +240,7 @@ def extract_with_report(
     try:
         text = html_text_from_input(html, headers)
     except InputRejected as err:
-        raise ExtractionSkip(url, err.reason) from err
+        raise ExtractionSkip(url, err.reason, err.detail) from err
     tree = _parse(text, url)
     now = datetime.now(UTC)
     meta = read_page_meta(tree, url or None, now=now)
@@ -250,7 +256,7 @@ def extract_with_report(
     raw_text = recover_split_body(tree, raw_text)
     body = clean_text(raw_text, _title_candidates(tree, meta.title))
     if len(body) < MIN_TEXT_CHARS:
-        raise ExtractionSkip(url, f"no main text ({len(body)} characters extracted)")
+        raise ExtractionSkip(url, "no main text", f"{len(body)} characters extracted, minimum {MIN_TEXT_CHARS}")
 
     # Order of trust for the publication date: what the publisher states in structured markup, then the
     # feed entry, then htmldate's reading of the page (URL, <time>, visible date lines); never the clock.

@@ -46,11 +46,15 @@ _LATIN_DEFAULTS = {"iso8859-1", "latin-1", "cp1252", "ascii"}
 
 
 class InputRejected(Exception):
-    """The bytes are not an HTML page we can extract from; `reason` says why, for the skip counter."""
+    """The bytes are not an HTML page we can extract from.
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    `reason` is a short, stable category (the pipeline counts skips by it); `detail` has the specifics.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason} ({detail})" if detail else reason)
         self.reason = reason
+        self.detail = detail
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -68,9 +72,9 @@ def _inflate(body: bytes) -> bytes:
     try:
         inflated = inflater.decompress(body, MAX_INFLATED_BYTES)
     except zlib.error as err:
-        raise InputRejected(f"corrupt gzip data ({err})") from err
+        raise InputRejected("corrupt gzip data", str(err)) from err
     if len(inflated) >= MAX_INFLATED_BYTES:
-        raise InputRejected(f"too large: gzip body inflates beyond {MAX_HTML_BYTES} bytes")
+        raise InputRejected("too large", f"gzip body inflates beyond {MAX_HTML_BYTES} bytes")
     return inflated
 
 
@@ -128,15 +132,15 @@ def html_text_from_input(html: bytes | str, headers: Mapping[str, str] | None = 
     """Validate and decode one page; raise InputRejected with a short reason for anything that is not HTML."""
     content_type = (_header(headers, "content-type") or "").split(";")[0].strip().lower()
     if content_type and not content_type.startswith(_HTML_CONTENT_TYPES) and "html" not in content_type:
-        raise InputRejected(f"not HTML: content type {content_type}")
+        raise InputRejected("not HTML: content type", content_type)
     if isinstance(html, str):
         if len(html) > MAX_HTML_BYTES:
-            raise InputRejected(f"too large: {len(html)} characters of HTML (limit {MAX_HTML_BYTES})")
+            raise InputRejected("too large", f"{len(html)} characters of HTML, limit {MAX_HTML_BYTES}")
         text = html
     else:
         body = bytes(html)
         if len(body) > MAX_HTML_BYTES:
-            raise InputRejected(f"too large: {len(body)} bytes of HTML (limit {MAX_HTML_BYTES})")
+            raise InputRejected("too large", f"{len(body)} bytes of HTML, limit {MAX_HTML_BYTES}")
         if body[:2] == b"\x1f\x8b":
             body = _inflate(body)
         if not body.strip():

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Prints title, authors, dates (UTC), language, canonical URL, site name, image, word count "
         "and the article text. With --jsonl, reads one JSON object per line ({\"path\": ..., \"url\": ...}; "
         "gzip files allowed) from standard input and writes one JSON object per input line, in order; "
-        "a page without an article gives {\"path\", \"error\"}.",
+        "a page without an article gives {\"path\", \"error\"} (plus \"detail\" when there are specifics).",
     )
     p.add_argument("source", nargs="?", metavar="PATH_OR_URL", help="an HTML file (may be gzip) or an http(s) URL")
     p.add_argument("--url", help="the page's own URL, to resolve relative links and read dates from it (files only)")
@@ -61,7 +61,7 @@ def _read_file(path: Path) -> bytes:
     if size_bytes > MAX_HTML_BYTES:
         from ingest.extract import ExtractionSkip
 
-        raise ExtractionSkip(str(path), f"too large: {size_bytes} bytes (limit {MAX_HTML_BYTES})")
+        raise ExtractionSkip(str(path), "too large", f"{size_bytes} bytes, limit {MAX_HTML_BYTES}")
     return path.read_bytes()
 
 
@@ -106,6 +106,8 @@ def _run_jsonl(stdin: IO[str], out: IO[str]) -> int:
             row = {"path": path_value, "url": url, **extracted_to_dict(_extract_path(Path(path_value), url))}
         except ExtractionSkip as skip:
             row = {"path": path_value, "error": skip.reason}
+            if skip.detail:
+                row["detail"] = skip.detail
         except FileNotFoundError:
             row = {"path": path_value, "error": "file not found"}
         except (IsADirectoryError, PermissionError) as err:
@@ -141,7 +143,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 raise UserError(f"{args.source}: no such file (give an HTML file path or an http(s) URL)")
             result = _extract_path(path, args.url)
     except ExtractionSkip as skip:
-        raise UserError(f"no article in {args.source}: {skip.reason}") from skip
+        detail = f" ({skip.detail})" if skip.detail else ""
+        raise UserError(f"no article in {args.source}: {skip.reason}{detail}") from skip
     if args.json:
         print(json.dumps(extracted_to_dict(result), ensure_ascii=False, indent=1))
     else:
