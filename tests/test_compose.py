@@ -181,6 +181,8 @@ def test_named_volumes_are_declared_and_state_survives_in_them() -> None:
     mounts = {s: {v.split(":")[1]: v.split(":")[0] for v in spec["services"][s].get("volumes", [])} for s in spec["services"]}
     assert mounts["elasticsearch"]["/usr/share/elasticsearch/data"] == "esdata"
     assert mounts["postgres"]["/var/lib/postgresql/data"] == "pgdata"
+    snapshots = services()["elasticsearch"]["environment"]["path.repo"]
+    assert mounts["elasticsearch"][snapshots] == "essnapshots", "ES snapshots need path.repo on a volume"
     for name in AIRFLOW_SERVICES:
         assert mounts[name]["/opt/airflow/dags"] == "./dags", name
         assert mounts[name]["/opt/newsmon/config"] == "./config", name
