@@ -92,6 +92,20 @@ def test_gzipped_page_is_extracted_like_the_plain_one() -> None:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>" + b"<div><span>a</span></div>" * 300_000 + b"</body></html>",
+        b"<html><body><table>" + b"<tr><td>cell text</td><td>more</td></tr>" * 100_000 + b"</table></body></html>",
+    ],
+)
+def test_page_with_hundreds_of_thousands_of_elements_is_refused_quickly(body: bytes) -> None:
+    # Under the byte cap, but trafilatura would spend most of a minute on it.
+    assert len(body) < MAX_HTML_BYTES
+    assert _skip_reason(body) == "too many elements"
+
+
+@pytest.mark.timeout(60)
 def test_deeply_nested_markup_is_skipped_not_crashing() -> None:
     nested = "<html><body>" + "<div>" * 100_000 + "<p>deep text</p>" + "</div>" * 100_000 + "</body></html>"
     reason = _skip_reason(nested)
