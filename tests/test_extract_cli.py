@@ -88,3 +88,30 @@ def test_installed_command_runs_as_a_process() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["published_at"] is None
+
+
+def test_url_is_fetched_through_the_safe_client_and_extracted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import http.server
+    import threading
+    from functools import partial
+
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(FIXTURES))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("NEWSMON_ALLOW_LOOPBACK", "true")
+        monkeypatch.setenv("NEWSMON_RESPECT_ROBOTS", "false")
+        monkeypatch.setenv("NEWSMON_PER_HOST_MIN_INTERVAL_S", "0")
+        url = f"http://127.0.0.1:{server.server_address[1]}/ru_windows1251.html"
+        assert main(["extract", url, "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert "более двухсот грузовиков" in data["text"]
+        assert main(["extract", url.replace("ru_windows1251", "missing"), "--json"]) == 2
+        assert "could not fetch" in capsys.readouterr().err
+    finally:
+        server.shutdown()
+        server.server_close()
