@@ -13,12 +13,14 @@ from functools import cached_property
 from luqum.tree import (
     AndOperation,
     Boost,
+    FieldGroup,
     Fuzzy,
     Group,
     Item,
     Not,
     OrOperation,
     Phrase,
+    Plus,
     Prohibit,
     Proximity,
     Range,
@@ -29,7 +31,7 @@ from luqum.tree import (
 
 from enrich.textnorm import fold, stem, tokenize
 from newsmon.config import AlertRule
-from newsmon.query import DATE_FIELDS, TEXT_FIELDS, canonical_field, parse_query
+from newsmon.query import DATE_FIELDS, TEXT_FIELDS, canonical_field, parse_date_bound, parse_query
 from newsmon.records import Article
 from store.documents import article_to_document, parse_datetime
 
@@ -89,9 +91,9 @@ def _eval(node: Item, view: ArticleView, columns: tuple[str, ...]) -> bool:
         return any(_eval(c, view, columns) for c in node.children)
     if isinstance(node, (Not, Prohibit)):
         return not _eval(node.children[0], view, columns)
-    if isinstance(node, Group):
+    if isinstance(node, (Group, FieldGroup)):
         return _eval(node.expr, view, columns)
-    if isinstance(node, (Boost, Fuzzy)):
+    if isinstance(node, (Boost, Fuzzy, Plus)):
         return _eval(node.children[0], view, columns)
     if isinstance(node, Proximity):
         return _eval(Phrase(node.term.value), view, columns)
@@ -109,8 +111,8 @@ def _eval(node: Item, view: ArticleView, columns: tuple[str, ...]) -> bool:
 
 
 def _keyword(name: str, expr: Item, view: ArticleView) -> bool:
-    if isinstance(expr, Group):
-        expr = expr.expr
+    while isinstance(expr, (Group, FieldGroup, Plus)):
+        expr = expr.children[0]
     if isinstance(expr, (OrOperation, AndOperation, UnknownOperation)):
         results = [_keyword(name, c, view) for c in expr.children]
         return any(results) if isinstance(expr, OrOperation) else all(results)
@@ -124,11 +126,11 @@ def _keyword(name: str, expr: Item, view: ArticleView) -> bool:
         low, high = expr.low.value, expr.high.value
         ok = True
         if low != "*":
-            bound = parse_datetime(low if "T" in low else low + "T00:00:00Z")
-            ok = ok and bound is not None and (at >= bound if expr.include_low else at > bound)
+            bound = parse_date_bound(low)
+            ok = ok and (at >= bound if expr.include_low else at > bound)
         if high != "*":
-            bound = parse_datetime(high if "T" in high else high + "T00:00:00Z")
-            ok = ok and bound is not None and (at <= bound if expr.include_high else at < bound)
+            bound = parse_date_bound(high)
+            ok = ok and (at <= bound if expr.include_high else at < bound)
         return ok
     if not isinstance(expr, (Word, Phrase)):
         return False

@@ -9,6 +9,7 @@ SENDING_LEASE_S; the resend carries the same Message-ID, so mail clients fold it
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from alerts.channels import Alert, DeliveryError, deliver, describe_channel
+from alerts.channels import Alert, DeliveryError, deliver
 from alerts.match import ArticleView, rule_matches
 from newsmon.config import AlertRule
 from newsmon.records import Article
@@ -46,6 +47,11 @@ class OutboxCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items() if k != "errors"}
+
+
+def channel_key(url: str) -> str:
+    """A stable key for one channel URL (credentials and all), without storing the URL itself."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
 def _payload(article: Article) -> dict[str, object]:
@@ -156,18 +162,27 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
         if rule is None:
             _finish(engine, rows, now, error=f"rule {rule_name!r} is no longer in alerts.yaml", permanent=True, counts=counts)
             continue
-        alert = _format(rule, [r["payload"] for r in rows], sizes)
-        delivered = set(rows[0]["payload"].get("_delivered", []))
-        errors = []
+        # Each row remembers the channels that already took it, so a retry (or a digest that grew since a
+        # partial failure) sends each channel exactly the stories it has not had yet.
+        delivered = {r["id"]: set(r["payload"].get("_delivered", [])) for r in rows}
+        errors: dict[int, list[str]] = {r["id"]: [] for r in rows}
         for channel in rule.channels:
-            if describe_channel(channel) in delivered:
+            key = channel_key(channel)
+            needing = [r for r in rows if key not in delivered[r["id"]]]
+            if not needing:
                 continue
+            alert = _format(rule, [r["payload"] for r in needing], sizes)
             try:
                 deliver(channel, alert, settings)
-                delivered.add(describe_channel(channel))
             except DeliveryError as exc:
-                errors.append(str(exc))
-        _finish(engine, rows, now, error="; ".join(errors) or None, permanent=False, counts=counts, delivered=delivered)
+                for r in needing:
+                    errors[r["id"]].append(str(exc))
+            else:
+                for r in needing:
+                    delivered[r["id"]].add(key)
+        for r in rows:
+            _finish(engine, [r], now, error="; ".join(errors[r["id"]]) or None, permanent=False, counts=counts,
+                    delivered=delivered[r["id"]])
     return counts
 
 

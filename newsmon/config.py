@@ -92,6 +92,16 @@ class AlertRule(_Strict):
 class AlertsFile(_Strict):
     rules: list[AlertRule]
 
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[AlertRule]) -> list[AlertRule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} appears twice; names must be unique (alerts are keyed by it)")
+            seen.add(rule.name)
+        return rules
+
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """1-based line of the YAML node at a pydantic error location (best effort)."""

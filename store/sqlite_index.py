@@ -16,12 +16,14 @@ from typing import Any
 from luqum.tree import (
     AndOperation,
     Boost,
+    FieldGroup,
     Fuzzy,
     Group,
     Item,
     Not,
     OrOperation,
     Phrase,
+    Plus,
     Prohibit,
     Proximity,
     Range,
@@ -34,7 +36,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from enrich.textnorm import fold
-from newsmon.query import DATE_FIELDS, TEXT_FIELDS, QuerySyntaxError, canonical_field, parse_query
+from newsmon.query import (
+    DATE_FIELDS,
+    TEXT_FIELDS,
+    QuerySyntaxError,
+    canonical_field,
+    parse_date_bound,
+    parse_query,
+)
 from newsmon.records import Article
 from store.db import StoreUnavailable
 from store.documents import article_to_document, parse_datetime
@@ -73,6 +82,9 @@ SQLITE_DDL = (
 )
 
 _LIST_FIELDS = {"subtopics", "entities"}
+# --since/--until and date sorting fall back to when we fetched an article whose page gives no date,
+# so a fresh undated article is not hidden by `--since 1d`.
+_DATE = "COALESCE(d.published_at, d.fetched_at)"
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -128,10 +140,10 @@ class SqliteIndex:
         params: dict[str, Any] = {}
         where = [_Translator(params).sql(tree)] if tree is not None else []
         if query.since:
-            where.append("d.published_at >= :since")
+            where.append(f"{_DATE} >= :since")
             params["since"] = _iso(query.since)
         if query.until:
-            where.append("d.published_at < :until")
+            where.append(f"{_DATE} < :until")
             params["until"] = _iso(query.until)
         if query.on_topic is not None:
             where.append("d.on_topic = :on_topic")
@@ -147,27 +159,28 @@ class SqliteIndex:
         rank_expr = _rank_expression(tree) if tree is not None else None
         params["limit"] = query.limit
         cluster_size = "(SELECT count(*) FROM search_docs c WHERE c.cluster_id = d.cluster_id)"
+        where_sql = f"WHERE {' AND '.join(where)} " if where else ""
         if rank_expr:
+            # Ranking and snippets come from the positive full-text terms; the WHERE alone decides what
+            # matches, so `balloons OR source:x` also returns source:x articles without the word.
             params["rank_expr"] = rank_expr
             sql = (
-                f"SELECT d.*, bm25(search_fts, 4.0, 1.0, 2.0, 4.0, 1.0, 2.0) AS score, "
-                f"snippet(search_fts, 1, '[', ']', '…', 16) AS snip, {cluster_size} AS csize "
-                f"FROM search_fts JOIN search_docs d ON d.rowid = search_fts.rowid "
-                f"WHERE search_fts MATCH :rank_expr{''.join(' AND ' + w for w in where)} "
+                f"SELECT d.*, COALESCE(r.score, 0.0) AS score, COALESCE(r.snip, substr(d.text, 1, 160)) AS snip, "
+                f"{cluster_size} AS csize FROM search_docs d LEFT JOIN ("
+                f"SELECT rowid AS rid, bm25(search_fts, 4.0, 1.0, 2.0, 4.0, 1.0, 2.0) AS score, "
+                f"snippet(search_fts, 1, '[', ']', '…', 16) AS snip FROM search_fts WHERE search_fts MATCH :rank_expr"
+                f") r ON r.rid = d.rowid {where_sql}"
             )
-            order = "score" if query.sort == "relevance" else "d.published_at DESC"
+            order = "(r.score IS NULL), r.score" if query.sort == "relevance" else f"{_DATE} DESC"
         else:
-            sql = (
-                f"SELECT d.*, 0.0 AS score, substr(d.text, 1, 160) AS snip, {cluster_size} AS csize "
-                f"FROM search_docs d {'WHERE ' + ' AND '.join(where) if where else ''} "
-            )
-            order = "d.published_at DESC"
+            sql = f"SELECT d.*, 0.0 AS score, substr(d.text, 1, 160) AS snip, {cluster_size} AS csize FROM search_docs d {where_sql}"
+            order = f"{_DATE} DESC"
         sql += f"ORDER BY {order}, d.fetched_at DESC LIMIT :limit"
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(text(sql), params).mappings().all()
         except OperationalError as exc:
-            if "fts5" in str(exc.orig).lower() or "syntax" in str(exc.orig).lower():
+            if any(w in str(exc.orig).lower() for w in ("fts5", "syntax", "too large", "too many")):
                 raise QuerySyntaxError(f"the embedded index cannot run {query.q!r}: {exc.orig}") from exc
             raise StoreUnavailable(f"cannot read the SQLite search index: {exc.orig}") from exc
         return [
@@ -261,9 +274,9 @@ class _Translator:
             return "(" + " OR ".join(self.sql(c, column) for c in node.children) + ")"
         if isinstance(node, (Not, Prohibit)):
             return f"(NOT {self.sql(node.children[0], column)})"
-        if isinstance(node, Group):
+        if isinstance(node, (Group, FieldGroup)):
             return self.sql(node.expr, column)
-        if isinstance(node, (Boost, Fuzzy)):
+        if isinstance(node, (Boost, Fuzzy, Plus)):
             return self.sql(node.children[0], column)
         if isinstance(node, SearchField):
             name = canonical_field(node.name)
@@ -283,7 +296,7 @@ class _Translator:
         return f"d.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {self._param(match)})"
 
     def _keyword(self, name: str, expr: Item) -> str:
-        if isinstance(expr, Group):
+        if isinstance(expr, (Group, FieldGroup)):
             return self._keyword_group(name, expr.expr)
         if isinstance(expr, Range):
             if name not in DATE_FIELDS:
@@ -313,6 +326,8 @@ class _Translator:
         return f"lower(d.{name}) {op} {self._param(pattern)}"
 
     def _keyword_group(self, name: str, expr: Item) -> str:
+        if isinstance(expr, (Group, FieldGroup, Plus)):
+            return self._keyword_group(name, expr.children[0])
         if isinstance(expr, (AndOperation, OrOperation, UnknownOperation)):
             joiner = " OR " if isinstance(expr, OrOperation) else " AND "
             return "(" + joiner.join(self._keyword_group(name, c) for c in expr.children) + ")"
@@ -322,6 +337,4 @@ class _Translator:
 
 
 def _date_bound(value: str) -> str:
-    parsed = parse_datetime(value if "T" in value else value + "T00:00:00Z")
-    assert parsed is not None
-    return _iso(parsed)
+    return _iso(parse_date_bound(value))

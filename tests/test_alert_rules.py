@@ -84,3 +84,29 @@ def test_a_json_webhook_channel_posts_the_alert_to_a_real_receiver(webhook):
     path, payload = _Receiver.received[0]
     assert path == "/hooks/newsmon"
     assert payload["title"] == alert.subject and "Medininkai closed" in payload["message"]
+
+
+def test_rules_with_date_maths_and_field_groups_match_and_broken_dates_are_refused_on_load(tmp_path):
+    from newsmon.config import ConfigError, load_alert_rules
+
+    view = _view("Balloons over Vilnius", "Balloons from Belarus.", language="en")
+    view.article.__class__  # noqa: B018 (the view is built from a real Article)
+    recent = ArticleView(view.article.__class__(**{**view.article.__dict__, "published_at": datetime.now(UTC)}))
+    assert rule_matches(_rule("balloons AND published_at:[now-7d TO *]"), recent)
+    assert not rule_matches(_rule("balloons AND published_at:[now-7d TO *]"), view)  # no date: never in range
+    assert rule_matches(_rule("title:(drones OR balloons)"), view)
+    path = tmp_path / "alerts.yaml"
+    path.write_text("rules:\n  - name: r\n    query: 'published_at:[yesterday TO *]'\n    channels: [file:a.jsonl]\n")
+    with pytest.raises(ConfigError, match=r"alerts.yaml:3: rules.0.query: .*date 'yesterday'"):
+        load_alert_rules(path)
+
+
+def test_two_rules_with_one_name_are_refused(tmp_path):
+    from newsmon.config import ConfigError, load_alert_rules
+
+    path = tmp_path / "alerts.yaml"
+    path.write_text("rules:\n"
+                    "  - {name: desk, query: a, channels: ['file:a.jsonl']}\n"
+                    "  - {name: desk, query: b, channels: ['file:b.jsonl']}\n")
+    with pytest.raises(ConfigError, match="'desk' appears twice"):
+        load_alert_rules(path)

@@ -110,13 +110,17 @@ def test_a_page_without_any_date_keeps_its_publish_date_unknown(demo_env):
     assert hit.published_at is None
 
 
-def test_search_filters_by_language_and_since(demo_env):
+def test_search_filters_by_language_and_since_dating_undated_articles_by_their_fetch(demo_env):
     from datetime import datetime
 
     run_once(demo_env.settings)
     assert {h.language for h in _hits(demo_env.settings, "*", languages=("ru",))} == {"ru"}
     recent = _hits(demo_env.settings, "*", since=datetime(2026, 11, 20, tzinfo=UTC))
-    assert {h.source for h in recent} == {"pasienio-zinios", "minsk-herald"}
+    # The Polish page has no date: it counts from when it was fetched (today), so --since keeps it.
+    assert {h.source for h in recent} == {"pasienio-zinios", "minsk-herald", "wilno-tydzien"}
+    older = _hits(demo_env.settings, "*", since=datetime(2026, 11, 20, tzinfo=UTC),
+                  until=datetime(2026, 11, 21, tzinfo=UTC))
+    assert {h.source for h in older} == {"pasienio-zinios", "minsk-herald"}
 
 
 def test_an_unreachable_smtp_server_keeps_the_alert_queued_until_it_is_back(demo_env):

@@ -83,3 +83,22 @@ def test_unknown_fields_and_inner_wildcards_are_explained(index):
 def test_hits_show_a_snippet_around_the_match(index):
     hit = index.search(SearchQuery(q="lavoriskes"))[0]
     assert "[Lavoriškės]" in hit.snippet
+
+
+def test_a_text_term_or_a_field_filter_returns_articles_matching_either(index):
+    assert ids(index, "balloons OR source:tvp") == ["b", "c"]
+
+
+def test_field_groups_and_required_terms_work_as_in_kibana(index):
+    assert ids(index, "title:(balloons OR checkpoint)") == ["a", "b"]
+    assert ids(index, "language:(pl OR lt)") == ["c"]
+    assert ids(index, "+belarus -balloons") == ["a"]
+
+
+def test_date_maths_in_ranges_and_bad_dates_are_explained(index):
+    assert ids(index, "published_at:[now-3650d TO now]") == ["a", "b", "c"]
+    assert ids(index, "published_at:[now+1d TO *]") == []
+    with pytest.raises(QuerySyntaxError, match="date 'yesterday'"):
+        index.search(SearchQuery(q="published_at:[yesterday TO *]"))
+    with pytest.raises(QuerySyntaxError, match="regex"):
+        index.search(SearchQuery(q="/ball.*/"))
