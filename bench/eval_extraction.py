@@ -56,6 +56,7 @@ class EvalPage:
     without_snippets: list[str] = field(default_factory=list)
     published: str | None = None  # ISO date or datetime string from the ground truth
     language: str | None = None
+    authors: list[str] | None = None  # fundus-testdata only
 
     def html(self) -> bytes:
         raw = self.html_path.read_bytes()
@@ -154,6 +155,7 @@ def load_pages(datasets: Iterable[str] = DATASETS, every: int = 1) -> list[EvalP
             page.body = _fundus_body(item["expected"])
             page.published = item["expected"].get("publishing_date")
             page.language = item.get("country")
+            page.authors = list(item["expected"].get("authors") or [])
         else:
             item = gt[row["url"]]
             page.with_snippets = list(item.get("with") or [])
@@ -174,6 +176,7 @@ class Output:
     published_local_day: date | None = None
     published_source: str | None = None
     title: str | None = None
+    authors: tuple[str, ...] | None = None
     skip: str | None = None
     seconds: float = 0.0
 
@@ -192,6 +195,7 @@ def run_newsmon(page: EvalPage, html: bytes) -> Output:
         published_local_day=report.published_local_day,
         published_source=report.published_source,
         title=result.title,
+        authors=result.authors,
         seconds=time.perf_counter() - started,
     )
 
@@ -273,6 +277,9 @@ def score_page(page: EvalPage, out: Output, comments: str | None = None, *, with
     else:
         tp, fn, fp, tn = snippet_counts(out.text, page.with_snippets, page.without_snippets)
         row.update(tp=tp, fn=fn, fp=fp, tn=tn)
+    if page.authors and out.authors is not None:
+        # Same set of names, ignoring case and order: what a user filtering by author would notice.
+        row["authors_exact"] = sorted(a.casefold() for a in out.authors) == sorted(a.casefold() for a in page.authors)
     verdict = date_verdict(page, out) if with_dates else None
     if verdict is not None or out.published_at is not None:
         row.update(
@@ -308,6 +315,9 @@ def summarise(rows: list[dict]) -> dict:
             date_missing=verdicts["missing"],
             date_accuracy=verdicts["correct"] / dated,
         )
+    with_authors = [r for r in rows if "authors_exact" in r]
+    if with_authors:
+        summary["author_accuracy"] = sum(r["authors_exact"] for r in with_authors) / len(with_authors)
     commented = [r for r in rows if r.get("comment_shingles")]
     if commented:
         summary.update(
@@ -364,6 +374,10 @@ def print_table(result: dict) -> None:
                 f" {s['f1']:>6.3f} {delta:>6}  {dates}"
             )
     print("shingle metric: mean P / mean R over pages, F1 of the means (ScrapingHub AEB); snippet metric: trafilatura-eval")
+    for dataset, systems in result["summary"].items():
+        if "author_accuracy" in systems.get("newsmon", {}):
+            print(f"{dataset}: author names exact (set, case-insensitive) on pages that credit one: "
+                  f"{systems['newsmon']['author_accuracy']:.3f}")
     print("comment leak: share of reader-comment shingles (trafilatura's comment extractor, minus reference text)")
     print("found in the output; (pages leaking / pages with comments)")
 

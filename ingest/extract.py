@@ -12,12 +12,13 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
+from trafilatura.metadata import extract_author
 from trafilatura.utils import load_html
 
 from ingest.extract_chunks import recover_split_body
 from ingest.extract_clean import clean_text
 from ingest.extract_input import InputRejected, html_text_from_input
-from ingest.extract_meta import normalise_language, parse_datetime, read_page_meta
+from ingest.extract_meta import clean_authors, normalise_language, parse_datetime, read_page_meta
 from newsmon.records import Extracted, FeedEntry
 
 # trafilatura logs every discarded page at WARNING; our skips are counted and reported instead.
@@ -153,10 +154,13 @@ def _unwrap_embedded_posts(tree: HtmlElement) -> None:
             node.attrib.pop("class", None)
 
 
-def _split_authors(raw: str | None) -> tuple[str, ...]:
-    if not raw:
+def _byline_authors(tree: HtmlElement) -> tuple[str, ...]:
+    """Visible byline via trafilatura's author heuristics (rel=author, byline classes): the last resort."""
+    try:
+        found = extract_author(tree)
+    except (ValueError, TypeError):
         return ()
-    return tuple(dict.fromkeys(a.strip() for a in raw.split(";") if a.strip()))
+    return clean_authors([found]) if found else ()
 
 
 def _absolute(url: str, href: str | None) -> str | None:
@@ -281,7 +285,7 @@ def extract_with_report(
     if not title:
         node = tree.find(".//title")
         title = " ".join((node.text_content() if node is not None else "").split()) or None
-    authors = meta.authors or (entry.authors if entry is not None else ())
+    authors = meta.authors or clean_authors(entry.authors if entry is not None else ()) or _byline_authors(tree)
     language = meta.language or normalise_language(entry.language if entry is not None else None)
     extracted = Extracted(
         title=title,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -232,6 +232,31 @@ def _person_names(value: object) -> list[str]:
     return names
 
 
+_AUTHOR_SPLIT_RE = re.compile(r"\s*[;,|/]\s*|\s+(?:and|und|og|ir|и|i|et|y|e|&)\s+")
+_INITIALS_RE = re.compile(r"\s*\((?:[\w.]{1,5})\)\s*$")
+
+
+def clean_authors(names: Iterable[str]) -> tuple[str, ...]:
+    """One name per entry: split "A und B, C", drop bracketed initials, e-mail addresses, URLs and bare numbers.
+
+    An outlet credited as author ("ORF.at", "dpa") stays: that is what the page says about who wrote it.
+    """
+    out: list[str] = []
+    for raw in names:
+        for part in _AUTHOR_SPLIT_RE.split(raw):
+            name = _INITIALS_RE.sub("", " ".join(part.split())).strip(" -–")
+            if (
+                len(name) < 2
+                or len(name) > 80
+                or not any(ch.isalpha() for ch in name)
+                or "@" in name
+                or _URLISH_RE.match(name)
+            ):
+                continue
+            out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
 def _image_url(value: object) -> str | None:
     if isinstance(value, list):
         value = value[0] if value else None
@@ -342,7 +367,7 @@ def read_page_meta(tree: HtmlElement, url: str | None, *, now: datetime | None =
     if not meta.authors:
         author = _clean(tags.get("author")) or _clean(tags.get("article:author")) or _clean(tags.get("dc.creator"))
         if author and not _URLISH_RE.match(author):
-            meta.authors = tuple(a.strip() for a in re.split(r"\s*[;,|]\s*|\s+(?:and|und|ir|и)\s+", author) if a.strip())
+            meta.authors = (author,)
     meta.site_name = meta.site_name or _clean(tags.get("og:site_name")) or _clean(tags.get("application-name"))
     meta.image = meta.image or _clean(tags.get("og:image")) or _clean(tags.get("twitter:image"))
     meta.description = meta.description or _clean(tags.get("og:description")) or _clean(tags.get("description"))
@@ -359,4 +384,5 @@ def read_page_meta(tree: HtmlElement, url: str | None, *, now: datetime | None =
             meta.canonical_url = link.get("href", "").strip() or None
             break
     meta.canonical_url = meta.canonical_url or _clean(tags.get("og:url"))
+    meta.authors = clean_authors(meta.authors)
     return meta

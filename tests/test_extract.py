@@ -150,3 +150,16 @@ def test_page_with_only_navigation_is_a_skip_with_a_reason() -> None:
         extract_article(html, "https://empty.example/")
     assert caught.value.url == "https://empty.example/"
     assert "no main text" in caught.value.reason
+
+
+def test_author_credits_are_split_into_names_without_emails_or_initials() -> None:
+    html = (
+        '<html><head><meta name="author" content="Rūta Vaitkutė ir Tomas Žukas (tž), redakcija@pasienis.example">'
+        "</head><body><article>"
+        + "".join(
+            f"<p>{n} diena: vilkikų eilė prie Medininkų punkto vėl ilgėja, o vežėjai skaičiuoja nuostolius.</p>"
+            for n in range(1, 5)
+        )
+        + "</article></body></html>"
+    )
+    assert extract_article(html, URL).authors == ("Rūta Vaitkutė", "Tomas Žukas")
