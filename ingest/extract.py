@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from htmldate import find_date
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author
@@ -84,8 +85,6 @@ _COMMENT_FALSE_POSITIVES = (
 )
 
 
-# Figure captions describe the photo, not the story.
-_PRUNE_XPATHS: list[str] = []
 # Tables stay: trafilatura-eval shows real article tables lost without them; the benchmarks' data boxes
 # (tickers, name lists) cost less than that (measured in bench/eval_extraction.py, see docs/extraction.md).
 _TABLES = True
@@ -200,11 +199,10 @@ def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> st
             tree,
             url=url,
             include_comments=False,
-            include_tables=_TABLES,  # data boxes, tickers and lists of names: not the story (see docs/extraction.md)
-            include_images=False,
+            include_tables=_TABLES,
+            include_images=False,  # also drops <figcaption>: captions describe the photo, not the story
             include_links=False,
             with_metadata=False,
-            prune_xpath=_PRUNE_XPATHS or None,
             favor_recall=favor_recall,
         )
     except RecursionError as err:
@@ -214,8 +212,6 @@ def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> st
 
 def _htmldate(tree: HtmlElement, url: str, now: datetime) -> datetime | None:
     # htmldate only yields a calendar day; the result is midnight of that day in UTC.
-    from htmldate import find_date
-
     try:
         found = find_date(
             tree,
