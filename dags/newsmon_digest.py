@@ -24,7 +24,7 @@ def _digest_dag(mode: str, schedule: str) -> None:
             from newsmon.pipeline import send_digests
             from newsmon.settings import load_settings
 
-            return send_digests(load_settings(), mode)
+            return send_digests(load_settings(), mode, raise_on_failure=True)
 
         send()
 

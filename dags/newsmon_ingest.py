@@ -44,14 +44,16 @@ def newsmon_ingest() -> None:
 
         return poll_feeds(load_settings(), feed_ids)
 
-    @task(trigger_rule="none_failed", execution_timeout=timedelta(minutes=20))
+    # all_done: one failed poll batch must not keep what the other batches staged from being indexed
+    # and alerted; both stages only handle what was committed, so running after a failure is safe.
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=20))
     def cluster_and_index(poll_counts: list[dict] | None = None) -> dict:
         from newsmon.pipeline import cluster_and_index as run
         from newsmon.settings import load_settings
 
         return run(load_settings())
 
-    @task(trigger_rule="none_failed", execution_timeout=timedelta(minutes=10))
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
     def alert(index_counts: dict | None = None) -> dict:
         from newsmon.pipeline import send_alerts
         from newsmon.settings import load_settings

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from enrich.topic import TopicPackError
     from newsmon.config import ConfigError
     from newsmon.query import QuerySyntaxError
     from newsmon.settings import load_settings
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args, settings) or 0)
-    except (UserError, ConfigError, QuerySyntaxError) as exc:
+    except (UserError, ConfigError, QuerySyntaxError, TopicPackError) as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
         return 2
     except StoreUnavailable as exc:

@@ -134,6 +134,9 @@ def _load(path: Path, model: type[BaseModel], what: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the indentation or quoting") from exc
+    if data is None:
+        top = "feeds" if model is FeedsFile else "rules"
+        raise ConfigError(f"{path}: the file is empty; start it with `{top}:` followed by a list")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

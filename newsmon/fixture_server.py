@@ -56,9 +56,11 @@ class FixtureServer:
                 if route is None:
                     route = Route(b"<html><body><h1>Not found</h1></body></html>", status=404, conditional=False)
                 etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
-                not_modified = route.conditional and route.status == 200 and (
-                    self.headers.get("If-None-Match") == etag or self.headers.get("If-Modified-Since") == LAST_MODIFIED
-                )
+                # RFC 9110 13.2.2: If-Modified-Since is ignored when If-None-Match is present.
+                if_none_match = self.headers.get("If-None-Match")
+                validated = (if_none_match == etag) if if_none_match is not None else (
+                    self.headers.get("If-Modified-Since") == LAST_MODIFIED)
+                not_modified = route.conditional and route.status == 200 and validated
                 status = 304 if not_modified else route.status
                 with server._lock:
                     server.requests.append(Request(path, time.monotonic(), dict(self.headers), status))

@@ -180,10 +180,14 @@ class _Poller:
         self.counts.add("pages_fetched")
         try:
             extracted = extract_article(page.body, page.final_url, entry=entry, headers=page.headers)
+            article = self._enrich(feed, entry, page, extracted, now)
         except ExtractionSkip as exc:
             self.counts.skip(f"extraction: {exc.reason}")
             return "skipped:extraction", None
-        article = self._enrich(feed, entry, page, extracted, now)
+        except Exception as exc:  # a page that crashes a library is a bad item, not a reason to stop the feed
+            log.exception("processing %s from feed %s failed", page.final_url, feed.id)
+            self.counts.skip(f"page processing crashed ({type(exc).__name__}); see the task log")
+            return "skipped:crash", None
         row = {
             "id": article.id,
             "canonical_url": article.canonical_url,
@@ -340,7 +344,7 @@ def cluster_and_index(settings: Settings, now: datetime | None = None) -> dict:
 
 def send_alerts(settings: Settings, now: datetime | None = None, *, raise_on_failure: bool = False) -> dict:
     """Match rules against newly indexed articles (one outbox row per rule and story), deliver instant alerts."""
-    from alerts.outbox import AlertDeliveryError, deliver_pending, enqueue_matches
+    from alerts.outbox import deliver_pending, enqueue_matches
 
     now = now or utcnow()
     rules = load_alert_rules(settings.alerts_file)
@@ -353,19 +357,54 @@ def send_alerts(settings: Settings, now: datetime | None = None, *, raise_on_fai
             conn.execute(update(articles).where(articles.c.id.in_([a.id for a in fresh])).values(alerted=True))
     delivered = deliver_pending(engine, rules, settings, now)
     counts = {**queued.as_dict(), **{k: v for k, v in delivered.as_dict().items() if k in ("sent", "retry_later", "failed")}}
-    if raise_on_failure and delivered.retry_later:
-        raise AlertDeliveryError(f"{delivered.retry_later} alert(s) not delivered, kept in the outbox: "
-                                 + "; ".join(sorted(set(delivered.errors))[:3]))
+    if delivered.errors:  # shown in the run summary next to the counts
+        counts["skipped_reasons"] = {f"not delivered: {e[:200]}": n for e, n in Counter(delivered.errors).items()}
+    _raise_if_undelivered(delivered, raise_on_failure)
     return counts
 
 
-def send_digests(settings: Settings, mode: str, now: datetime | None = None) -> dict:
+def _raise_if_undelivered(delivered, raise_on_failure: bool) -> None:
+    from alerts.outbox import AlertDeliveryError
+
+    if raise_on_failure and (delivered.retry_later or delivered.failed):
+        raise AlertDeliveryError(
+            f"{delivered.retry_later} alert(s) kept in the outbox for a retry, {delivered.failed} given up "
+            f"(see `newsmon alerts outbox`): " + "; ".join(sorted(set(delivered.errors))[:3]))
+
+
+def send_digests(settings: Settings, mode: str, now: datetime | None = None, *, raise_on_failure: bool = False) -> dict:
     """Deliver the pending hourly or daily digest rows, one message per rule."""
     from alerts.outbox import deliver_pending
 
     engine = open_engine(settings.database_url)
     rules = load_alert_rules(settings.alerts_file)
-    return deliver_pending(engine, rules, settings, now or utcnow(), modes=(mode,)).as_dict()
+    delivered = deliver_pending(engine, rules, settings, now or utcnow(), modes=(mode,))
+    _raise_if_undelivered(delivered, raise_on_failure)
+    return delivered.as_dict()
+
+
+DIGEST_PERIODS = {"hourly": 3600, "daily": 86400}
+
+
+def send_due_digests(settings: Settings, now: datetime | None = None) -> dict:
+    """For `newsmon run` without Airflow: send each digest whose period has passed since the last one."""
+    from store.db import meta
+
+    now = now or utcnow()
+    engine = open_engine(settings.database_url)
+    sent: dict = {}
+    for mode, period_s in DIGEST_PERIODS.items():
+        key = f"digest_{mode}_at"
+        with engine.connect() as conn:
+            last = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one_or_none()
+        if last is not None and (now - datetime.fromisoformat(last)).total_seconds() < period_s:
+            continue
+        if last is not None:
+            sent[mode] = send_digests(settings, mode, now)
+        with engine.begin() as conn:  # the first run only starts the clock
+            conn.execute(meta.delete().where(meta.c.key == key))
+            conn.execute(meta.insert().values(key=key, value=now.isoformat()))
+    return sent
 
 
 # ---------------------------------------------------------------- whole run

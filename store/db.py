@@ -18,10 +18,11 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 SCHEMA_VERSION = 1
 
@@ -151,15 +152,55 @@ def open_engine(url: str) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create the state directory {path.parent}: {exc}; set NEWSMON_STATE_DIR") from exc
-    engine = create_engine(url, future=True)
+    shown = _redact(url)
+    try:
+        engine = create_engine(url, future=True)
+    except (ArgumentError, ValueError, ImportError) as exc:
+        raise StoreUnavailable(f"NEWSMON_STATE_URL {shown!r} is not a usable database URL: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         init_schema(engine)
-    except OperationalError as exc:
-        raise StoreUnavailable(f"state DB {url} is not usable: {exc.orig}; check NEWSMON_STATE_URL") from exc
+    except (OperationalError, DatabaseError) as exc:
+        raise StoreUnavailable(f"state DB {shown} is not usable: {getattr(exc, 'orig', exc)}; "
+                               "check NEWSMON_STATE_URL / NEWSMON_STATE_DIR") from exc
     _ENGINES[url] = engine
     return engine
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1]
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Additive migration: add columns a newer newsmon defines to tables an older one created.
+
+    create_all() creates missing tables but never alters existing ones; new columns are always
+    nullable or carry a default, so adding them in place keeps an existing state DB usable.
+    """
+    inspector = inspect(engine)
+    existing_tables = set(inspector.get_table_names())
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if table.name not in existing_tables:
+                continue
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
+                default = column.default.arg if column.default is not None and column.default.is_scalar else None
+                if default is not None:
+                    ddl += f" DEFAULT {int(default) if isinstance(default, bool) else repr(default)}"
+                elif not column.nullable:
+                    raise StoreUnavailable(
+                        f"state DB table {table.name} lacks column {column.name}, which cannot be added in place; "
+                        "export what you need and start a new state DB (NEWSMON_STATE_DIR)"
+                    )
+                conn.exec_driver_sql(ddl)
 
 
 def init_schema(engine: Engine) -> None:
@@ -169,6 +210,7 @@ def init_schema(engine: Engine) -> None:
     from store import clusters, sqlite_index
 
     assert clusters.__name__  # imported for the tables it adds to `metadata`
+    _add_missing_columns(engine)
     metadata.create_all(engine)
     with engine.begin() as conn:
         row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()

@@ -144,3 +144,4 @@ def test_an_unreachable_smtp_server_keeps_the_alert_queued_until_it_is_back(demo
     assert len(demo_env.smtp.messages) == 2
     # The file channel had already taken both alerts on the first try: it is not written twice.
     assert len(demo_env.alerts_file.read_text().splitlines()) == 2
+

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     outbox.add_argument("--status", choices=("pending", "sending", "sent", "failed"), help="only this status")
     outbox.add_argument("-n", "--limit", type=int, default=30)
     outbox.set_defaults(func=show_outbox)
+    retry = actions.add_parser("retry", help="put failed alerts back in the queue (all, or --id N)")
+    retry.add_argument("--id", type=int, action="append", default=[], help="outbox row id (repeatable)")
+    retry.set_defaults(func=retry_failed)
     send = actions.add_parser("send", help="deliver due instant alerts now (or a digest with --digest)")
     send.add_argument("--digest", choices=("hourly", "daily"), help="send this digest now instead")
     send.set_defaults(func=send_now)
@@ -76,3 +79,17 @@ def send_now(args: argparse.Namespace, settings: Settings) -> int:
     counts = send_digests(settings, args.digest) if args.digest else send_alerts(settings)
     print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
     return 1 if counts.get("retry_later") or counts.get("failed") else 0
+
+
+def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import update
+
+    from store.db import alert_outbox, open_engine
+
+    stmt = update(alert_outbox).where(alert_outbox.c.status == "failed")
+    if args.id:
+        stmt = stmt.where(alert_outbox.c.id.in_(args.id))
+    with open_engine(settings.database_url).begin() as conn:
+        n = conn.execute(stmt.values(status="pending", attempts=0, next_attempt_at=None)).rowcount
+    print(f"{n} failed alert(s) queued again; they go out with the next run or `newsmon alerts send`")
+    return 0

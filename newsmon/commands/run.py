@@ -53,8 +53,13 @@ def run_pass(settings: Settings, console: Console, *, force: bool = False):
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     console = Console(stderr=False)
+    from newsmon.pipeline import send_due_digests
+
     while True:
         run_pass(settings, console, force=args.force)
         if args.once:
             return 0
+        # Without Airflow nothing else sends the hourly/daily digests.
+        for mode, counts in send_due_digests(settings).items():
+            console.print(f"{mode} digest: {counts.get('sent', 0)} story(ies) sent")
         time.sleep(max(30, args.every))
