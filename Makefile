@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STATE_DIR ?= $(CURDIR)/var
 SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 
-.PHONY: install run test test-es demo lint eval bench clean
+.PHONY: install run test test-es test-pg demo lint eval bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: install
 ## Real-cluster suite: NEWSMON_TEST_ES_URL=http://localhost:9200 NEWSMON_ES_USERNAME=elastic NEWSMON_ES_PASSWORD=... make test-es
 test-es: install
 	NEWSMON_SHARED_DIR=$(SHARED_DIR) $(BIN)/pytest -m es -q -rs tests
+
+## State-DB tests on a real PostgreSQL: NEWSMON_TEST_STATE_URL=postgresql+psycopg://u:p@localhost/db make test-pg
+test-pg: install
+	$(BIN)/pytest -q -rs tests/test_state_postgres.py
 
 demo: install
 	$(BIN)/newsmon demo

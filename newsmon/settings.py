@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     max_backoff_s: int = 86400  # longest wait after repeated failures of one feed
     max_host_block_s: float = 3600.0  # longest a 429/503 Retry-After may block a host
 
+    # Maintenance (newsmon_maintenance DAG, `newsmon maintenance`)
+    seen_entries_keep_days: int = Field(90, ge=1)
+    sent_alerts_keep_days: int = Field(180, ge=1)
+    lsh_window_days: int = Field(30, ge=1)
+
     # Alerts
     smtp_host: str = "localhost"
     smtp_port: int = 25

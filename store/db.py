@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from sqlalchemy import (
@@ -175,15 +176,15 @@ def _redact(url: str) -> str:
         return url.split("@")[-1]
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def _add_missing_columns(bind) -> None:
     """Additive migration: add columns a newer newsmon defines to tables an older one created.
 
     create_all() creates missing tables but never alters existing ones; new columns are always
     nullable or carry a default, so adding them in place keeps an existing state DB usable.
     """
-    inspector = inspect(engine)
+    inspector = inspect(bind)
     existing_tables = set(inspector.get_table_names())
-    with engine.begin() as conn:
+    with (bind.begin() if isinstance(bind, Engine) else nullcontext(bind)) as conn:
         for table in metadata.sorted_tables:
             if table.name not in existing_tables:
                 continue
@@ -191,7 +192,7 @@ def _add_missing_columns(engine: Engine) -> None:
             for column in table.columns:
                 if column.name in have:
                     continue
-                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
                 default = column.default.arg if column.default is not None and column.default.is_scalar else None
                 if default is not None:
                     ddl += f" DEFAULT {int(default) if isinstance(default, bool) else repr(default)}"
@@ -210,8 +211,15 @@ def init_schema(engine: Engine) -> None:
     from store import clusters, sqlite_index
 
     assert clusters.__name__  # imported for the tables it adds to `metadata`
-    _add_missing_columns(engine)
-    metadata.create_all(engine)
+    if engine.dialect.name == "postgresql":
+        # Several Airflow workers may open a fresh database at once; serialise schema creation.
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
+            _add_missing_columns(conn)
+            metadata.create_all(conn)
+    else:
+        _add_missing_columns(engine)
+        metadata.create_all(engine)
     with engine.begin() as conn:
         row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
         if row is None:
@@ -235,4 +243,5 @@ def insert_ignore(conn, table: Table, values: dict) -> bool:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    return bool(conn.execute(stmt).rowcount)
+    # psycopg reports rowcount -1 for INSERT … ON CONFLICT unless asked to keep it.
+    return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount == 1

@@ -76,4 +76,9 @@ def open_index(settings: Settings, engine: Engine) -> SearchIndex:
         return ElasticIndex.from_settings(settings)
     from store.sqlite_index import SqliteIndex
 
+    if engine.dialect.name != "sqlite":
+        from newsmon.config import ConfigError
+
+        raise ConfigError("NEWSMON_SEARCH_BACKEND=sqlite keeps its index in a SQLite state DB, but NEWSMON_STATE_URL "
+                          f"is {engine.dialect.name}; set NEWSMON_SEARCH_BACKEND=elasticsearch")
     return SqliteIndex(engine)

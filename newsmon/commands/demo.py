@@ -33,7 +33,7 @@ def demo_settings(base: Settings, workdir: Path, *, base_url: str, smtp_port: in
     alerts_file = workdir / "alerts.jsonl"
     (config / "alerts.yaml").write_text(demo_content.alerts_yaml(str(alerts_file), smtp_port), encoding="utf-8")
     return load_settings(
-        home=workdir, config_dir=config, state_dir=workdir / "var", search_backend="sqlite",
+        home=workdir, config_dir=config, state_dir=workdir / "var", state_url=None, search_backend="sqlite",
         allow_loopback=True, per_host_min_interval_s=0.02, per_host_concurrency=4,
     )
 
