@@ -44,13 +44,18 @@ def _bounded_interval(client: Any, interval_s: float) -> int:
 
 def initial_state(feed: Feed, *, interval_s: int = 600) -> FeedState:
     """State of a feed never polled before."""
-    return FeedState(feed_id=feed.id, url=feed.url, interval_s=interval_s)
+    return FeedState(feed_id=feed.id, url=feed.url, interval_s=interval_s, configured_url=feed.url)
 
 
 def _current_state(client: Any, feed: Feed, state: FeedState | None) -> FeedState:
     default_s = int(_knob(client, "default_poll_interval_s", 600))
     if state is None:
         return initial_state(feed, interval_s=default_s)
+    if state.configured_url is not None and state.configured_url != feed.url:
+        # The user edited the feed's URL in feeds.yaml: the new one wins over a remembered 301 target.
+        return initial_state(feed, interval_s=default_s)
+    if state.configured_url is None:
+        state = replace(state, configured_url=feed.url)  # state saved before this column existed
     if state.disabled_reason and feed.url not in state.disabled_reason:
         # The user changed the configured URL of a feed we disabled: start afresh with the new one.
         return initial_state(feed, interval_s=default_s)
@@ -71,6 +76,8 @@ def is_due(feed: Feed, state: FeedState | None, now: datetime) -> bool:
         return feed.url not in state.disabled_reason
     if state.failures and state.url != feed.url:
         return True  # the user changed the URL of a failing feed: try it now, not after the backoff
+    if state.configured_url is not None and state.configured_url != feed.url:
+        return True  # the user edited the URL in feeds.yaml: poll the new one now
     if state.next_poll_at is None:
         return True
     return state.next_poll_at <= now + timedelta(seconds=DUE_SLACK_S)

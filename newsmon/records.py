@@ -38,6 +38,7 @@ class FeedState:
     interval_s: int | None = None
     disabled_reason: str | None = None
     items_seen: int = 0
+    configured_url: str | None = None  # feeds.yaml's URL when this state began; `url` may differ after a 301
 
 
 @dataclass(frozen=True)

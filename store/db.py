@@ -57,6 +57,7 @@ feed_state = Table(
     Column("interval_s", Integer),
     Column("disabled_reason", Text),
     Column("items_seen", Integer, nullable=False, default=0),
+    Column("configured_url", Text),
 )
 
 seen_entries = Table(

@@ -77,3 +77,18 @@ def test_a_changed_feed_fetches_only_its_new_article(site):
     server.add("/feed.xml", feed_xml(server.base, 4), etag='"v2"')
     poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10))
     assert [h.path for h in server.hits if h.path.startswith("/news/")] == [f"/news/{i}.html" for i in range(4)]
+
+
+def test_editing_a_healthy_feeds_url_in_feeds_yaml_polls_the_new_url_at_once(demo_env):
+    from newsmon.pipeline import run_once
+
+    run_once(demo_env.settings)
+    feeds_yaml = demo_env.settings.feeds_file
+    old = f"{demo_env.server.base_url}/north-daily/rss.xml"
+    demo_env.server.routes["/north-daily/moved.xml"] = demo_env.server.routes["/north-daily/rss.xml"]
+    feeds_yaml.write_text(feeds_yaml.read_text().replace(old, f"{demo_env.server.base_url}/north-daily/moved.xml"))
+    before = len(demo_env.server.fetched("/north-daily/moved.xml"))
+
+    run_once(demo_env.settings)  # not forced: the edited feed is due because its URL changed
+
+    assert len(demo_env.server.fetched("/north-daily/moved.xml")) == before + 1
