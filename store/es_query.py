@@ -94,7 +94,17 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
     if query.until:
         published["lt"] = format_datetime(query.until) or ""
     if published:
-        filters.append({"range": {"published_at": published}})
+        # As on the embedded index: an article whose page gives no date counts from when it was fetched.
+        filters.append({
+            "bool": {
+                "should": [
+                    {"range": {"published_at": published}},
+                    {"bool": {"must_not": [{"exists": {"field": "published_at"}}],
+                              "filter": [{"range": {"fetched_at": dict(published)}}]}},
+                ],
+                "minimum_should_match": 1,
+            }
+        })
     if query.on_topic is not None:
         filters.append({"term": {"on_topic": {"value": query.on_topic}}})
     if query.languages:

@@ -342,7 +342,11 @@ def test_search_sends_the_lucene_string_with_and_as_default_operator_and_the_fil
     assert qs["default_operator"] == "AND"
     assert {"title", "text", "summary", "text.*"} <= {f.split("^")[0] for f in qs["fields"]}
     filters = body["query"]["bool"]["filter"]
-    assert {"range": {"published_at": {"gte": "2026-11-01T00:00:00Z"}}} in filters
+    since = {"gte": "2026-11-01T00:00:00Z"}
+    assert {"bool": {"should": [{"range": {"published_at": since}},
+                                {"bool": {"must_not": [{"exists": {"field": "published_at"}}],
+                                          "filter": [{"range": {"fetched_at": since}}]}}],
+                     "minimum_should_match": 1}} in filters
     assert {"term": {"on_topic": {"value": True}}} in filters
     assert {"term": {"subtopics": {"value": "border"}}} in filters
     assert {"bool": {"should": [{"term": {"language": {"value": "LT", "case_insensitive": True}}}],
@@ -370,7 +374,7 @@ def test_a_query_elasticsearch_rejects_is_reported_as_a_query_error(es: EsRecord
           (400, {"error": {"type": "search_phase_execution_exception", "reason": "Failed to parse query"},
                  "status": 400}))
     with pytest.raises(QuerySyntaxError, match="Failed to parse query"):
-        index_on(es).search(SearchQuery(q="published_at:[x TO y]"))
+        index_on(es).search(SearchQuery(q="published_at:[2026-01-01 TO 2025-01-01]"))
 
 
 def test_hits_become_search_hits_with_snippet_and_cluster_size(es: EsRecorder) -> None:
