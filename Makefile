@@ -9,6 +9,8 @@ SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 .PHONY: install run test test-es test-pg demo lint eval bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newsmon needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "newsmon: Python's venv module is missing; on Debian/Ubuntu: apt-get install python3-venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
