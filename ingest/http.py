@@ -463,6 +463,10 @@ class SafeClient:
             if kind == "page" and self.respect_robots:
                 allowed, why, temporary = self.robots.check(str(target))
                 if not allowed:
+                    if "refused target" in why:
+                        # robots.txt was not fetched because the host itself is off limits: say that.
+                        reason = why[why.index("refused target"):].removesuffix("; retrying later")
+                        raise FetchError(current, reason.removesuffix(")"), retryable=False)
                     # An unreachable robots.txt is a "not now", so the pipeline retries the page later.
                     raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=temporary)
             headers: dict[str, str] = {}
