@@ -163,6 +163,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError(exc.reason if exc.reason.startswith(exc.url) else f"{exc.url}: {exc.reason}") from exc
     chosen = found if args.all else found[:1]
     new_entries: list[dict[str, Any]] = []
+    found: list[str] = []
     for index, feed in enumerate(chosen):
         if feed.url in urls:
             print(f"already configured: {feed.url}", file=sys.stderr)
@@ -185,12 +186,14 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
         entry["enabled"] = True
         entry["note"] = f"found via {feed.how} of {args.site_url} on {datetime.now(UTC):%Y-%m-%d}"
         new_entries.append(entry)
-        print(f"{'would add' if args.dry_run else 'added'} {feed_id}: {feed.url} ({feed.title or 'untitled'}, "
-              f"{feed.entries} entries, {feed.how})")
+        found.append(f"{feed_id}: {feed.url} ({feed.title or 'untitled'}, {feed.entries} entries, {feed.how})")
     if not new_entries:
         return 0
     if not args.dry_run:
-        append_feed_entries(path, new_entries)
+        append_feed_entries(path, new_entries)  # raises before anything is reported as added
+    for line in found:
+        print(f"{'would add' if args.dry_run else 'added'} {line}")
+    if not args.dry_run:
         if not (args.country and args.affiliation):
             print(f"note: set country and affiliation for the new feed(s) in {path}", file=sys.stderr)
     return 0
