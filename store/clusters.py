@@ -67,6 +67,11 @@ dedup_docs = Table(
     Column("assigned_at", DateTime(timezone=True), nullable=False),
 )
 
+# The band index is a two-level log-structured merge: new rows go to the small `dedup_bands_recent`
+# table, which is moved into the large `dedup_bands` table in key order every MERGE_EVERY_DOCS
+# articles. Random-key inserts into one big B-tree dirty a page per row once it outgrows the batch;
+# this way each run writes into a table that never exceeds a few thousand articles, and the big
+# table is rewritten sequentially, rarely.
 dedup_bands = Table(
     "dedup_bands",
     metadata,
@@ -74,6 +79,14 @@ dedup_bands = Table(
     Column("doc_seq", BigInteger, primary_key=True),
     sqlite_with_rowid=False,
 )
+dedup_bands_recent = Table(
+    "dedup_bands_recent",
+    metadata,
+    Column("band_key", BigInteger, primary_key=True),
+    Column("doc_seq", BigInteger, primary_key=True),
+    sqlite_with_rowid=False,
+)
+MERGE_EVERY_DOCS = 4000
 
 # One row whose update every assign_clusters call makes first: it serialises concurrent callers
 # (SQLite's write lock, PostgreSQL's row lock) so two workers never both decide "new story".
@@ -198,10 +211,9 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
     all_keys = sorted({k for p in prepared.values() for k in p.band_keys})
     buckets: dict[int, list[int]] = defaultdict(list)
     for chunk in _chunks(all_keys):
-        for row in conn.execute(
-            select(dedup_bands.c.band_key, dedup_bands.c.doc_seq).where(dedup_bands.c.band_key.in_(chunk))
-        ):
-            buckets[row.band_key].append(row.doc_seq)
+        for table in (dedup_bands, dedup_bands_recent):
+            for row in conn.execute(select(table.c.band_key, table.c.doc_seq).where(table.c.band_key.in_(chunk))):
+                buckets[row.band_key].append(row.doc_seq)
 
     candidate_seqs = sorted({member for members in buckets.values() for member in members})
     docs: dict[int, _Doc] = {}
@@ -278,7 +290,10 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
 
     if new_doc_rows:
         conn.execute(dedup_docs.insert(), new_doc_rows)
-    _insert_bands(conn, new_band_rows)
+        _insert_bands(conn, new_band_rows)
+        first_seq, last_seq = new_doc_rows[0]["seq"], new_doc_rows[-1]["seq"]
+        if (first_seq - 1) // MERGE_EVERY_DOCS != last_seq // MERGE_EVERY_DOCS:
+            merge_recent_bands(conn)
     _update_clusters(conn, deltas, now)
     return [results[a.id] for a in articles]
 
@@ -291,8 +306,17 @@ def _insert_bands(conn: Connection, rows: list[tuple[int, int]]) -> None:
     # In key order, each B-tree page is visited once per batch instead of once per row.
     rows = sorted(rows)
     placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    statement = f"INSERT INTO {dedup_bands.name} (band_key, doc_seq) VALUES ({placeholder}, {placeholder})"
+    statement = f"INSERT INTO {dedup_bands_recent.name} (band_key, doc_seq) VALUES ({placeholder}, {placeholder})"
     conn.exec_driver_sql(statement, rows)
+
+
+def merge_recent_bands(conn: Connection) -> None:
+    """Move the recent band rows into the main band table, in key order (one sequential pass)."""
+    conn.exec_driver_sql(
+        f"INSERT INTO {dedup_bands.name} (band_key, doc_seq) "
+        f"SELECT band_key, doc_seq FROM {dedup_bands_recent.name} ORDER BY band_key, doc_seq"
+    )
+    conn.exec_driver_sql(f"DELETE FROM {dedup_bands_recent.name}")
 
 
 @dataclass
@@ -397,9 +421,10 @@ def prune_lsh(conn: Connection, older_than: datetime, *, limit: int = 10_000) ->
     # Band keys are recomputed from the stored signature, so the delete uses the primary key.
     keys = [(key, row.seq) for row in rows for key in band_keys(np.frombuffer(row.signature, dtype="<u4"))]
     placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"DELETE FROM {dedup_bands.name} WHERE band_key = {placeholder} AND doc_seq = {placeholder}", sorted(keys)
-    )
+    for table in (dedup_bands, dedup_bands_recent):
+        conn.exec_driver_sql(
+            f"DELETE FROM {table.name} WHERE band_key = {placeholder} AND doc_seq = {placeholder}", sorted(keys)
+        )
     ids = [row.article_id for row in rows]
     for chunk in _chunks(ids):
         conn.execute(update(dedup_docs).where(dedup_docs.c.article_id.in_(chunk)).values(signature=None))

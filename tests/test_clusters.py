@@ -27,7 +27,7 @@ from test_dedup_fixtures import (
 
 import store.clusters as clusters_mod
 from newsmon.records import Article
-from store.clusters import assign_clusters, cluster_info, dedup_bands, dedup_docs
+from store.clusters import assign_clusters, cluster_info, dedup_bands, dedup_bands_recent, dedup_docs
 from store.db import clusters, metadata, open_engine
 
 
@@ -124,7 +124,8 @@ def _snapshot(engine: Engine) -> tuple:
         return (
             sorted(tuple(r) for r in conn.execute(select(clusters.c.cluster_id, clusters.c.size, clusters.c.outlets))),
             conn.execute(select(func.count()).select_from(dedup_docs)).scalar_one(),
-            conn.execute(select(func.count()).select_from(dedup_bands)).scalar_one(),
+            conn.execute(select(func.count()).select_from(dedup_bands)).scalar_one()
+            + conn.execute(select(func.count()).select_from(dedup_bands_recent)).scalar_one(),
         )
 
 
@@ -171,7 +172,11 @@ def test_outlet_template_text_does_not_make_bucket_lookups_grow(engine: Engine) 
     assign(engine, many)
     with engine.connect() as conn:
         largest = conn.execute(
-            select(func.count()).select_from(dedup_bands).group_by(dedup_bands.c.band_key).order_by(func.count().desc()).limit(1)
+            select(func.count())
+            .select_from(dedup_bands_recent)
+            .group_by(dedup_bands_recent.c.band_key)
+            .order_by(func.count().desc())
+            .limit(1)
         ).scalar_one()
     assert largest <= clusters_mod.BUCKET_CAP
 
@@ -278,3 +283,20 @@ def test_pruning_old_lsh_state_keeps_exact_matches_and_clusters_but_frees_the_ba
     assert result[later_near.id].cluster_id == later_near.id
     again = {a.id: a.cluster_id for a in assign(engine, [old, fence])}
     assert again == {old.id: old.id, fence.id: fence.id}
+
+
+def test_story_detection_is_the_same_when_band_rows_were_merged_between_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    articles = story_copies()
+    one_run = create_engine(f"sqlite:///{tmp_path / 'one.db'}")
+    metadata.create_all(one_run)
+    expected = sorted((a.id, a.cluster_id, a.dup_reason) for a in assign(one_run, articles))
+    monkeypatch.setattr(clusters_mod, "MERGE_EVERY_DOCS", 2)
+    many_runs = create_engine(f"sqlite:///{tmp_path / 'many.db'}")
+    metadata.create_all(many_runs)
+    ordered = sorted(articles, key=lambda a: (a.fetched_at, a.id))
+    got = sorted((a.id, a.cluster_id, a.dup_reason) for item in ordered for a in assign(many_runs, [item]))
+    assert got == expected
+    with many_runs.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(dedup_bands)).scalar_one() > 0
