@@ -13,7 +13,6 @@ import trafilatura
 from htmldate import find_date
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
-from trafilatura.metadata import extract_author
 from trafilatura.utils import load_html
 
 from ingest.extract_chunks import recover_split_body
@@ -153,15 +152,6 @@ def _unwrap_embedded_posts(tree: HtmlElement) -> None:
             node.attrib.pop("class", None)
 
 
-def _byline_authors(tree: HtmlElement) -> tuple[str, ...]:
-    """Visible byline via trafilatura's author heuristics (rel=author, byline classes): the last resort."""
-    try:
-        found = extract_author(tree)
-    except (ValueError, TypeError):
-        return ()
-    return clean_authors([found]) if found else ()
-
-
 def _absolute(url: str, href: str | None) -> str | None:
     if not href:
         return None
@@ -281,7 +271,7 @@ def extract_with_report(
     if not title:
         node = tree.find(".//title")
         title = " ".join((node.text_content() if node is not None else "").split()) or None
-    authors = meta.authors or clean_authors(entry.authors if entry is not None else ()) or _byline_authors(tree)
+    authors = meta.authors or clean_authors(entry.authors if entry is not None else ())
     language = meta.language or normalise_language(entry.language if entry is not None else None)
     extracted = Extracted(
         title=title,
