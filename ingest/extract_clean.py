@@ -129,6 +129,9 @@ _WIDGET_LINE_RE = re.compile(
     r"|pour lire la suite|pour accéder en illimité|jetzt abonnieren|abonnez-vous|suscríbete|hazte miembro"
     r"|subscription today|our standards|keep an eye on your inbox)\b.{0,120}$"
     r"|also on [\w-]+\.[a-z]{2,}\s.{0,200}$"
+    r"|.{0,80}\b(?:visos teisės saugomos|все права защищены|wszelkie prawa zastrzeżone|materiał chroniony prawem"
+    r"|alle rechte vorbehalten|todos los derechos reservados|tous droits réservés|tutti i diritti riservati)\b.{0,120}$"
+    r"|.{0,40}\b(?:bloggers? like this|bloggern gefällt das)\b.{0,20}$"
     r"|.{0,40}\berror processing your\b.{0,60}$"
     r"|.{0,120}\b(?:coment\w*|comment\w*|komentar\w*|комментар\w*)\b.{0,120}\b(?:moderat\w*|moderad\w*|approv\w*|aprovad\w*"
     r"|patvirtin\w*|одобр\w*)\b.{0,120}$"
@@ -148,7 +151,11 @@ _AUTHOR_BIO_RE = re.compile(
 )
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 # Headings such as "More from The Nation" or "Daugiau iš LRT": a related-heading phrase plus a short name.
-_RELATED_PREFIX_RE = re.compile(r"^(?:more from|more in|more on|daugiau iš|ещё из|więcej z|mehr aus|plus de)\b", re.IGNORECASE)
+_RELATED_PREFIX_RE = re.compile(
+    r"^(?:more from|more in|more on|more about|daugiau iš|daugiau apie|ещё из|больше о|więcej z|więcej o|mehr aus"
+    r"|mehr zum thema|mehr themen|top-themen|más sobre|plus de)\b",
+    re.IGNORECASE,
+)
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")
 _SENTENCE_END_RE = re.compile(r"[.!?…:;\"”»]\s*$")
 _DATE_TOKEN_RE = re.compile(r"\b(?:1[89]|20)\d{2}\b|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")
