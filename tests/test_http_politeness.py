@@ -33,8 +33,11 @@ def test_feeds_on_one_host_are_fetched_at_least_the_configured_interval_apart():
         arrivals = sorted(hit.at for hit in server.hits)
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(arrivals) == 6
-    # The server stamps arrival after the request line is read, so allow a few ms of scheduling noise.
-    assert min(gaps) >= INTERVAL_S - 0.02, gaps
+    # The server stamps arrival after its thread reads the request line; on a loaded machine that stamp
+    # can lag the send by tens of ms, shortening one gap and lengthening the next. So: no gap near zero
+    # (what a missing limiter gives), and on average the configured spacing.
+    assert min(gaps) >= INTERVAL_S * 0.6, gaps
+    assert sum(gaps) / len(gaps) >= INTERVAL_S - 0.01, gaps
 
 
 def test_per_host_concurrency_limit_caps_requests_in_flight():
