@@ -10,9 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
-
-class UserError(Exception):
-    """Bad input or config: printed as one line, exit code 2."""
+from newsmon.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -158,12 +158,16 @@ class _Poller:
     def _stage(self, feed: Feed, entry: FeedEntry, now: datetime) -> tuple[str, str | None]:
         from ingest.extract import ExtractionSkip, extract_article
         from ingest.http import FetchError
-        from ingest.urls import article_id, canonical_url
+        from ingest.urls import UrlError, article_id, canonical_url
 
         if not entry.link:
             self.counts.skip("entry has no link")
             return "skipped:no-link", None
-        entry_id = article_id(canonical_url(entry.link))
+        try:
+            entry_id = article_id(canonical_url(entry.link))
+        except UrlError as exc:  # mailto:, hostless or otherwise unusable link
+            self.counts.skip(f"entry link not fetchable: {exc}")
+            return "skipped:bad-link", None
         with self.engine.connect() as conn:
             if _article_exists(conn, entry_id):
                 self.counts.add("duplicates_url")

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _user_error(message: str) -> Exception:
-    from newsmon.cli import UserError
+    from newsmon.errors import UserError
 
     return UserError(message)
 

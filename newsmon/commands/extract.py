@@ -121,7 +121,7 @@ def _run_jsonl(stdin: IO[str], out: IO[str]) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.extract import ExtractionSkip
-    from newsmon.cli import UserError
+    from newsmon.errors import UserError
 
     if args.jsonl:
         if args.source:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from newsmon.cli import UserError
+from newsmon.errors import UserError
 from newsmon.settings import Settings
 
 AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from newsmon.cli import UserError
+from newsmon.errors import UserError
 from newsmon.settings import Settings
 
 LABELS = {

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _load_pack(args: argparse.Namespace, settings: Settings) -> TopicPack:
     from enrich.topic import TopicPackError, load_topic_pack, load_topic_packs
-    from newsmon.cli import UserError
+    from newsmon.errors import UserError
 
     try:
         packs = [load_topic_pack(args.pack)] if args.pack else load_topic_packs(settings.topics_dir)
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _tag_input(args: argparse.Namespace, pack: TopicPack) -> int:
-    from newsmon.cli import UserError
+    from newsmon.errors import UserError
 
     if args.input == "-":
         bad = tag_stream(pack, sys.stdin, sys.stdout, sys.stderr, args.explain, "stdin")
