@@ -18,6 +18,16 @@ class ConfigError(ValueError):
 AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire")
 
 
+def _unique(items: list, attribute: str, message: str) -> list:
+    seen: set[str] = set()
+    for item in items:
+        key = getattr(item, attribute)
+        if key in seen:
+            raise ValueError(message.format(key))
+        seen.add(key)
+    return items
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,12 +56,7 @@ class FeedsFile(_Strict):
     @field_validator("feeds")
     @classmethod
     def _unique_ids(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
-        seen: set[str] = set()
-        for feed in feeds:
-            if feed.id in seen:
-                raise ValueError(f"feed id {feed.id!r} appears twice; ids must be unique")
-            seen.add(feed.id)
-        return feeds
+        return _unique(feeds, "id", "feed id {!r} appears twice; ids must be unique")
 
 
 class AlertRule(_Strict):
@@ -95,12 +100,7 @@ class AlertsFile(_Strict):
     @field_validator("rules")
     @classmethod
     def _unique_names(cls, rules: list[AlertRule]) -> list[AlertRule]:
-        seen: set[str] = set()
-        for rule in rules:
-            if rule.name in seen:
-                raise ValueError(f"rule name {rule.name!r} appears twice; names must be unique (alerts are keyed by it)")
-            seen.add(rule.name)
-        return rules
+        return _unique(rules, "name", "rule name {!r} appears twice; names must be unique (alerts are keyed by it)")
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
