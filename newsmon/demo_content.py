@@ -270,7 +270,7 @@ def feeds_yaml(base_url: str) -> str:
 
 
 def alerts_yaml(alerts_file: str, smtp_port: int | None) -> str:
-    """Alert rules for the demo: one on checkpoints (file + SMTP), one digest rule."""
+    """Alert rules for the demo: one instant rule on checkpoints, delivered to a file and over SMTP."""
     channels = [f"file://{alerts_file}"]
     if smtp_port:
         channels.append(f"smtp://127.0.0.1:{smtp_port}/?to=desk@example.org&from=newsmon@example.org")
