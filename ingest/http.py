@@ -71,6 +71,10 @@ class AddressRefused(Exception):
     """Raised inside the connection layer when a host resolves only to addresses we must not contact."""
 
 
+class TargetRefused(FetchError):
+    """The host resolves only to addresses newsmon must not contact (private, loopback, metadata)."""
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """A Page plus the redirect hops that led to it (status, target URL), for permanent-redirect handling."""
@@ -463,10 +467,6 @@ class SafeClient:
             if kind == "page" and self.respect_robots:
                 allowed, why, temporary = self.robots.check(str(target))
                 if not allowed:
-                    if "refused target" in why:
-                        # robots.txt was not fetched because the host itself is off limits: say that.
-                        reason = why[why.index("refused target"):].removesuffix("; retrying later")
-                        raise FetchError(current, reason.removesuffix(")"), retryable=False)
                     # An unreachable robots.txt is a "not now", so the pipeline retries the page later.
                     raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=temporary)
             headers: dict[str, str] = {}
@@ -521,7 +521,7 @@ class SafeClient:
                 else:
                     knob = "NEWSMON_ALLOW_LOOPBACK" if "loopback" in why else "NEWSMON_ALLOW_PRIVATE_ADDRESSES"
                     hint = f"allowed only with {knob}=true"
-                raise FetchError(original, f"refused target: {why} ({hint})") from exc
+                raise TargetRefused(original, f"refused target: {why} ({hint})") from exc
             except httpx.TimeoutException as exc:
                 raise FetchError(original, self._timeout_reason(exc, target.host or ""), retryable=True) from exc
             except httpx.HTTPError as exc:

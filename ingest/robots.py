@@ -76,12 +76,14 @@ class RobotsCache:
             return entry
 
     def _load(self, origin: str, *, previous: _Entry | None) -> _Entry:
-        from ingest.http import FetchError
+        from ingest.http import FetchError, TargetRefused
 
         self.fetches += 1
         now = time.monotonic()
         try:
             page = self.client.fetch(f"{origin}/robots.txt", kind="robots")
+        except TargetRefused:
+            raise  # the host itself is off limits: that, not robots.txt, is why its pages are not fetched
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 # RFC 9309 2.3.1.3: an unavailable (4xx) robots.txt means no restrictions.

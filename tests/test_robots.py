@@ -91,3 +91,14 @@ def test_unreachable_robots_txt_makes_the_page_skip_retryable(server):
     with client_for() as client, pytest.raises(FetchError) as info:
         client.fetch(server.url("/news/1.html"), kind="page")
     assert info.value.retryable
+
+
+def test_a_page_on_a_refused_address_says_so_instead_of_blaming_robots_txt():
+    from ingest.http import FetchError, SafeClient
+    from newsmon.settings import load_settings
+
+    with SafeClient(load_settings(allow_loopback=False, respect_robots=True)) as client:
+        with pytest.raises(FetchError) as err:
+            client.fetch("http://127.0.0.1:9/article.html", kind="page")
+    assert err.value.reason.startswith("refused target: loopback")
+    assert "robots" not in err.value.reason and not err.value.retryable
