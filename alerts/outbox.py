@@ -23,7 +23,6 @@ from newsmon.config import AlertRule
 from newsmon.records import Article
 from newsmon.settings import Settings
 from store.db import alert_outbox, articles, insert_ignore
-from store.documents import format_datetime
 
 MAX_ATTEMPTS = 8
 SENDING_LEASE_S = 600
@@ -54,21 +53,16 @@ def channel_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
-def _payload(article: Article) -> dict[str, object]:
-    topic = article.topic
+def _payload(view: ArticleView) -> dict[str, object]:
+    """What an alert shows about one article, taken from the document the rules were matched on."""
+    doc = view.doc
     return {
-        "article_id": article.id,
-        "cluster_id": article.cluster_id,
-        "title": article.title,
-        "url": article.url,
-        "source": article.source,
-        "language": article.language,
-        "published_at": format_datetime(article.published_at),
-        "on_topic": bool(topic and topic.on_topic),
-        "relevance": round(topic.relevance, 3) if topic else 0.0,
-        "subtopics": list(topic.subtopics) if topic else [],
-        "matched": sorted({m.surface for m in topic.matched})[:12] if topic else [],
-        "lead": " ".join(article.text.split()[:60]),
+        "article_id": doc["id"],
+        **{key: doc[key] for key in ("cluster_id", "title", "url", "source", "language", "published_at",
+                                     "on_topic", "subtopics")},
+        "relevance": round(doc["relevance"], 3),
+        "matched": sorted({m["surface"] for m in doc["matched"]})[:12],
+        "lead": " ".join(doc["text"].split()[:60]),
     }
 
 
@@ -89,7 +83,7 @@ def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: 
                 "status": "pending",
                 "attempts": 0,
                 "created_at": now,
-                "payload": _payload(article),
+                "payload": _payload(view),
             }
             if insert_ignore(conn, alert_outbox, row):
                 counts.enqueued += 1
