@@ -46,7 +46,7 @@ from newsmon.query import (
 )
 from newsmon.records import Article
 from store.db import StoreUnavailable
-from store.documents import article_to_document, parse_datetime
+from store.documents import article_to_document, format_datetime, parse_datetime
 from store.index import PutResult, SearchHit, SearchQuery
 
 SQLITE_DDL = (
@@ -204,10 +204,8 @@ class SqliteIndex:
 
 
 def _iso(value: datetime) -> str:
-    from store.documents import format_datetime
-
     formatted = format_datetime(value)
-    assert formatted is not None
+    assert formatted is not None  # a datetime in gives a string out
     return formatted
 
 
