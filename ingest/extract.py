@@ -17,8 +17,9 @@ from trafilatura.utils import load_html
 
 from ingest.extract_chunks import recover_split_body
 from ingest.extract_clean import clean_text
+from ingest.extract_dates import day_is_printed, publisher_local_day
 from ingest.extract_input import InputRejected, html_text_from_input
-from ingest.extract_meta import clean_authors, normalise_language, parse_datetime, read_page_meta
+from ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
 from newsmon.records import Extracted, FeedEntry
 
 # trafilatura logs every discarded page at WARNING; our skips are counted and reported instead.
@@ -201,7 +202,7 @@ def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> st
 
 
 def _htmldate(tree: HtmlElement, url: str, now: datetime) -> datetime | None:
-    # htmldate only yields a calendar day; the result is midnight of that day in UTC.
+    # htmldate only yields a calendar day: midnight of that day, with no zone stated.
     try:
         found = find_date(
             tree,
@@ -213,7 +214,20 @@ def _htmldate(tree: HtmlElement, url: str, now: datetime) -> datetime | None:
         )
     except (ValueError, RecursionError):
         return None
-    return parse_datetime(found, now=now)
+    return parse_local_datetime(found, now=now)
+
+
+def _date_read_from_page(tree: HtmlElement, html: str, url: str, now: datetime) -> datetime | None:
+    """htmldate's day for a page without structured or feed dates; None rather than a guess.
+
+    A 1 January is usually a copyright year read as a date, so it counts only when the page prints
+    that full day. htmldate's extensive search stays off: it found some more true days, but loading
+    and calling its free-text date parser cost more than the throughput target allows.
+    """
+    found = _htmldate(tree, url, now)
+    if found is not None and (found.month, found.day) == (1, 1) and not day_is_printed(html, found.date()):
+        return None
+    return found
 
 
 @dataclass(frozen=True)
@@ -260,9 +274,12 @@ def extract_with_report(
     if published_local is None and entry is not None and entry.published_at is not None:
         published_local, source = entry.published_at, "feed"
     if published_local is None:
-        published_local = _htmldate(tree, url, now)
+        published_local = _date_read_from_page(tree, text, url, now)
         source = "htmldate" if published_local is not None else None
     published_at = published_local.astimezone(UTC) if published_local is not None else None
+    local_day = published_local.date() if published_local is not None else None
+    if published_local is not None and source not in {"feed", "htmldate"}:
+        local_day = publisher_local_day(published_local, text, url)
     modified_at = meta.modified_at or (entry.updated_at if entry is not None else None)
     if modified_at is not None and published_at is not None and modified_at < published_at:
         modified_at = None
@@ -287,7 +304,7 @@ def extract_with_report(
     )
     report = ExtractionReport(
         published_source=source,
-        published_local_day=published_local.date() if published_local is not None else None,
+        published_local_day=local_day,
         comment_blocks_removed=comment_blocks,
     )
     return extracted, report

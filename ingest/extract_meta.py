@@ -7,7 +7,7 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from dateutil import parser as dateparser
 from lxml.html import HtmlElement
@@ -35,6 +35,9 @@ ARTICLE_TYPES = frozenset(
 MIN_PUBLISHED_AT = datetime(1995, 1, 1, tzinfo=UTC)
 # Clock skew and publishers' time-zone mistakes put honest dates a few hours in the future.
 MAX_FUTURE_SKEW = timedelta(days=1)
+# A date written without a zone is read as UTC but marked with this tzinfo (compare with `is`), so the
+# publisher's day is never shifted as if UTC had been stated.
+UNZONED = timezone(timedelta(0), "UTC (no zone stated)")
 
 _PUBLISHED_META = (
     "article:published_time",
@@ -112,7 +115,10 @@ def parse_datetime(value: object, *, now: datetime | None = None) -> datetime | 
 
 
 def parse_local_datetime(value: object, *, now: datetime | None = None) -> datetime | None:
-    """Like parse_datetime but keeps the publisher's own UTC offset (its calendar day is the one readers saw)."""
+    """Like parse_datetime but keeps the publisher's own UTC offset (its calendar day is the one readers saw).
+
+    Without a stated zone the result carries UNZONED: the written day is kept as the publisher's day.
+    """
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -153,7 +159,7 @@ def parse_local_datetime(value: object, *, now: datetime | None = None) -> datet
             except (ValueError, OverflowError, TypeError):
                 return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=UNZONED)
     try:
         in_utc = parsed.astimezone(UTC)
     except (OverflowError, ValueError):
