@@ -261,10 +261,35 @@ def date_verdict(page: EvalPage, out: Output) -> str | None:
     return "correct" if ours & truth_days(page.published) else "wrong"
 
 
+def date_audit(page: EvalPage, html: bytes) -> dict:
+    """For a wrong or missing date: is the truth day printed on the page, and does the page's own
+    structured datePublished (JSON-LD, meta, itemprop) name another day? Both point at ground-truth
+    noise (an "Updated" day, a day from outside the page) rather than at a date we failed to read.
+    """
+    from ingest.extract import _parse
+    from ingest.extract_dates import day_is_printed, publisher_local_day
+    from ingest.extract_input import html_text_from_input
+    from ingest.extract_meta import read_page_meta
+
+    text = html_text_from_input(html, None)
+    truth = truth_days(page.published or "")
+    printed = any(day_is_printed(text, day) for day in truth)
+    meta = read_page_meta(_parse(text, page.url), page.http_url)
+    stated = meta.published_at
+    contradicts = stated is not None and not truth & {
+        stated.date(),
+        stated.astimezone(UTC).date(),
+        publisher_local_day(stated, text, page.http_url),
+    }
+    return {"truth_printed": printed, "truth_contradicts_date_published": contradicts}
+
+
 # --- evaluation ---------------------------------------------------------------------------------------
 
 
-def score_page(page: EvalPage, out: Output, comments: str | None = None, *, with_dates: bool = True) -> dict:
+def score_page(
+    page: EvalPage, out: Output, comments: str | None = None, *, with_dates: bool = True, html: bytes | None = None
+) -> dict:
     row: dict = {"dataset": page.dataset, "id": page.id, "skip": out.skip, "seconds": round(out.seconds, 4)}
     if comments:
         leaked, total = comment_leak(page, comments, out.text)
@@ -288,6 +313,8 @@ def score_page(page: EvalPage, out: Output, comments: str | None = None, *, with
             date_source=out.published_source,
             date_verdict=verdict,
         )
+    if verdict in {"wrong", "missing"} and html is not None:
+        row["date_audit"] = date_audit(page, html)
     return row
 
 
@@ -315,6 +342,16 @@ def summarise(rows: list[dict]) -> dict:
             date_missing=verdicts["missing"],
             date_accuracy=verdicts["correct"] / dated,
         )
+        audits = [r["date_audit"] for r in rows if "date_audit" in r]
+        if audits:
+            summary.update(
+                date_misses_audited=len(audits),
+                date_truth_not_printed=sum(not a["truth_printed"] for a in audits),
+                date_truth_contradicts_date_published=sum(a["truth_contradicts_date_published"] for a in audits),
+                date_truth_unsupported=sum(
+                    not a["truth_printed"] or a["truth_contradicts_date_published"] for a in audits
+                ),
+            )
     with_authors = [r for r in rows if "authors_exact" in r]
     if with_authors:
         summary["author_accuracy"] = sum(r["authors_exact"] for r in with_authors) / len(with_authors)
@@ -340,7 +377,7 @@ def evaluate(
         found_comments = reader_comments(page, html) if comments else None
         for name in names:
             out = SYSTEMS[name](page, html)
-            rows[name].append(score_page(page, out, found_comments, with_dates=name in SYSTEMS_WITH_DATES))
+            rows[name].append(score_page(page, out, found_comments, with_dates=name in SYSTEMS_WITH_DATES, html=html))
     summary: dict[str, dict[str, dict]] = {}
     for name in names:
         for dataset in dict.fromkeys(p.dataset for p in pages):
@@ -378,6 +415,14 @@ def print_table(result: dict) -> None:
         if "author_accuracy" in systems.get("newsmon", {}):
             print(f"{dataset}: author names exact (set, case-insensitive) on pages that credit one: "
                   f"{systems['newsmon']['author_accuracy']:.3f}")
+    for dataset, systems in result["summary"].items():
+        s = systems.get("newsmon", {})
+        if "date_misses_audited" in s:
+            print(
+                f"{dataset}: date misses: {s['date_misses_audited']}, truth day not printed on the page: "
+                f"{s['date_truth_not_printed']}, truth contradicts the page's datePublished: "
+                f"{s['date_truth_contradicts_date_published']} (either: {s['date_truth_unsupported']})"
+            )
     print("comment leak: share of reader-comment shingles (trafilatura's comment extractor, minus reference text)")
     print("found in the output; (pages leaking / pages with comments)")
 
