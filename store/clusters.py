@@ -49,6 +49,11 @@ MIN_JACCARD_FOR_CONTAINMENT = 0.1
 # A band bucket holding more articles than this is template text (an outlet's boilerplate): new
 # articles are no longer added to it, which keeps every lookup bounded as the index grows.
 BUCKET_CAP = 48
+# A full bucket whose members belong to at least this many different stories is common text (an
+# outlet's header and footer, a stock phrase), the LSH counterpart of a stop word: it is recorded in
+# `dedup_common_bands` and no longer looked up at all. Copies of one story share many bands, so losing
+# a common one never hides them; and a full bucket of one big story (one cluster) stays in use.
+COMMON_BUCKET_CLUSTERS = 8
 
 dedup_docs = Table(
     "dedup_docs",
@@ -67,26 +72,34 @@ dedup_docs = Table(
     Column("assigned_at", DateTime(timezone=True), nullable=False),
 )
 
-# The band index is a two-level log-structured merge: new rows go to the small `dedup_bands_recent`
-# table, which is moved into the large `dedup_bands` table in key order every MERGE_EVERY_DOCS
-# articles. Random-key inserts into one big B-tree dirty a page per row once it outgrows the batch;
-# this way each run writes into a table that never exceeds a few thousand articles, and the big
-# table is rewritten sequentially, rarely.
-dedup_bands = Table(
-    "dedup_bands",
-    metadata,
-    Column("band_key", BigInteger, primary_key=True),
-    Column("doc_seq", BigInteger, primary_key=True),
-    sqlite_with_rowid=False,
-)
-dedup_bands_recent = Table(
-    "dedup_bands_recent",
-    metadata,
-    Column("band_key", BigInteger, primary_key=True),
-    Column("doc_seq", BigInteger, primary_key=True),
-    sqlite_with_rowid=False,
-)
+# The band index is a three-level log-structured merge: new rows go to the small `dedup_bands_recent`
+# table, which is moved in key order into `dedup_bands_mid` every MERGE_EVERY_DOCS articles; the mid
+# table is moved into the large `dedup_bands` table every MERGE_EVERY_DOCS * MID_MERGES articles.
+# Random-key inserts into one big B-tree dirty a page per row once it outgrows the batch, and a key-order
+# merge rewrites every page of the table it lands in: with two levels, each merge rewrote the whole
+# archive (quadratic in its size); with three, the frequent merges rewrite only the mid table.
+def _band_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("band_key", BigInteger, primary_key=True),
+        Column("doc_seq", BigInteger, primary_key=True),
+        sqlite_with_rowid=False,
+    )
+
+
+dedup_bands = _band_table("dedup_bands")
+dedup_bands_mid = _band_table("dedup_bands_mid")
+dedup_bands_recent = _band_table("dedup_bands_recent")
+BAND_TABLES = (dedup_bands, dedup_bands_mid, dedup_bands_recent)
 MERGE_EVERY_DOCS = 4000
+MID_MERGES = 8
+dedup_common_bands = Table(
+    "dedup_common_bands",
+    metadata,
+    Column("band_key", BigInteger, primary_key=True),
+    sqlite_with_rowid=False,
+)
 
 # One row whose update every assign_clusters call makes first: it serialises concurrent callers
 # (SQLite's write lock, PostgreSQL's row lock) so two workers never both decide "new story".
@@ -209,9 +222,15 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
                 by_hash[row.content_hash] = entry
 
     all_keys = sorted({k for p in prepared.values() for k in p.band_keys})
-    buckets: dict[int, list[int]] = defaultdict(list)
+    common: set[int] = set()
     for chunk in _chunks(all_keys):
-        for table in (dedup_bands, dedup_bands_recent):
+        common.update(
+            conn.execute(select(dedup_common_bands.c.band_key).where(dedup_common_bands.c.band_key.in_(chunk))).scalars()
+        )
+    lookup_keys = [key for key in all_keys if key not in common]
+    buckets: dict[int, list[int]] = defaultdict(list)
+    for chunk in _chunks(lookup_keys):
+        for table in BAND_TABLES:
             for row in conn.execute(select(table.c.band_key, table.c.doc_seq).where(table.c.band_key.in_(chunk))):
                 buckets[row.band_key].append(row.doc_seq)
 
@@ -231,6 +250,11 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
             signature = np.frombuffer(row.signature, dtype="<u4") if row.signature else None
             docs[row.seq] = _Doc(row.seq, row.article_id, row.cluster_id, _utc(row.seen_at), row.shingles, signature)
     next_seq = (conn.execute(select(func.max(dedup_docs.c.seq))).scalar() or 0) + 1
+    # Full buckets stored before common buckets were recorded are classified on first sight.
+    new_common = [key for key, members in buckets.items() if _is_common(members, docs)]
+    for key in new_common:
+        common.add(key)
+        del buckets[key]
 
     results: dict[str, Article] = {}
     new_doc_rows: list[dict] = []
@@ -283,19 +307,40 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
         if prep.signature is not None and dup_reason != "exact":
             docs[seq] = _Doc(seq, article.id, cluster_id, seen_at, prep.shingles, prep.signature)
             for key in prep.band_keys:
+                if key in common:
+                    continue
                 members = buckets[key]
                 if len(members) < BUCKET_CAP:
                     members.append(seq)
                     new_band_rows.append((key, seq))
+                    if _is_common(members, docs):
+                        common.add(key)
+                        new_common.append(key)
+                        del buckets[key]
 
+    if new_common:
+        placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            f"INSERT INTO {dedup_common_bands.name} (band_key) VALUES ({placeholder})", [(key,) for key in sorted(new_common)]
+        )
     if new_doc_rows:
         conn.execute(dedup_docs.insert(), new_doc_rows)
         _insert_bands(conn, new_band_rows)
         first_seq, last_seq = new_doc_rows[0]["seq"], new_doc_rows[-1]["seq"]
         if (first_seq - 1) // MERGE_EVERY_DOCS != last_seq // MERGE_EVERY_DOCS:
             merge_recent_bands(conn)
+        every_mid = MERGE_EVERY_DOCS * MID_MERGES
+        if (first_seq - 1) // every_mid != last_seq // every_mid:
+            _move_bands(conn, dedup_bands_mid, dedup_bands)
     _update_clusters(conn, deltas, now)
     return [results[a.id] for a in articles]
+
+
+def _is_common(members: list[int], docs: dict[int, _Doc]) -> bool:
+    if len(members) < BUCKET_CAP:
+        return False
+    stories = {docs[member].cluster_id for member in members if member in docs}
+    return len(stories) >= COMMON_BUCKET_CLUSTERS
 
 
 def _insert_bands(conn: Connection, rows: list[tuple[int, int]]) -> None:
@@ -311,12 +356,16 @@ def _insert_bands(conn: Connection, rows: list[tuple[int, int]]) -> None:
 
 
 def merge_recent_bands(conn: Connection) -> None:
-    """Move the recent band rows into the main band table, in key order (one sequential pass)."""
+    """Move the recent band rows into the mid-level band table, in key order (one sequential pass)."""
+    _move_bands(conn, dedup_bands_recent, dedup_bands_mid)
+
+
+def _move_bands(conn: Connection, source: Table, target: Table) -> None:
     conn.exec_driver_sql(
-        f"INSERT INTO {dedup_bands.name} (band_key, doc_seq) "
-        f"SELECT band_key, doc_seq FROM {dedup_bands_recent.name} ORDER BY band_key, doc_seq"
+        f"INSERT INTO {target.name} (band_key, doc_seq) "
+        f"SELECT band_key, doc_seq FROM {source.name} ORDER BY band_key, doc_seq"
     )
-    conn.exec_driver_sql(f"DELETE FROM {dedup_bands_recent.name}")
+    conn.exec_driver_sql(f"DELETE FROM {source.name}")
 
 
 @dataclass
@@ -421,7 +470,7 @@ def prune_lsh(conn: Connection, older_than: datetime, *, limit: int = 10_000) ->
     # Band keys are recomputed from the stored signature, so the delete uses the primary key.
     keys = [(key, row.seq) for row in rows for key in band_keys(np.frombuffer(row.signature, dtype="<u4"))]
     placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    for table in (dedup_bands, dedup_bands_recent):
+    for table in BAND_TABLES:
         conn.exec_driver_sql(
             f"DELETE FROM {table.name} WHERE band_key = {placeholder} AND doc_seq = {placeholder}", sorted(keys)
         )

@@ -14,7 +14,7 @@ from newsmon.cli import main
 from newsmon.maintenance import Retention, run_maintenance
 from newsmon.records import Article
 from newsmon.settings import Settings, load_settings
-from store.clusters import assign_clusters, dedup_bands, dedup_bands_recent, dedup_docs
+from store.clusters import BAND_TABLES, assign_clusters, dedup_docs
 from store.db import alert_outbox, articles, open_engine, seen_entries
 
 NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
@@ -62,7 +62,7 @@ def _fingerprinted(settings: Settings, text: str, age_days: float) -> Article:
 
 def _bands(settings: Settings) -> int:
     """LSH band rows, wherever they are: new ones sit in the recent table until a merge."""
-    return _count(settings, dedup_bands) + _count(settings, dedup_bands_recent)
+    return sum(_count(settings, table) for table in BAND_TABLES)
 
 
 def _count(settings: Settings, table, *where) -> int:
