@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from urllib.parse import urljoin, urlsplit
 
+import htmldate.extractors
 import trafilatura
 from htmldate import find_date
 from lxml.etree import ParserError
@@ -25,6 +28,45 @@ from newsmon.records import Extracted, FeedEntry
 # trafilatura logs every discarded page at WARNING; our skips are counted and reported instead.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 logging.getLogger("htmldate").setLevel(logging.ERROR)
+
+# htmldate's extensive search (our last resort for pages that state no date) hands free-text date
+# expressions its own parsers cannot read ("15 августа 2016, 13:43") to dateparser, set up for all of
+# dateparser's ~200 locales, so each string is tried in every language: up to 0.4 s per page. A page
+# writes its dates in its own language, so the parser gets that language and English (or, when the
+# page's language is unknown, the languages of the monitored and major European outlets): the same
+# strings then parse in milliseconds. htmldate looks the parser up through this module-level function
+# on every call, and the page's language reaches it through a context variable.
+DATEPARSER_LANGUAGES = ("en", "lt", "ru", "be", "uk", "pl", "lv", "et", "de", "fr", "es", "it", "pt", "nl", "fi", "sv", "cs")
+_page_language: ContextVar[str | None] = ContextVar("newsmon_page_language", default=None)
+
+
+@cache
+def _date_parser_for(language: str | None):  # dateparser is imported only when first needed
+    from dateparser import DateDataParser
+
+    if language in DATEPARSER_LANGUAGES:
+        languages = list(dict.fromkeys([language, "en"]))
+    else:
+        languages = list(DATEPARSER_LANGUAGES)
+    return DateDataParser(
+        languages=languages,
+        settings={  # htmldate 1.11's own settings
+            "NORMALIZE": True,
+            "PARSERS": ["custom-formats", "absolute-time"],
+            "PREFER_DATES_FROM": "past",
+            "PREFER_LOCALE_DATE_ORDER": True,
+            "RETURN_AS_TIMEZONE_AWARE": False,
+            "STRICT_PARSING": True,
+        },
+    )
+
+
+def _free_text_date_parser():
+    return _date_parser_for(_page_language.get())
+
+
+if hasattr(htmldate.extractors, "get_external_parser"):
+    htmldate.extractors.get_external_parser = _free_text_date_parser
 
 # Below this many characters the "article" is a teaser, a paywall stub or an error page.
 MIN_TEXT_CHARS = 120
@@ -201,14 +243,14 @@ def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> st
     return (document.text or "").strip() if document is not None else ""
 
 
-def _htmldate(tree: HtmlElement, url: str, now: datetime) -> datetime | None:
+def _htmldate(tree: HtmlElement, url: str, now: datetime, *, extensive: bool = False) -> datetime | None:
     # htmldate only yields a calendar day: midnight of that day, with no zone stated.
     try:
         found = find_date(
             tree,
             url=url or None,
             original_date=True,
-            extensive_search=False,  # the extensive search guesses from free text and copyright lines
+            extensive_search=extensive,  # free text and copyright lines: see _date_read_from_page
             outputformat="%Y-%m-%d",
             max_date=now.strftime("%Y-%m-%d"),
         )
@@ -217,15 +259,28 @@ def _htmldate(tree: HtmlElement, url: str, now: datetime) -> datetime | None:
     return parse_local_datetime(found, now=now)
 
 
-def _date_read_from_page(tree: HtmlElement, html: str, url: str, now: datetime) -> datetime | None:
+def _date_read_from_page(
+    tree: HtmlElement, html: str, url: str, now: datetime, language: str | None = None
+) -> datetime | None:
     """htmldate's day for a page without structured or feed dates; None rather than a guess.
 
-    A 1 January is usually a copyright year read as a date, so it counts only when the page prints
-    that full day. htmldate's extensive search stays off: it found some more true days, but loading
-    and calling its free-text date parser cost more than the throughput target allows.
+    The fast search reads the URL, <time>, meta and date lines. A 1 January is usually a copyright year
+    read as a date, so it counts only when the page prints that full day. When the fast search finds
+    nothing, the extensive search (free text, copyright lines) gets a look, and its day counts only when
+    the page prints it in full: a copyright year or a number that merely looks like a date never becomes
+    a publication date.
     """
     found = _htmldate(tree, url, now)
-    if found is not None and (found.month, found.day) == (1, 1) and not day_is_printed(html, found.date()):
+    if found is not None:
+        if (found.month, found.day) == (1, 1) and not day_is_printed(html, found.date()):
+            return None
+        return found
+    token = _page_language.set(language)
+    try:
+        found = _htmldate(tree, url, now, extensive=True)
+    finally:
+        _page_language.reset(token)
+    if found is not None and not day_is_printed(html, found.date()):
         return None
     return found
 
@@ -274,7 +329,7 @@ def extract_with_report(
     if published_local is None and entry is not None and entry.published_at is not None:
         published_local, source = entry.published_at, "feed"
     if published_local is None:
-        published_local = _date_read_from_page(tree, text, url, now)
+        published_local = _date_read_from_page(tree, text, url, now, meta.language)
         source = "htmldate" if published_local is not None else None
     published_at = published_local.astimezone(UTC) if published_local is not None else None
     local_day = published_local.date() if published_local is not None else None

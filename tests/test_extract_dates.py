@@ -114,6 +114,23 @@ def test_a_printed_full_date_without_structured_data_is_found() -> None:
     assert report.published_source == "htmldate"
 
 
+def test_a_date_printed_only_in_the_running_text_is_found_by_the_last_resort_search() -> None:
+    html = _page(before_body="<div>Mittwoch, 2. Februar 2022</div>")
+    result, report = extract_with_report(html, "https://news.example.com/cup-preview")
+    assert result.published_at is not None and result.published_at.date() == date(2022, 2, 2)
+    assert report.published_source == "htmldate"
+
+
+def test_a_russian_date_line_is_read_when_the_page_states_no_date_elsewhere() -> None:
+    body = "".join(f"<p>Абзац {i}: совет обсудил новый бюджет школ и дорог, решение примут весной.</p>" for i in range(8))
+    html = (
+        "<html><head><title>Бюджет</title></head><body><article><p class='rubric'>Литва</p>"
+        f"<p class='date'>3 марта 2023, 10:15</p><h1>Бюджет совета</h1>{body}</article></body></html>"
+    )
+    result, _ = extract_with_report(html, "https://news.example.com/byudzhet")
+    assert result.published_at is not None and result.published_at.date() == date(2023, 3, 3)
+
+
 @pytest.mark.parametrize(
     ("html", "day"),
     [
