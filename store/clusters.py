@@ -319,21 +319,29 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
                         del buckets[key]
 
     if new_common:
-        placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         conn.exec_driver_sql(
-            f"INSERT INTO {dedup_common_bands.name} (band_key) VALUES ({placeholder})", [(key,) for key in sorted(new_common)]
+            f"INSERT INTO {dedup_common_bands.name} (band_key) VALUES ({_placeholder(conn)})",
+            [(key,) for key in sorted(new_common)],
         )
     if new_doc_rows:
         conn.execute(dedup_docs.insert(), new_doc_rows)
         _insert_bands(conn, new_band_rows)
         first_seq, last_seq = new_doc_rows[0]["seq"], new_doc_rows[-1]["seq"]
-        if (first_seq - 1) // MERGE_EVERY_DOCS != last_seq // MERGE_EVERY_DOCS:
+        if _crossed_multiple(first_seq, last_seq, MERGE_EVERY_DOCS):
             merge_recent_bands(conn)
-        every_mid = MERGE_EVERY_DOCS * MID_MERGES
-        if (first_seq - 1) // every_mid != last_seq // every_mid:
+        if _crossed_multiple(first_seq, last_seq, MERGE_EVERY_DOCS * MID_MERGES):
             _move_bands(conn, dedup_bands_mid, dedup_bands)
     _update_clusters(conn, deltas, now)
     return [results[a.id] for a in articles]
+
+
+def _crossed_multiple(first_seq: int, last_seq: int, every: int) -> bool:
+    """Whether this batch's sequence numbers passed a multiple of `every` (time for that merge)."""
+    return (first_seq - 1) // every != last_seq // every
+
+
+def _placeholder(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _is_common(members: list[int], docs: dict[int, _Doc]) -> bool:
@@ -350,7 +358,7 @@ def _insert_bands(conn: Connection, rows: list[tuple[int, int]]) -> None:
         return
     # In key order, each B-tree page is visited once per batch instead of once per row.
     rows = sorted(rows)
-    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    placeholder = _placeholder(conn)
     statement = f"INSERT INTO {dedup_bands_recent.name} (band_key, doc_seq) VALUES ({placeholder}, {placeholder})"
     conn.exec_driver_sql(statement, rows)
 
@@ -469,7 +477,7 @@ def prune_lsh(conn: Connection, older_than: datetime, *, limit: int = 10_000) ->
         return 0
     # Band keys are recomputed from the stored signature, so the delete uses the primary key.
     keys = [(key, row.seq) for row in rows for key in band_keys(np.frombuffer(row.signature, dtype="<u4"))]
-    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    placeholder = _placeholder(conn)
     for table in BAND_TABLES:
         conn.exec_driver_sql(
             f"DELETE FROM {table.name} WHERE band_key = {placeholder} AND doc_seq = {placeholder}", sorted(keys)
