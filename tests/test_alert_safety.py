@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -12,11 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from alerts.channels import describe_channel
 from alerts.outbox import MAX_ATTEMPTS, deliver_pending, enqueue_matches
-from newsmon.config import AlertRule
+from newsmon.cli import main
+from newsmon.config import AlertRule, ConfigError, load_alert_rules
+from newsmon.pipeline import run_once
 from newsmon.records import Article, TopicResult
 from newsmon.settings import Settings, load_settings
-from store.db import alert_outbox, open_engine
+from newsmon.smtp_sink import SmtpSink
+from store.db import alert_outbox, open_engine, runs
 
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 # Shaped like a real bot token (digits, colon, 35 characters) so Apprise accepts the URL; it is made up.
@@ -88,6 +93,47 @@ def _outbox(settings: Settings) -> list[dict]:
         return [dict(r) for r in conn.execute(select(alert_outbox).order_by(alert_outbox.c.id)).mappings()]
 
 
+# ---------------------------------------------------------------- an unreachable Telegram channel
+
+
+def _telegram_rule(demo_env, webhook) -> None:
+    demo_env.settings.alerts_file.write_text(
+        "rules:\n"
+        "  - name: checkpoints\n"
+        "    query: medininkai OR salcininkai OR checkpoint*\n"
+        "    on_topic: true\n"
+        "    channels:\n"
+        f"      - json://127.0.0.1:{webhook.server_address[1]}/hooks/desk\n"
+        f"      - {TELEGRAM_URL}\n"
+    )
+
+
+def test_an_unreachable_telegram_channel_gives_up_after_max_attempts_without_repeats_or_leaking_its_token(
+        demo_env, webhook, telegram_unreachable, caplog):
+    caplog.set_level(logging.DEBUG)
+    _telegram_rule(demo_env, webhook)
+    summaries = []
+    for run in range(MAX_ATTEMPTS + 2):
+        # Each run comes after the previous one's backoff and claim lease have passed.
+        summaries.append(run_once(demo_env.settings, now=AT + timedelta(hours=2 * run)))
+
+    stories = summaries[0].alerts["enqueued"]
+    assert stories >= 1
+    assert len(webhook.received) == stories  # the channel that took each alert never got it again
+    rows = _outbox(demo_env.settings)
+    assert [r["status"] for r in rows] == ["failed"] * stories
+    assert {r["attempts"] for r in rows} == {MAX_ATTEMPTS}
+    assert all(describe_channel(TELEGRAM_URL) in r["last_error"] for r in rows)
+    assert summaries[-1].alerts.get("failed", 0) == 0  # given up rows are not tried again
+
+    with open_engine(demo_env.settings.database_url).connect() as conn:
+        recorded = json.dumps([r.counts for r in conn.execute(select(runs.c.counts))])
+    shown = [caplog.text, recorded, json.dumps([s.alerts for s in summaries]), json.dumps(rows, default=str)]
+    assert "not delivered" in recorded
+    for text in shown:
+        assert BOT_SECRET not in text and "123456789:" not in text
+
+
 def test_an_alert_whose_deliveries_never_finish_is_given_up_when_claimed_after_max_attempts(tmp_path, webhook):
     # A worker killed mid-delivery leaves the row `sending`; after MAX_ATTEMPTS such claims it must stop.
     settings = _settings(tmp_path)
@@ -102,3 +148,93 @@ def test_an_alert_whose_deliveries_never_finish_is_given_up_when_claimed_after_m
     assert webhook.received == []
     [row] = _outbox(settings)
     assert row["status"] == "failed" and str(MAX_ATTEMPTS) in row["last_error"]
+
+
+def test_a_line_break_in_a_mail_channels_from_address_is_refused_at_load_without_echoing_the_password(tmp_path):
+    path = tmp_path / "alerts.yaml"
+    path.write_text("rules:\n"
+                    "  - name: desk\n"
+                    "    query: medininkai\n"
+                    "    channels:\n"
+                    "      - 'smtp://alice:hunter2pw@127.0.0.1:2525/?to=desk@example.org"
+                    "&from=newsmon@example.org%0D%0ABcc:%20everyone@example.org'\n")
+    with pytest.raises(ConfigError, match=r"alerts.yaml:5: rules.0.channels: .*line break") as caught:
+        load_alert_rules(path)
+    chain = f"{caught.value}\n{caught.value.__cause__}"
+    assert "hunter2pw" not in chain and "alice" not in chain
+
+
+# ---------------------------------------------------------------- how a channel is shown
+
+SECRET_URLS = {
+    "slack": "slack://T1NEWSMON/B2NEWSMON/slackSecretTokenXyz/#desk",
+    "discord": "discord://112233445566/discordSecretTokenXyz/",
+    "msteams": "msteams://teamsSecretGroup/teamsSecretTokenA/teamsSecretTokenB/",
+    "ntfy": "ntfy://ntfyuser:ntfySecretPw@ntfy.example.org/border-topic",
+    "pover": "pover://poverUserKeyXyz@poverSecretTokenXyz",
+    "tgram": TELEGRAM_URL,
+    "smtp": "smtp://smtpuser:smtpSecretPw@mail.example.org:587/?to=desk@example.org",
+    "json": "json://hookuser:hookSecretPw@127.0.0.1:8080/hooks/hookSecretPath",
+}
+
+
+@pytest.mark.parametrize("scheme", sorted(SECRET_URLS))
+def test_a_channel_is_shown_as_its_scheme_and_a_short_stable_hash_only(scheme):
+    url = SECRET_URLS[scheme]
+    shown = describe_channel(url)
+    assert shown.startswith(f"{scheme}://#") and len(shown) == len(scheme) + 4 + 8
+    assert describe_channel(url) == shown
+    assert describe_channel(url[:-1] + "Q") != shown  # another chat, topic, token or recipient
+
+
+def test_a_channels_hash_leaves_out_its_password_so_no_log_can_confirm_a_guessed_one():
+    assert describe_channel("smtp://desk:guess1@mail.example.org/?to=a@example.org") == \
+        describe_channel("smtp://desk:guess2@mail.example.org/?to=a@example.org")
+
+
+def test_file_and_mailto_channels_keep_their_path_and_addresses_which_hold_no_secret():
+    assert describe_channel("file:alerts.jsonl") == "file:alerts.jsonl"
+    assert describe_channel("file:///srv/newsmon/alerts.jsonl") == "file:///srv/newsmon/alerts.jsonl"
+    assert describe_channel("mailto:desk@example.org,night@example.org") == "mailto:desk@example.org,night@example.org"
+
+
+def test_alerts_check_shows_no_part_of_any_channel_secret(demo_env, monkeypatch, capsys):
+    for key, value in demo_env.env().items():
+        monkeypatch.setenv(key, value)
+    channels = "".join(f"      - '{url}'\n" for url in SECRET_URLS.values())
+    demo_env.settings.alerts_file.write_text(f"rules:\n  - name: desk\n    query: medininkai\n    channels:\n{channels}")
+    assert main(["alerts", "check"]) == 0
+    out = capsys.readouterr().out
+    for url in SECRET_URLS.values():
+        assert describe_channel(url) in out
+    for secret in ("Secret", "T1NEWSMON", "112233445566", "ntfyuser", "poverUserKey", "123456789", "smtpuser", "hookuser"):
+        assert secret not in out
+
+
+def test_a_webhook_that_cannot_be_reached_leaves_no_part_of_its_url_in_errors_or_logs(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    settings = _settings(tmp_path)
+    url = f"json://hookuser:hookSecretPw@127.0.0.1:{_closed_port()}/hooks/hookSecretPath"
+    rule = AlertRule(name="desk", query="medininkai", channels=[url])
+    _queue(settings, rule, _article())
+    counts = deliver_pending(open_engine(settings.database_url), [rule], settings, AT)
+    assert counts.retry_later == 1
+    [row] = _outbox(settings)
+    assert row["last_error"].startswith(describe_channel(url))
+    for text in (caplog.text, row["last_error"], *counts.errors):
+        assert "hookSecret" not in text and "hookuser" not in text
+
+
+def test_smtp_credentials_in_the_url_appear_in_no_error_or_log(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    settings = _settings(tmp_path)
+    with SmtpSink() as sink:  # the sink offers no AUTH, so the login the URL asks for is refused
+        url = f"smtp://smtpuser:smtpSecretPw@127.0.0.1:{sink.port}/?to=desk@example.org"
+        rule = AlertRule(name="desk", query="medininkai", channels=[url])
+        _queue(settings, rule, _article())
+        counts = deliver_pending(open_engine(settings.database_url), [rule], settings, AT)
+    assert counts.retry_later == 1
+    [row] = _outbox(settings)
+    assert row["last_error"].startswith(describe_channel(url))
+    for text in (caplog.text, row["last_error"]):
+        assert "smtpSecretPw" not in text and "smtpuser" not in text
