@@ -75,6 +75,11 @@ def describe_channel(url: str) -> str:
     return f"{scheme}://#{digest}"
 
 
+def one_line(text: str) -> str:
+    """Text fit for a mail header or a title: line breaks and other control characters become single spaces."""
+    return " ".join(_CONTROL_RE.sub(" ", text).split())
+
+
 def _url_pieces(url: str) -> set[str]:
     """Every part of a channel URL that may be a secret: userinfo, host, path segments, query values, fragment."""
     match = _SCHEME_RE.match(url)
@@ -222,7 +227,7 @@ def _deliver_smtp(url: str, alert: Alert, settings: Settings) -> None:
     msg = EmailMessage()
     msg["From"] = query.get("from", settings.mail_from)
     msg["To"] = ", ".join(recipients)
-    msg["Subject"] = alert.subject
+    msg["Subject"] = one_line(alert.subject)
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = alert.message_id
     msg.set_content(alert.body)
@@ -248,5 +253,6 @@ def _deliver_apprise(url: str, alert: Alert) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise DeliveryError("not a channel URL Apprise understands; see the Apprise URL list")
-    if not notifier.notify(body=alert.body, title=alert.subject):
+    # body_format=TEXT: the body is publisher text, so HTML channels (mail) get it escaped, never as live markup.
+    if not notifier.notify(body=alert.body, title=one_line(alert.subject), body_format=apprise.NotifyFormat.TEXT):
         raise DeliveryError("the channel refused the alert or could not be reached")

@@ -93,6 +93,32 @@ def _outbox(settings: Settings) -> list[dict]:
         return [dict(r) for r in conn.execute(select(alert_outbox).order_by(alert_outbox.c.id)).mappings()]
 
 
+# ---------------------------------------------------------------- publisher markup in Apprise mail
+
+
+def _html_parts(message) -> list[str]:
+    return [part.get_content() for part in message.walk() if part.get_content_type() == "text/html"]
+
+
+def test_apprise_mail_shows_publisher_markup_as_text_never_as_live_html(tmp_path):
+    article = _article(HOSTILE_TITLE, HOSTILE_LEAD)
+    with SmtpSink() as sink:
+        base = f"mailto://127.0.0.1:{sink.port}?to=desk@example.org&from=newsmon@example.org&mode=insecure"
+        settings = _settings(tmp_path)
+        # The default mail, and one whose user asked Apprise for HTML mail.
+        rule = AlertRule(name="desk", query="medininkai", channels=[base, base + "&format=html"])
+        _queue(settings, rule, article)
+        assert deliver_pending(open_engine(settings.database_url), [rule], settings, AT).sent == 1
+        messages = list(sink.messages)
+    assert len(messages) == 2
+    for message in messages:
+        for html in _html_parts(message):
+            assert "<img" not in html and "<script" not in html and 'href="javascript:' not in html
+            assert "&lt;script&gt;" in html  # shown to the reader as the text the publisher wrote
+    plain = messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert '<a href="javascript:alert(2)">Read more</a>' in plain
+
+
 # ---------------------------------------------------------------- an unreachable Telegram channel
 
 
@@ -238,3 +264,27 @@ def test_smtp_credentials_in_the_url_appear_in_no_error_or_log(tmp_path, caplog)
     assert row["last_error"].startswith(describe_channel(url))
     for text in (caplog.text, row["last_error"]):
         assert "smtpSecretPw" not in text and "smtpuser" not in text
+
+
+# ---------------------------------------------------------------- header-breaking text
+
+
+def test_a_rule_name_with_a_line_break_is_refused_at_load(tmp_path):
+    path = tmp_path / "alerts.yaml"
+    path.write_text('rules:\n  - name: "desk\\nBcc: everyone@example.org"\n    query: a\n    channels: [file:a.jsonl]\n')
+    with pytest.raises(ConfigError, match=r"alerts.yaml:2: rules.0.name"):
+        load_alert_rules(path)
+
+
+def test_a_story_title_with_a_line_break_arrives_as_a_one_line_mail_subject(tmp_path):
+    settings = _settings(tmp_path)
+    with SmtpSink() as sink:
+        rule = AlertRule(name="desk", query="medininkai",
+                         channels=[f"smtp://127.0.0.1:{sink.port}/?to=desk@example.org"])
+        _queue(settings, rule, _article("Medininkai closed\r\nBcc: everyone@example.org"))
+        counts = deliver_pending(open_engine(settings.database_url), [rule], settings, AT)
+        messages = list(sink.messages)
+    assert counts.sent == 1
+    [mail] = messages
+    assert mail["Bcc"] is None
+    assert str(mail["Subject"]) == "[newsmon] desk: Medininkai closed Bcc: everyone@example.org"
