@@ -4,12 +4,14 @@ The unique (rule, cluster_id) key is what makes an alert fire once per story: la
 story, reruns and parallel workers all hit the same row. A row is claimed (status `sending`) before
 delivery and channels already delivered are remembered, so a retry never resends to them. A worker
 killed between sending and recording leaves a `sending` row that is released after
-SENDING_LEASE_S; the resend carries the same Message-ID, so mail clients fold it.
+SENDING_LEASE_S; the resend carries the same Message-ID, so mail clients fold it. Every claim counts as an
+attempt, so a row whose deliveries keep dying is given up after MAX_ATTEMPTS like one that keeps failing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +25,8 @@ from newsmon.config import AlertRule
 from newsmon.records import Article
 from newsmon.settings import Settings
 from store.db import alert_outbox, articles, insert_ignore
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 SENDING_LEASE_S = 600
@@ -138,6 +142,9 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
         ).mappings().all()
         claimed = []
         for row in due:
+            if row["attempts"] >= MAX_ATTEMPTS:
+                _give_up_unfinished(conn, row, counts)
+                continue
             res = conn.execute(
                 update(alert_outbox)
                 .where(alert_outbox.c.id == row["id"], alert_outbox.c.status == "pending")
@@ -168,7 +175,8 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             alert = _format(rule, [r["payload"] for r in needing], sizes)
             try:
                 deliver(channel, alert, settings)
-            except DeliveryError as exc:
+            except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
+                log.warning("rule %r: %s", rule_name, exc)
                 for r in needing:
                     errors[r["id"]].append(str(exc))
             else:
@@ -178,6 +186,18 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             _finish(engine, [r], now, error="; ".join(errors[r["id"]]) or None, permanent=False, counts=counts,
                     delivered=delivered[r["id"]])
     return counts
+
+
+def _give_up_unfinished(conn: Connection, row: dict, counts: OutboxCounts) -> None:
+    # Only a claim whose delivery never recorded an outcome (the worker was killed, or crashed mid-send) gets
+    # here: without this, such a row would be re-claimed after every lease, and its channels sent it each time.
+    error = f"gave up after {row['attempts']} delivery attempts, the last of which never finished"
+    res = conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"], alert_outbox.c.status == "pending")
+                       .values(status="failed", last_error=error, next_attempt_at=None))
+    if res.rowcount:
+        log.warning("alert %s of rule %r: %s", row["id"], row["rule"], error)
+        counts.failed += 1
+        counts.errors.append(error)
 
 
 def _finish(engine: Engine, rows: list[dict], now: datetime, *, error: str | None, permanent: bool,

@@ -60,6 +60,9 @@ class FeedsFile(_Strict):
 
 
 class AlertRule(_Strict):
+    # Channel URLs hold tokens and passwords: a validation error must never print the value it refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$", max_length=128)
     query: str
     on_topic: bool | None = None
@@ -85,16 +88,29 @@ class AlertRule(_Strict):
     @field_validator("channels")
     @classmethod
     def _channel_urls(cls, channels: list[str]) -> list[str]:
-        for url in channels:
+        from urllib.parse import unquote
+
+        from alerts.channels import describe_channel
+
+        for number, url in enumerate(channels, 1):
             if "://" not in url and not url.startswith(("file:", "mailto:")):
                 raise ValueError(
-                    f"channel {url!r} is not a URL: use file:alerts.jsonl, smtp://host:port/?to=a@example.org, "
+                    f"channel {number} is not a URL: use file:alerts.jsonl, smtp://host:port/?to=a@example.org, "
                     "mailto:a@example.org, or an Apprise URL such as json://host/path"
+                )
+            # A line break (even as %0D%0A) in from=, to= or any other part would end up inside a mail or HTTP
+            # header, where it either injects a header or makes every delivery fail.
+            if any(ord(c) < 32 or ord(c) == 127 for c in url + unquote(url)):
+                raise ValueError(
+                    f"channel {number} ({describe_channel(url)}) contains a line break or another control "
+                    "character (perhaps as %0A or %0D); remove it"
                 )
         return channels
 
 
 class AlertsFile(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
     rules: list[AlertRule]
 
     @field_validator("rules")

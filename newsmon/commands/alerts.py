@@ -45,7 +45,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
                                                      ("languages", r.languages), ("sources", r.sources),
                                                      ("min_relevance", r.min_relevance)) if v not in (None, [], 0.0))
         table.add_row(r.name + ("" if r.enabled else " (disabled)"), escape(r.query), filters or "-", r.mode,
-                      "\n".join(describe_channel(c) for c in r.channels))
+                      "\n".join(escape(describe_channel(c)) for c in r.channels))
     console.print(table)
     console.print(f"{len(rules)} rule(s) OK")
     return 0
