@@ -24,6 +24,7 @@ from alerts.match import ArticleView, rule_matches
 from newsmon.config import AlertRule
 from newsmon.records import Article
 from newsmon.settings import Settings
+from newsmon.textclean import subject_title
 from store.db import alert_outbox, articles, insert_ignore
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def _format(rule: AlertRule, payloads: list[dict], sizes: dict[str, int]) -> Ale
             "",
         ]
     if len(rows) == 1:
-        subject = f"[newsmon] {rule.name}: {rows[0]['title']}"
+        subject = f"[newsmon] {rule.name}: {subject_title(rows[0]['title'])}"
         message_id = f"<{rule.name.replace(' ', '_')}.{rows[0]['cluster_id']}@newsmon>"
     else:
         subject = f"[newsmon] {rule.name}: {len(rows)} stories ({rule.mode} digest)"

@@ -24,6 +24,15 @@ from ingest.extract_dates import day_is_printed, publisher_local_day
 from ingest.extract_input import InputRejected, html_text_from_input
 from ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
 from newsmon.records import Extracted, FeedEntry
+from newsmon.textclean import (
+    MAX_SITE_NAME_CHARS,
+    clean_name,
+    clean_names,
+    clean_summary,
+    clean_title,
+    drop_invisible,
+    strip_controls,
+)
 
 # trafilatura logs every discarded page at WARNING; our skips are counted and reported instead.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -319,7 +328,8 @@ def extract_with_report(
         if len(retry) > 1.3 * len(raw_text):
             raw_text = retry
     raw_text = recover_split_body(tree, raw_text)
-    body = clean_text(raw_text, _title_candidates(tree, meta.title))
+    # trafilatura already drops invisible characters; recovered chunks come straight from the tree.
+    body = drop_invisible(strip_controls(clean_text(raw_text, _title_candidates(tree, meta.title))))
     if len(body) < MIN_TEXT_CHARS:
         raise ExtractionSkip(url, "no main text", f"{len(body)} characters extracted, minimum {MIN_TEXT_CHARS}")
 
@@ -346,16 +356,16 @@ def extract_with_report(
     authors = meta.authors or clean_authors(entry.authors if entry is not None else ())
     language = meta.language or normalise_language(entry.language if entry is not None else None)
     extracted = Extracted(
-        title=title,
+        title=clean_title(title),
         text=body,
-        authors=tuple(authors),
+        authors=clean_names(authors),
         published_at=published_at,
         modified_at=modified_at.astimezone(UTC) if modified_at is not None else None,
         language=language,
         canonical_url=_absolute(url, meta.canonical_url),
-        site_name=meta.site_name,
+        site_name=clean_name(meta.site_name, MAX_SITE_NAME_CHARS),
         image=_absolute(url, meta.image),
-        summary=meta.description or (entry.summary if entry is not None else None),
+        summary=clean_summary(meta.description or (entry.summary if entry is not None else None)),
     )
     report = ExtractionReport(
         published_source=source,

@@ -98,8 +98,39 @@ def _declared_charset(body: bytes, headers: Mapping[str, str] | None) -> str | N
     return None
 
 
-def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> str:
-    """Decode page bytes: BOM, then a declared charset that actually fits, then UTF-8, then detection."""
+# A legacy single-byte text almost never forms a valid UTF-8 multi-byte sequence by accident (a capital letter
+# followed by і or ў in cp1251 Belarusian does, about once per fifty letters), while a UTF-8 page with a
+# broken template or a truncated ad snippet has a few bad bytes among thousands of good sequences. So UTF-8
+# decoded with replacement is trusted when its valid non-ASCII characters outnumber the bad sequences this
+# many times over: overwhelmingly when nothing says UTF-8, mostly when the page declares it.
+UTF8_VALID_PER_INVALID = 20
+DECLARED_VALID_PER_INVALID = 4
+
+
+def _decode_counting(body: bytes, codec: str) -> tuple[str, int, int]:
+    """Decode with replacement: (text, bad byte sequences, validly decoded non-ASCII characters)."""
+    text = body.decode(codec, errors="replace")
+    replaced = text.count("\ufffd")
+    genuine = body.count("\ufffd".encode(codec)) if codec == "utf-8" else 0  # U+FFFD written in the page itself
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    invalid = replaced - genuine
+    return text, invalid, non_ascii - invalid
+
+
+def _mostly_utf8(body: bytes, declared: str | None) -> str | None:
+    """The page as UTF-8 with replacement characters, when its bytes are UTF-8 apart from a few bad ones."""
+    text, invalid, valid = _decode_counting(body, "utf-8")
+    needed = DECLARED_VALID_PER_INVALID if declared == "utf-8" else UTF8_VALID_PER_INVALID
+    return text if valid >= needed * invalid else None
+
+
+def _mostly_declared(body: bytes, declared: str) -> str | None:
+    """The page in its declared single-byte charset, when only a few bytes are undefined there."""
+    text, invalid, valid = _decode_counting(body, declared)
+    return text if valid >= DECLARED_VALID_PER_INVALID * invalid else None
+
+
+def _decode(body: bytes, headers: Mapping[str, str] | None) -> str:
     for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if body.startswith(bom):
             return body.decode(codec, errors="replace")
@@ -110,15 +141,23 @@ def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> str:
         utf8_text = None
     # A page that is valid UTF-8 but declared Latin-1/cp1252 is almost always mislabelled UTF-8:
     # multi-byte UTF-8 sequences essentially never occur by accident in real single-byte text.
-    if utf8_text is not None and (declared is None or declared in _LATIN_DEFAULTS or declared.startswith("utf")):
+    utf8_plausible = declared is None or declared in _LATIN_DEFAULTS or declared.startswith("utf")
+    if utf8_text is not None and utf8_plausible:
         return utf8_text
+    # The same holds with a few bad bytes: one stray \xff must not send the page to detection.
+    if utf8_text is None and utf8_plausible and (text := _mostly_utf8(body, declared)) is not None:
+        return text
     if declared and not declared.startswith("utf-16"):
         try:
             return body.decode(declared)
         except UnicodeDecodeError:
-            pass  # misdeclared: fall through to detection
+            pass  # misdeclared, or a few undefined bytes: see below
     if utf8_text is not None:
         return utf8_text
+    if declared and not utf8_plausible:
+        for text in (_mostly_utf8(body, None), _mostly_declared(body, declared)):
+            if text is not None:
+                return text
     best = from_bytes(body[:200_000]).best()
     if best is not None and best.encoding:
         try:
@@ -126,6 +165,15 @@ def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> str:
         except (UnicodeDecodeError, LookupError):
             pass
     return body.decode("utf-8", errors="replace")
+
+
+def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> str:
+    """Decode page bytes: BOM, then a declared charset that fits, then UTF-8 (a few bad bytes allowed), then detection.
+
+    NUL characters are dropped, as browsers drop them from text (HTML spec, "in body" insertion mode).
+    """
+    text = _decode(body, headers)
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def html_text_from_input(html: bytes | str, headers: Mapping[str, str] | None = None) -> str:
@@ -151,9 +199,9 @@ def html_text_from_input(html: bytes | str, headers: Mapping[str, str] | None = 
                 raise InputRejected(f"binary content: {kind}")
         sample = body[:4096]
         utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-        # Text never contains NUL bytes, and more than a few control bytes means compressed/binary data.
+        # More than a few control bytes (NUL included) means compressed/binary data; one stray NUL does not.
         control_bytes = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
-        if not utf16 and (b"\x00" in sample or control_bytes > len(sample) // 50):
+        if not utf16 and control_bytes > len(sample) // 50:
             raise InputRejected("binary content: control bytes in what should be HTML")
         text = decode_html(body, headers)
     if not text.strip():

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from dateutil import parser as dateparser
 from lxml.html import HtmlElement
 
+from newsmon.textclean import clean_title
+
 # schema.org types whose datePublished/author describe the article itself (not the site or a video).
 ARTICLE_TYPES = frozenset(
     {
@@ -391,4 +393,6 @@ def read_page_meta(tree: HtmlElement, url: str | None, *, now: datetime | None =
             break
     meta.canonical_url = meta.canonical_url or _clean(tags.get("og:url"))
     meta.authors = clean_authors(meta.authors)
+    # Capped here already: a megabyte "headline" would otherwise be compared with every line of the text.
+    meta.title = clean_title(meta.title)
     return meta

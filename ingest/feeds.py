@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from newsmon.records import FeedEntry, ParsedFeed
+from newsmon.textclean import clean_title
 
 # A gzip-compressed feed *file* (not Content-Encoding) is unpacked up to this size.
 MAX_FEED_DECOMPRESSED_BYTES = 30 * 1024 * 1024
@@ -66,7 +67,7 @@ def _clean_text(value: str | None, *, is_html: bool) -> str | None:
     if is_html:
         value = html.unescape(_TAG_RE.sub(" ", value))
     value = _SPACE_RE.sub(" ", value).strip()
-    return value or None
+    return clean_title(value)
 
 
 def _http_link(link: str | None, base: str) -> str | None:

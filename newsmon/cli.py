@@ -11,6 +11,7 @@ import sys
 from pydantic import ValidationError
 
 from newsmon.errors import UserError
+from newsmon.textclean import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,10 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args, settings) or 0)
     except (UserError, ConfigError, QuerySyntaxError, TopicPackError) as exc:
-        print(f"newsmon: {exc}", file=sys.stderr)
+        # Messages quote feed URLs, titles and server replies: keep their escape sequences off the terminal.
+        print(f"newsmon: {printable(exc)}", file=sys.stderr)
         return 2
     except StoreUnavailable as exc:
-        print(f"newsmon: store unavailable: {exc}", file=sys.stderr)
+        print(f"newsmon: store unavailable: {printable(exc)}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         return 130

@@ -217,9 +217,11 @@ class _Poller:
         from enrich.lang import detect_language
         from enrich.topic import tag
         from ingest.urls import article_id, canonical_url
+        from newsmon.textclean import MAX_SITE_NAME_CHARS, clean_name, clean_names, clean_summary, clean_title
 
         canonical = canonical_url(page.final_url, page_canonical=extracted.canonical_url)
-        title = extracted.title or entry.title or ""
+        # Feed entries reach here without extraction's clean-up of summary and authors; cleaning is idempotent.
+        title = clean_title(extracted.title or entry.title) or ""
         language = extracted.language or entry.language or detect_language(f"{title}\n{extracted.text}", hint=feed.language)
         topic = tag(self.packs[0], title, extracted.text, language) if self.packs else None
         return Article(
@@ -232,13 +234,13 @@ class _Poller:
             feed_url=feed.url,
             title=title,
             text=extracted.text,
-            summary=extracted.summary or entry.summary,
-            authors=extracted.authors or entry.authors,
+            summary=clean_summary(extracted.summary or entry.summary),
+            authors=clean_names(extracted.authors or entry.authors),
             published_at=extracted.published_at or entry.published_at,
             modified_at=extracted.modified_at,
             fetched_at=page.fetched_at,
             language=language,
-            site_name=extracted.site_name,
+            site_name=clean_name(extracted.site_name, MAX_SITE_NAME_CHARS),
             image=extracted.image,
             content_hash=content_hash(extracted.text),
             topic=topic,

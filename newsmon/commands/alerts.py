@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
 from newsmon.settings import Settings
+from newsmon.textclean import markup
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,17 +35,17 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     rules = load_alert_rules(settings.alerts_file)
     console = Console(highlight=False)
     if not rules:
-        console.print(f"no alert rules in {settings.alerts_file}")
+        console.print(f"no alert rules in {markup(settings.alerts_file)}")
         return 0
-    table = Table(title=str(settings.alerts_file))
+    table = Table(title=markup(settings.alerts_file))
     for col in ("rule", "query", "filters", "mode", "channels"):
         table.add_column(col)
     for r in rules:
         filters = ", ".join(f"{k}={v}" for k, v in (("on_topic", r.on_topic), ("subtopics", r.subtopics),
                                                      ("languages", r.languages), ("sources", r.sources),
                                                      ("min_relevance", r.min_relevance)) if v not in (None, [], 0.0))
-        table.add_row(r.name + ("" if r.enabled else " (disabled)"), escape(r.query), filters or "-", r.mode,
-                      "\n".join(escape(describe_channel(c)) for c in r.channels))
+        table.add_row(markup(r.name) + ("" if r.enabled else " (disabled)"), markup(r.query), markup(filters or "-"),
+                      r.mode, "\n".join(markup(describe_channel(c)) for c in r.channels))
     console.print(table)
     console.print(f"{len(rules)} rule(s) OK")
     return 0
@@ -66,8 +66,9 @@ def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
     for col in ("id", "rule", "status", "tries", "created", "story", "last error"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["id"]), r["rule"], r["status"], str(r["attempts"]), r["created_at"].strftime("%Y-%m-%d %H:%M"),
-                      escape(str(r["payload"].get("title", ""))[:60]), escape((r["last_error"] or "")[:60]))
+        table.add_row(str(r["id"]), markup(r["rule"]), r["status"], str(r["attempts"]),
+                      r["created_at"].strftime("%Y-%m-%d %H:%M"), markup(str(r["payload"].get("title", ""))[:60]),
+                      markup((r["last_error"] or "")[:60]))
     console.print(table)
     console.print(" · ".join(f"{k}: {v}" for k, v in sorted(totals.items())) or "the outbox is empty")
     return 0

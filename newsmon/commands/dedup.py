@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from newsmon.settings import Settings
+from newsmon.textclean import json_dumps
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -155,7 +156,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     out = _open(args.output, "w")
     try:
         for result in results:
-            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            out.write(json_dumps(result) + "\n")
     finally:
         if out is not sys.stdout:
             out.close()

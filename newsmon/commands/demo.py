@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from newsmon.settings import Settings, load_settings
+from newsmon.textclean import markup
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for col in ("title", "source", "lang", "published", "LT–BY", "subtopics", "story"):
             table.add_column(col)
         for hit in index.search(SearchQuery(q="*", limit=50, sort="date")):
-            table.add_row(escape(hit.title[:60]), hit.source, hit.language or "?",
+            table.add_row(markup(hit.title[:60]), markup(hit.source), markup(hit.language or "?"),
                           hit.published_at.strftime("%Y-%m-%d") if hit.published_at else "unknown",
                           f"yes {hit.relevance:.2f}" if hit.on_topic else "no", ", ".join(hit.subtopics) or "-",
                           f"{hit.cluster_id[:8]} ({hit.cluster_size})" if hit.cluster_id else "-")
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             hits = index.search(SearchQuery(q=q, limit=5))
             console.print(f"[bold]newsmon search {q!r}[/] → {len(hits)} hit(s)")
             for h in hits:
-                console.print(f"  {escape(h.title)} [dim]({h.source}, {h.language})[/]")
-                console.print(f"    [dim]{escape(h.snippet[:150])}[/]")
+                console.print(f"  {markup(h.title)} [dim]({markup(h.source)}, {markup(h.language)})[/]")
+                console.print(f"    [dim]{markup(h.snippet[:150])}[/]")
 
         console.rule("4. Alerts")
         alerts_file = workdir / "alerts.jsonl"
@@ -85,14 +85,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"Alert file {alerts_file}: {len(lines)} alert(s)")
         for line in lines:
             alert = json.loads(line)
-            console.print(f"  rule {alert['rule']!r}: {escape(alert['title'])} ({alert['source']})")
+            console.print(f"  rule {markup(repr(alert['rule']))}: {markup(alert['title'])} ({markup(alert['source'])})")
         console.print(f"SMTP server received {len(smtp.messages)} message(s)")
         for msg in smtp.messages:
-            console.print(f"  To: {msg['To']} · Subject: {escape(str(msg['Subject']))}")
+            console.print(f"  To: {markup(msg['To'])} · Subject: {markup(msg['Subject'])}")
             body = msg.get_body(preferencelist=("plain",))
             if body is not None:
                 for text_line in body.get_content().splitlines()[:4]:
-                    console.print(f"    [dim]{escape(text_line)}[/]")
+                    console.print(f"    [dim]{markup(text_line)}[/]")
 
         console.rule("5. Second pass over every feed: nothing new, no new alerts")
         run_pass(demo, console, force=True)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from newsmon.settings import Settings
+from newsmon.textclean import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             index.close()
     except StoreUnavailable as exc:
-        print(f"newsmon: {exc}", file=sys.stderr)
+        print(f"newsmon: {printable(exc)}", file=sys.stderr)
         return 2
 
 
@@ -60,7 +61,7 @@ def _setup(index: Any) -> int:
     print(f"index template {report.template}: {template}")
     print(f"alias {index.alias} -> write index {report.write_index} ({first})")
     for note in report.notes:
-        print(f"note: {note}")
+        print(f"note: {printable(note)}")
     return 0
 
 
@@ -76,11 +77,13 @@ def _reindex(index: Any, settings: Settings, *, delete_old: bool) -> int:
     report = index.reindex(documents, delete_old=delete_old)
     print(f"built {report.new_index}: {report.created} created, {report.duplicates} duplicate id(s)")
     if skipped:
-        print(f"newsmon: {len(skipped)} stored article(s) could not be read and were left out, e.g. {skipped[0]}",
+        print(f"newsmon: {len(skipped)} stored article(s) could not be read and were left out, e.g. "
+              f"{printable(skipped[0])}",
               file=sys.stderr)
     if not report.swapped:
         first_id, reason = next(iter(report.failed.items()))
-        print(f"newsmon: {len(report.failed)} document(s) failed (e.g. {first_id}: {reason}); the alias still points "
+        print(f"newsmon: {len(report.failed)} document(s) failed (e.g. {first_id}: {printable(reason)}); the alias "
+              f"still points "
               f"at {', '.join(report.old_indices) or 'nothing'} and {report.new_index} is left for inspection",
               file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from newsmon.records import Extracted
 from newsmon.settings import Settings
+from newsmon.textclean import json_dumps, printable
 
 _FIELDS = (
     "title",
@@ -86,8 +87,8 @@ def _print_text(result: Extracted, out: IO[str]) -> None:
         value = data[name]
         if isinstance(value, list):
             value = "; ".join(value)
-        out.write(f"{name}: {'' if value is None else value}\n")
-    out.write("\n" + result.text + "\n")
+        out.write(f"{name}: {'' if value is None else printable(value)}\n")
+    out.write("\n" + printable(result.text, multiline=True) + "\n")
 
 
 def _run_jsonl(stdin: IO[str], out: IO[str]) -> int:
@@ -114,7 +115,7 @@ def _run_jsonl(stdin: IO[str], out: IO[str]) -> int:
             row = {"path": path_value, "error": f"cannot read file: {err.strerror}"}
         except ValueError as err:
             row = {"path": path_value, "error": f"bad input line {number}: {err}"}
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.write(json_dumps(row) + "\n")
         out.flush()
     return 0
 
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         detail = f" ({skip.detail})" if skip.detail else ""
         raise UserError(f"no article in {args.source}: {skip.reason}{detail}") from skip
     if args.json:
-        print(json.dumps(extracted_to_dict(result), ensure_ascii=False, indent=1))
+        print(json_dumps(extracted_to_dict(result), indent=1))
     else:
         _print_text(result, sys.stdout)
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 
 from newsmon.errors import UserError
 from newsmon.settings import Settings
+from newsmon.textclean import MAX_SITE_NAME_CHARS, clean_name, json_dumps, printable
 
 AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire")
 
@@ -84,21 +84,22 @@ def run_parse(args: argparse.Namespace, settings: Settings) -> int:
     entries = [{"id": e.entry_id, "title": e.title, "link": e.link, "published_at": _iso(e.published_at)}
                for e in parsed.entries]
     if args.json:
-        print(json.dumps({"source": source, "title": parsed.title, "link": parsed.link, "language": parsed.language,
-                          "entries": entries, "problems": list(parsed.problems)}, ensure_ascii=False, indent=2))
+        print(json_dumps({"source": source, "title": parsed.title, "link": parsed.link, "language": parsed.language,
+                          "entries": entries, "problems": list(parsed.problems)}, indent=2))
         return 0
-    print(f"feed:     {parsed.title or '(no title)'}")
-    print(f"link:     {parsed.link or '-'}")
-    print(f"language: {parsed.language or '-'}")
+    # Everything below comes from the feed: printable() keeps its escape sequences off the terminal.
+    print(f"feed:     {printable(parsed.title or '(no title)')}")
+    print(f"link:     {printable(parsed.link or '-')}")
+    print(f"language: {printable(parsed.language or '-')}")
     print(f"entries:  {len(entries)}")
     for e in entries:
-        print(f"  - {e['title'] or '(no title)'}")
-        print(f"    id: {e['id']}")
-        print(f"    link: {e['link'] or '-'}")
+        print(f"  - {printable(e['title'] or '(no title)')}")
+        print(f"    id: {printable(e['id'])}")
+        print(f"    link: {printable(e['link'] or '-')}")
         print(f"    published_at: {e['published_at'] or 'unknown'}")
     print(f"problems: {len(parsed.problems)}")
     for problem in parsed.problems:
-        print(f"  - {problem}")
+        print(f"  - {printable(problem)}")
     return 0
 
 
@@ -166,7 +167,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     found: list[str] = []
     for index, feed in enumerate(chosen):
         if feed.url in urls:
-            print(f"already configured: {feed.url}", file=sys.stderr)
+            print(f"already configured: {printable(feed.url)}", file=sys.stderr)
             continue
         base_id = args.feed_id or slug_for(feed.url)
         feed_id = base_id if index == 0 else f"{base_id}-{index + 1}"
@@ -176,7 +177,8 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
             suffix += 1
         ids.add(feed_id)
         language = args.language or (feed.language or page_language or "")[:2].lower() or None
-        entry: dict[str, Any] = {"id": feed_id, "name": args.name or feed.title or feed_id, "url": feed.url}
+        name = args.name or clean_name(feed.title, MAX_SITE_NAME_CHARS) or feed_id
+        entry: dict[str, Any] = {"id": feed_id, "name": name, "url": feed.url}
         if language and re.fullmatch(r"[a-z]{2}", language):
             entry["language"] = language
         if args.country:
@@ -186,7 +188,8 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
         entry["enabled"] = True
         entry["note"] = f"found via {feed.how} of {args.site_url} on {datetime.now(UTC):%Y-%m-%d}"
         new_entries.append(entry)
-        found.append(f"{feed_id}: {feed.url} ({feed.title or 'untitled'}, {feed.entries} entries, {feed.how})")
+        found.append(printable(f"{feed_id}: {feed.url} ({name if feed.title else 'untitled'}, {feed.entries} entries, "
+                               f"{feed.how})"))
     if not new_entries:
         return 0
     if not args.dry_run:
@@ -284,7 +287,7 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
         })
     if args.json:
         for row in rows:
-            print(json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False))
+            print(json_dumps({k: v for k, v in row.items() if not k.startswith("_")}))
         return 0
     header = f"{'feed':24} {'health':12} {'last success':13} {'items/day':>9} {'interval':>8} {'next poll':12} last error"
     print(header)
@@ -294,7 +297,7 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
             "-" if row["health"] in ("off", "disabled") else _age(nxt, now))
         interval = f"{row['interval_s'] // 60}m" if row["interval_s"] else "-"
         rate = "-" if row["items_per_day"] is None else f"{row['items_per_day']:.1f}"
-        error = (row["last_error"] or "")[:70]
+        error = printable(row["last_error"] or "")[:70]
         print(f"{row['id'][:24]:24} {row['health']:12} {_age(row['_last_success'], now):13} {rate:>9} {interval:>8} "
               f"{next_text:12} {error}")
     counts = {h: sum(1 for r in rows if r["health"].split()[0] == h) for h in ("ok", "new", "failing", "disabled", "off")}

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from newsmon.settings import PROJECT_ROOT, Settings
+from newsmon.textclean import printable
 
 DEFAULT_NDJSON = PROJECT_ROOT / "kibana" / "newsmon.ndjson"
 KIBANA_TIMEOUT_S = 30.0
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if not args.no_settings:
                 _settings(client, base)
     except KibanaError as exc:
-        print(f"newsmon: {exc}", file=sys.stderr)
+        print(f"newsmon: {printable(exc)}", file=sys.stderr)
         return 2
     counts = Counter(item.get("type", "?") for item in result.get("successResults", []))
     print(f"imported {result.get('successCount', 0)} saved object(s) into {base}: "

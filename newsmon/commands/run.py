@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsmon.settings import Settings
+from newsmon.textclean import markup
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +32,8 @@ def summary_table(summary) -> Table:
             if key != "skipped_reasons" and value:
                 table.add_row(stage, key.replace("_", " "), str(value))
         for reason, value in sorted(counts.get("skipped_reasons", {}).items(), key=lambda kv: -kv[1]):
-            table.add_row(stage, f"[yellow]skipped: {reason}[/]", str(value))
+            # Reasons quote URLs and server messages: `[/]` in a link must not be read as markup.
+            table.add_row(stage, f"[yellow]skipped: {markup(reason)}[/]", str(value))
     return table
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
-from rich.markup import escape
 
 from newsmon.settings import Settings
+from newsmon.textclean import json_dumps, markup
 
 
 def parse_since(value: str) -> datetime:
@@ -72,19 +71,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         index.close()
     if args.json:
         for h in hits:
-            print(json.dumps({**h.__dict__, "published_at": h.published_at.isoformat() if h.published_at else None},
-                             ensure_ascii=False))
+            print(json_dumps({**h.__dict__, "published_at": h.published_at.isoformat() if h.published_at else None}))
         return 0
     console = Console(highlight=False)
     if not hits:
-        console.print(f"no articles match {query.q!r}")
+        console.print(f"no articles match {markup(repr(query.q))}")
         return 0
     for h in hits:
         when = h.published_at.strftime("%Y-%m-%d %H:%M UTC") if h.published_at else "date unknown"
         tag = "[green]LT–BY[/]" if h.on_topic else "[dim]other[/]"
         copies = f" · {h.cluster_size} copies" if h.cluster_size > 1 else ""
-        console.print(f"[bold]{escape(h.title)}[/]  {tag}")
-        console.print(f"  {escape(h.source)} · {when} · {h.language or '?'}{copies} · {escape(h.url)}")
-        console.print(f"  [dim]{escape(h.snippet)}[/]")
+        console.print(f"[bold]{markup(h.title)}[/]  {tag}")
+        console.print(f"  {markup(h.source)} · {when} · {markup(h.language or '?')}{copies} · {markup(h.url)}")
+        console.print(f"  [dim]{markup(h.snippet)}[/]")
     console.print(f"{len(hits)} result(s)")
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from newsmon.settings import Settings
+from newsmon.textclean import json_dumps
 
 if TYPE_CHECKING:  # the tagger is imported when the command runs, not when the CLI starts
     from enrich.topic import TopicPack
@@ -105,7 +106,7 @@ def tag_stream(pack: TopicPack, lines: IO[str], out: IO[str], err: IO[str], expl
             print(f"newsmon tag: {source} line {number}: {problem}; skipped", file=err)
             bad += 1
             continue
-        out.write(json.dumps(_tag_line(pack, item, explain), ensure_ascii=False) + "\n")
+        out.write(json_dumps(_tag_line(pack, item, explain)) + "\n")
     return bad
 
 
