@@ -62,7 +62,8 @@ class Site:
         lines = ["feeds:"]
         for f in range(feeds):
             lines += [f"  - id: desk-{f}", f"    name: Desk {f}", f"    url: {self.server.url(f'/feed{f}.xml')}",
-                      "    language: en", "    country: LT", "    affiliation: independent"]
+                      "    language: en", "    country: LT", "    affiliation: independent",
+                      "    evidence: served by this benchmark's loopback site"]
         (config / "feeds.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.settings = load_settings(home=workdir, config_dir=config, state_dir=workdir / "var", allow_loopback=True,
                                       per_host_min_interval_s=0.0, per_host_concurrency=4, search_backend="sqlite",

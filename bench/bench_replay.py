@@ -73,7 +73,8 @@ def full_pipeline(pages: list[tuple[str, bytes]]) -> tuple[float, dict]:
         for pack in (REPO / "config" / "topics").glob("*.yaml"):
             (config / "topics" / pack.name).write_bytes(pack.read_bytes())
         (config / "feeds.yaml").write_text(
-            f"feeds:\n  - id: replay\n    name: Replay\n    url: {html.escape(server.base_url)}/feed.xml\n    language: en\n")
+            f"feeds:\n  - id: replay\n    name: Replay\n    url: {html.escape(server.base_url)}/feed.xml\n    language: en\n"
+            "    evidence: served by this benchmark's loopback site\n")
         (config / "alerts.yaml").write_text(
             "rules:\n  - name: lt-by\n    query: '*'\n    on_topic: true\n    channels: [file:alerts.jsonl]\n")
         settings = load_settings(home=Path(tmp), config_dir=config, state_dir=Path(tmp) / "var", allow_loopback=True,

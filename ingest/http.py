@@ -428,12 +428,17 @@ class SafeClient:
     def close(self) -> None:
         self._client.close()
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None, kind: Kind = "page") -> Page:
-        """Fetch `url` within every cap; 304 → Page(not_modified=True). Raises FetchError otherwise."""
-        return self.fetch_detailed(url, etag=etag, last_modified=last_modified, kind=kind).page
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None, kind: Kind = "page",
+              user_agent: str | None = None) -> Page:
+        """Fetch `url` within every cap; 304 → Page(not_modified=True). Raises FetchError otherwise.
+
+        `user_agent` replaces the client's User-Agent for this fetch only (a feed's configured override).
+        """
+        return self.fetch_detailed(url, etag=etag, last_modified=last_modified, kind=kind, user_agent=user_agent).page
 
     def fetch_detailed(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None, kind: Kind = "page"
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, kind: Kind = "page",
+        user_agent: str | None = None,
     ) -> FetchResult:
         """Like fetch, plus the redirect chain (poll_feed uses it to follow permanent moves)."""
         deadline_at = time.monotonic() + self.total_timeout_s
@@ -441,7 +446,7 @@ class SafeClient:
         # A nested fetch (robots.txt for a page) spends the outer fetch's budget, never extends it.
         token = _deadline_at.set(deadline_at if outer_at is None else min(deadline_at, outer_at))
         try:
-            return self._fetch(url, etag=etag, last_modified=last_modified, kind=kind)
+            return self._fetch(url, etag=etag, last_modified=last_modified, kind=kind, user_agent=user_agent)
         finally:
             _deadline_at.reset(token)
 
@@ -458,7 +463,8 @@ class SafeClient:
             raise FetchError(original, "URLs with embedded credentials are refused")
         return parsed
 
-    def _fetch(self, url: str, *, etag: str | None, last_modified: str | None, kind: Kind) -> FetchResult:
+    def _fetch(self, url: str, *, etag: str | None, last_modified: str | None, kind: Kind,
+               user_agent: str | None = None) -> FetchResult:
         redirects: list[tuple[int, str]] = []
         current = url
         visited: set[str] = set()
@@ -482,6 +488,8 @@ class SafeClient:
                 headers["If-None-Match"] = etag
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
+            if user_agent:
+                headers["User-Agent"] = user_agent  # request headers win over the client's default
             status, location, page = self._one_request(target, headers, kind, original=url)
             if status in REDIRECTS:
                 if location is None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ingest.feeds import FeedParseError, parse_feed
 from ingest.http import FetchError
+from ingest.urls import same_site
 from newsmon.records import Feed, FeedState, ParsedFeed
 
 # A scheduler tick that lands a little before next_poll_at still polls: otherwise a 600 s interval on a
@@ -123,6 +124,17 @@ def backoff_s(client: Any, state: FeedState, failures: int, retry_after_s: float
     return delay_s
 
 
+def page_user_agent(feed: Feed, link: str) -> str | None:
+    """The User-Agent for an entry's page: the feed's override on the feed's own site, else None (default).
+
+    A server that refuses non-browser clients for its feed refuses them for its articles too; a link to
+    another site gets the default, since the override's note speaks for the feed's server only.
+    """
+    if feed.user_agent and same_site(feed.url, link):
+        return feed.user_agent
+    return None
+
+
 def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -145,7 +157,8 @@ def poll_feed(client: Any, feed: Feed, state: FeedState | None, now: datetime) -
         reason = state.disabled_reason or "disabled in feeds.yaml"
         return PollResult(state=state, parsed=None, unchanged=True, error=reason, outcome="disabled")
     try:
-        fetched = client.fetch_detailed(state.url, etag=state.etag, last_modified=state.last_modified, kind="feed")
+        fetched = client.fetch_detailed(state.url, etag=state.etag, last_modified=state.last_modified, kind="feed",
+                                        user_agent=feed.user_agent)
     except FetchError as exc:
         if exc.status == 410:
             reason = f"410 Gone at {state.url} on {now:%Y-%m-%d}: fix or remove the feed in feeds.yaml"

@@ -77,6 +77,14 @@ def _registered_domain(host: str) -> str:
     return (fld or host).lower()
 
 
+def same_site(url_a: str, url_b: str) -> bool:
+    """True when both URLs are on one registered domain (feed.delfi.lt and www.delfi.lt are one site)."""
+    host_a, host_b = urlsplit(url_a).hostname, urlsplit(url_b).hostname
+    if not host_a or not host_b:
+        return False
+    return _registered_domain(host_a) == _registered_domain(host_b)
+
+
 def _canonical_host(host: str) -> str:
     host = host.lower().rstrip(".")
     registered = _registered_domain(host)

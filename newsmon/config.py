@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from newsmon.records import Feed
 
@@ -15,7 +15,7 @@ class ConfigError(ValueError):
     """A config file that cannot be used; the message says where and how to fix it."""
 
 
-AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire")
+AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire", "government")
 
 
 def _unique(items: list, attribute: str, message: str) -> list:
@@ -38,9 +38,15 @@ class FeedConfig(_Strict):
     url: str
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    affiliation: Literal["public_broadcaster", "independent", "state_controlled", "international", "wire"] | None = None
+    affiliation: Literal["public_broadcaster", "independent", "state_controlled", "international", "wire",
+                          "government"] | None = None
     enabled: bool = True
     note: str | None = None
+    # Where the URL is shown to work (another project's feed list, the outlet's own page), with a date.
+    evidence: str | None = None
+    # Sent instead of NEWSMON_USER_AGENT to this feed's server only; the note says why it needs one.
+    user_agent: str | None = Field(default=None, min_length=1, pattern=r"^[\x20-\x7e]+$")
+    user_agent_note: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -48,6 +54,20 @@ class FeedConfig(_Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @model_validator(mode="after")
+    def _evidence_and_user_agent(self) -> FeedConfig:
+        if self.enabled and not (self.evidence or "").strip():
+            raise ValueError(
+                f"enabled feed {self.id!r} names no evidence: add `evidence:` saying where this URL is shown to "
+                "work (a repository/path or page URL, and the date), or set `enabled: false` with a note why")
+        if self.user_agent is not None and not (self.user_agent_note or "").strip():
+            raise ValueError(
+                f"feed {self.id!r} sets user_agent without user_agent_note: say why this server needs a User-Agent "
+                "other than NEWSMON_USER_AGENT (e.g. \"answers 403 to non-browser clients, seen in <source>\")")
+        if self.user_agent_note is not None and self.user_agent is None:
+            raise ValueError(f"feed {self.id!r} has user_agent_note but no user_agent; remove the note or set user_agent")
+        return self
 
 
 class FeedsFile(_Strict):

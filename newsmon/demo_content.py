@@ -264,8 +264,10 @@ def feeds_yaml(base_url: str) -> str:
     for outlet in ("baltic-wire", "north-daily", "pasienio-zinios", "minsk-herald", "wilno-tydzien", "misc"):
         country, affiliation = FEED_META[outlet]
         lines += [f"  - id: {outlet}", f"    name: {OUTLET_NAMES[outlet]}", f"    url: {base_url}{feed_path(outlet)}",
-                  f"    language: {FEED_LANG[outlet]}", f"    country: {country}", f"    affiliation: {affiliation}"]
-    lines += ["  - id: broken", "    name: Broken feed", f"    url: {base_url}/broken/rss.xml", "    language: en"]
+                  f"    language: {FEED_LANG[outlet]}", f"    country: {country}", f"    affiliation: {affiliation}",
+                  "    evidence: served by the demo's own loopback site"]
+    lines += ["  - id: broken", "    name: Broken feed", f"    url: {base_url}/broken/rss.xml", "    language: en",
+              "    evidence: the demo's deliberately broken feed (an HTML error page)"]
     return "\n".join(lines) + "\n"
 
 

@@ -158,6 +158,7 @@ class _Poller:
     def _stage(self, feed: Feed, entry: FeedEntry, now: datetime) -> tuple[str, str | None]:
         from ingest.extract import ExtractionSkip, extract_article
         from ingest.http import FetchError
+        from ingest.poll import page_user_agent
         from ingest.urls import UrlError, article_id, canonical_url
 
         if not entry.link:
@@ -173,7 +174,7 @@ class _Poller:
                 self.counts.add("duplicates_url")
                 return "duplicate", entry_id
         try:
-            page: Page = self.client.fetch(entry.link, kind="page")
+            page: Page = self.client.fetch(entry.link, kind="page", user_agent=page_user_agent(feed, entry.link))
         except FetchError as exc:
             if exc.retryable:
                 self.counts.add("pages_retry_later")

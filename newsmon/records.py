@@ -19,6 +19,9 @@ class Feed:
     affiliation: str | None = None
     enabled: bool = True
     note: str | None = None
+    evidence: str | None = None  # where the URL is shown to work; required for enabled feeds
+    user_agent: str | None = None  # overrides the default User-Agent for this feed's site
+    user_agent_note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,66 @@ def test_shipped_feeds_and_alert_rules_load():
     assert load_alert_rules(settings.alerts_file)
 
 
+def test_every_enabled_shipped_feed_names_its_evidence_and_every_user_agent_override_says_why():
+    feeds = load_feeds(load_settings().feeds_file)
+    assert all(f.evidence and f.evidence.strip() for f in feeds if f.enabled)
+    assert all(f.user_agent_note for f in feeds if f.user_agent)
+    # A disabled feed says why it is off, so the next person knows what to check.
+    assert all(f.note for f in feeds if not f.enabled)
+
+
+def test_an_enabled_feed_without_evidence_is_refused_naming_file_line_and_feed_but_a_disabled_one_is_not(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - id: lrt-en\n    name: LRT English\n    url: https://www.lrt.lt/en/news-in-english?rss\n"
+        "    evidence: seen in a public feed list\n"
+        "  - id: elta\n    name: ELTA\n    url: https://www.elta.lt/rss\n    enabled: false\n"
+        "  - id: guessed\n    name: Guessed\n    url: https://news.example.lt/rss\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_feeds(path)
+    message = str(err.value)
+    assert f"{path}:10: feeds.2:" in message and "enabled feed 'guessed' names no evidence" in message
+    assert "elta" not in message and "lrt-en" not in message
+
+
+def test_a_user_agent_override_without_a_note_is_refused_naming_the_feed(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - id: tass\n    name: TASS\n    url: https://tass.ru/rss/v2.xml\n    evidence: a public feed list\n"
+        "    user_agent: Mozilla/5.0 (X11; Linux x86_64)\n"
+    )
+    with pytest.raises(ConfigError, match=rf"{path}:2: feeds.0: .*feed 'tass' sets user_agent without user_agent_note"):
+        load_feeds(path)
+
+
+def test_a_feeds_evidence_and_user_agent_reach_the_feed_record(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - id: tass\n    name: TASS\n    url: https://tass.ru/rss/v2.xml\n    evidence: a public feed list\n"
+        "    user_agent: Mozilla/5.0 (X11; Linux x86_64)\n    user_agent_note: answers 403 to feedparser\n"
+    )
+    (feed,) = load_feeds(path)
+    assert (feed.evidence, feed.user_agent, feed.user_agent_note) == (
+        "a public feed list", "Mozilla/5.0 (X11; Linux x86_64)", "answers 403 to feedparser")
+
+
 def test_a_feed_with_an_unknown_affiliation_is_reported_with_file_line_and_allowed_values(tmp_path):
     path = tmp_path / "feeds.yaml"
     path.write_text(
         "feeds:\n"
         "  - id: lrt-en\n    name: LRT English\n    url: https://www.lrt.lt/en/rss\n    affiliation: public_broadcaster\n"
+        "    evidence: a public feed list\n"
         "  - id: example\n    name: Example\n    url: https://example.org/rss\n    affiliation: state-run\n"
+        "    evidence: a public feed list\n"
     )
     with pytest.raises(ConfigError) as err:
         load_feeds(path)
     message = str(err.value)
-    assert f"{path}:9: feeds.1.affiliation" in message
+    assert f"{path}:10: feeds.1.affiliation" in message
     assert "state_controlled" in message
 
 

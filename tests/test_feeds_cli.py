@@ -24,6 +24,7 @@ feeds:
   - id: existing
     name: Existing
     url: https://existing.example.org/rss
+    evidence: written by the test
 """
 
 
@@ -99,6 +100,8 @@ def test_add_finds_the_advertised_feed_and_appends_it_keeping_comments(env, caps
     added = load_feeds(env)[-1]
     assert (added.url, added.name, added.language, added.country, added.affiliation) == (
         server.url("/rss.xml"), "Vilnius Desk", "lt", "LT", "independent")
+    # What `feeds add` saw is recorded as the new feed's evidence, so the file stays valid.
+    assert added.enabled and "advertised" in added.evidence and server.url("/") in added.evidence
     code, _, err = run(capsys, "feeds", "add", server.url("/"))
     assert code == 0 and "already configured" in err and len(load_feeds(env)) == 2
 
@@ -127,7 +130,9 @@ def test_status_shows_health_items_per_day_and_next_poll(env, capsys, tmp_path):
     from store.feedstate import save_feed_state
 
     env.write_text(FEEDS_YAML + "  - id: gone\n    name: Gone\n    url: https://gone.example.org/rss\n"
-                   "  - id: fresh\n    name: Fresh\n    url: https://fresh.example.org/rss\n", encoding="utf-8")
+                   "    evidence: written by the test\n"
+                   "  - id: fresh\n    name: Fresh\n    url: https://fresh.example.org/rss\n"
+                   "    evidence: written by the test\n", encoding="utf-8")
     now = datetime.now(UTC)
     engine = open_engine(load_settings().database_url)
     with engine.begin() as conn:

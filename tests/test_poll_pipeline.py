@@ -43,7 +43,8 @@ def site(tmp_path):
         shutil.copytree(REPO / "config" / "topics", config / "topics")
         (config / "feeds.yaml").write_text(
             f"feeds:\n  - id: border-desk\n    name: Border desk\n    url: {server.url('/feed.xml')}\n"
-            "    language: en\n    country: LT\n    affiliation: independent\n", encoding="utf-8")
+            "    language: en\n    country: LT\n    affiliation: independent\n"
+            "    evidence: served by the test's loopback site\n", encoding="utf-8")
         settings = load_settings(home=tmp_path, config_dir=config, state_dir=tmp_path / "var", allow_loopback=True,
                                  per_host_min_interval_s=0.0, search_backend="sqlite")
         yield server, settings

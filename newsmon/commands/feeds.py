@@ -14,7 +14,7 @@ from newsmon.errors import UserError
 from newsmon.settings import Settings
 from newsmon.textclean import MAX_SITE_NAME_CHARS, clean_name, json_dumps, printable
 
-AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire")
+AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire", "government")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -186,7 +186,9 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
         if args.affiliation:
             entry["affiliation"] = args.affiliation
         entry["enabled"] = True
-        entry["note"] = f"found via {feed.how} of {args.site_url} on {datetime.now(UTC):%Y-%m-%d}"
+        # What `feeds add` itself saw is the evidence: the site pointed at this URL and it parsed.
+        entry["evidence"] = (f"newsmon feeds add: {feed.how} of {args.site_url}, parsed with {feed.entries} entries "
+                             f"on {datetime.now(UTC):%Y-%m-%d}")
         new_entries.append(entry)
         found.append(printable(f"{feed_id}: {feed.url} ({name if feed.title else 'untitled'}, {feed.entries} entries, "
                                f"{feed.how})"))
