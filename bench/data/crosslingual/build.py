@@ -128,7 +128,7 @@ def make_docs(pages: list[Page], events: dict[str, dict[str, str]]) -> list[dict
             "text": p.text,
             "event_id": p.event_id,
             "event_summary": events[p.event_id]["summary"],
-            "provenance": {"query": p.query, "query_no": p.query_no, "method": "search pages", "retrieved": RETRIEVED},
+            "provenance": {"query": p.query, "query_no": p.query_no, "method": "full-text search over a stored copy of public web pages", "retrieved": RETRIEVED},
         }
         for p in pages
     ]
