@@ -30,7 +30,7 @@ def test_run_once_completes_and_reports_a_missing_page_whose_link_looks_like_mar
         f"<item><title>Gone</title><link>{base}/odd/x[/]y.html</link></item></channel></rss>".encode(),
         "application/rss+xml")
     feeds = demo_env.settings.feeds_file
-    feeds.write_text(feeds.read_text() + f"  - id: odd\n    name: Odd links\n    url: {base}/odd/rss.xml\n")
+    feeds.write_text(feeds.read_text() + f"  - id: odd\n    name: Odd links\n    url: {base}/odd/rss.xml\n    evidence: a test fixture on loopback\n")
     _use(monkeypatch, {**demo_env.env(), "COLUMNS": "300"})  # the summary table keeps each reason on one line
 
     assert main(["run", "--once"]) == 0

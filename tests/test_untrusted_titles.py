@@ -43,7 +43,7 @@ def test_a_megabyte_json_ld_headline_becomes_a_bounded_title_and_alert_subject_w
         f"<item><title>Border news</title><link>{base}/odd/huge.html</link></item></channel></rss>".encode(),
         "application/rss+xml")
     demo_env.settings.feeds_file.write_text(f"feeds:\n  - id: odd\n    name: Odd\n    url: {base}/odd/rss.xml\n"
-                                            "    language: en\n    country: LT\n")
+                                            "    language: en\n    country: LT\n    evidence: a test fixture on loopback\n")
 
     run_once(demo_env.settings)
 
