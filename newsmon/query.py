@@ -373,7 +373,7 @@ class _Checker:
             if is_or and isinstance(child, (AndOperation, UnknownOperation)):
                 self.fail("AND (or a space) and OR mixed without brackets: Elasticsearch does not give AND "
                           "precedence; write (a AND b) OR c, or a AND (b OR c)")
-            if not is_or and isinstance(child, OrOperation):
+            if not is_or and isinstance(child, OrOperation) and not _only_exclusions_beside(node, child):
                 self.fail("AND (or a space) and OR mixed without brackets: Elasticsearch does not give AND "
                           "precedence; write (a b) OR c, or a (b OR c)")
             if is_or and isinstance(child, (Not, Prohibit)):
@@ -453,11 +453,21 @@ class _Checker:
             if not isinstance(bound, (Word, Phrase)):
                 self.fail(f"range bound {str(bound).strip()!r}: use 2025-06-01, 2025-06-01T08:00:00Z or now-7d")
             text = _bound_text(bound)
+            if isinstance(node, (From, To)) and isinstance(bound, Phrase):
+                sign = (">" if isinstance(node, From) else "<") + ("=" if node.include else "")
+                self.fail(f"{str(node).strip()}: Elasticsearch reads a quoted value after > or < as a phrase; "
+                          f"write {field}:{sign}{text}")
             if isinstance(node, (From, To)) and any(c in "/:" for c, e in _unescaped_chars(bound.value) if not e):
                 self.fail(f"{str(node).strip()}: Elasticsearch cannot read / or : after > or <; write "
                           f"{field}:[{text} TO *] or {field}:[* TO {text}]")
             if text != "*":
                 resolve_bound(text, round_up=round_up, query=self.query)
+
+
+def _only_exclusions_beside(node: Item, alternatives: Item) -> bool:
+    # `a OR b NOT c` is the one unbracketed mix both read alike: (a OR b) AND NOT c. A positive term
+    # next to the OR would be required by Elasticsearch and make the OR's terms optional.
+    return all(child is alternatives or isinstance(child, (Not, Prohibit)) for child in node.children)
 
 
 def _bounds(node: Range | From | To) -> list[tuple[Item, bool]]:

@@ -69,6 +69,8 @@ CASES: list[tuple[str, str, str | None]] = [
     ("(vilnius OR minsk) AND border", "d", None),
     ("vilnius OR (NOT belarus)", "bcdef", None),
     ("(vilnius riga) OR astravets", "f", None),
+    ("vilnius OR belarus NOT balloons", "acd", None),
+    ("NOT balloons vilnius OR belarus", "acd", None),
     ("salcininkai", "c", None),
     ("smuggl*", "b", None),
     ("checkpoint*", "a", None),

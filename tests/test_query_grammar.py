@@ -69,6 +69,9 @@ REFUSED = [
     ("medininkai || drones", "write OR"),
     ("a AND b OR c", r"write \(a AND b\) OR c"),
     ("a b OR c", r"write \(a b\) OR c"),
+    ("a OR b c", r"write \(a b\) OR c"),
+    ("a OR b NOT c d", r"write \(a b\) OR c"),
+    ("a OR b c OR d", "brackets"),
     ("a OR NOT b", r"a OR \(NOT b\)"),
     ("NOT a OR b", r"a OR \(NOT b\)"),
     ("NOT NOT medininkai", "two operators in a row"),
@@ -94,6 +97,7 @@ REFUSED = [
     ("title:[a TO b]", "ranges work on"),
     ("published_at:2026-11", "whole day"),
     ("published_at:>=now/d", r"published_at:\[now/d TO \*\]"),
+    ('published_at:>"2026-11-19"', "write published_at:>2026-11-19"),
     ("published_at:[yesterday TO *]", "date 'yesterday'"),
 ]
 
