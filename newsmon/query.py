@@ -71,13 +71,16 @@ _UPPER_CASE_FIELDS = ("source_country",)
 # Limits. A query is typed by a person or written into alerts.yaml; these are far above any such
 # query and far below what makes a search slow or a parser recurse.
 MAX_QUERY_CHARS = 2000
-# Brackets, NOT/-/+ and field: each nest one level. luqum's parser recurses once per level (it fails
-# with RecursionError near 1000), so the depth is checked on the tokens before luqum sees them.
+# Brackets, NOT/-/+ and field: each nest one level. luqum parses any depth (ply is table-driven), but
+# its trees are then walked recursively: deepcopy fails with RecursionError from about 300 levels, str()
+# near 2,000, and so would every evaluator here; the depth is checked on the tokens, before parsing.
 MAX_NESTING = 20
 MAX_TERMS = 100
-# Each prefix* makes FTS5 expand the prefix over its whole term dictionary, and the snippet of every
-# hit then walks every expansion: on a 40-article store 20 prefixes take about 10 ms, 100 take 0.3 s
-# and 500 take ~10 s, growing with the square of the count (bench/bench_query.py prints the figures).
+# Each prefix* makes FTS5 expand the prefix over the index's whole term dictionary, and the snippet
+# of each hit then walks every expansion of every prefix, so the cost grows with the square of the
+# count. bench/bench_query.py, 40 articles, two runs on a busy 2-core machine: 20 prefixes 0.04-0.08 s,
+# 80 0.6-0.8 s, 160 2.2 s, 320 6.5-9.3 s (plain words: 320 take 0.05-0.06 s). 20 keeps a search well
+# under a tenth of a second.
 MAX_PREFIX_TERMS = 20
 
 _HELP = "words, \"phrases\", prefix*, field:value, field:(a OR b), [from TO to] ranges on dates, AND/OR/NOT, (groups)"
