@@ -188,7 +188,6 @@ class SqliteIndex:
             for r in rows
         ]
 
-
     @staticmethod
     def _snippets(conn: Any, rank_expr: str, rowids: list[int]) -> dict[int, str]:
         # Only for the hits shown: FTS5 builds a snippet by walking every phrase instance of every query
