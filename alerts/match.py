@@ -10,28 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from luqum.tree import (
-    AndOperation,
-    Boost,
-    FieldGroup,
-    Fuzzy,
-    Group,
-    Item,
-    Not,
-    OrOperation,
-    Phrase,
-    Plus,
-    Prohibit,
-    Proximity,
-    Range,
-    SearchField,
-    UnknownOperation,
-    Word,
-)
-
 from enrich.textnorm import fold, stem, tokenize
 from newsmon.config import AlertRule
-from newsmon.query import DATE_FIELDS, TEXT_FIELDS, canonical_field, parse_date_bound, parse_query
+from newsmon.query import (
+    TEXT_FIELDS,
+    AllOf,
+    AnyOf,
+    DateRange,
+    KeywordTerm,
+    Negated,
+    Node,
+    TextTerm,
+    compile_query,
+    resolve_bound,
+)
 from newsmon.records import Article
 from store.documents import article_to_document, parse_datetime
 
@@ -84,67 +76,50 @@ def _contains(tokens: _Tokens, folded: tuple[str, ...], stems: tuple[str, ...], 
     return False
 
 
-def _eval(node: Item, view: ArticleView, columns: tuple[str, ...]) -> bool:
-    if isinstance(node, (AndOperation, UnknownOperation)):
-        return all(_eval(c, view, columns) for c in node.children)
-    if isinstance(node, OrOperation):
-        return any(_eval(c, view, columns) for c in node.children)
-    if isinstance(node, (Not, Prohibit)):
-        return not _eval(node.children[0], view, columns)
-    if isinstance(node, (Group, FieldGroup)):
-        return _eval(node.expr, view, columns)
-    if isinstance(node, (Boost, Fuzzy, Plus)):
-        return _eval(node.children[0], view, columns)
-    if isinstance(node, Proximity):
-        return _eval(Phrase(node.term.value), view, columns)
-    if isinstance(node, SearchField):
-        name = canonical_field(node.name)
-        if name in TEXT_FIELDS:
-            return _eval(node.expr, view, (name,))
-        return _keyword(name, node.expr, view)
-    if isinstance(node, (Word, Phrase)):
-        raw = node.value.strip('"') if isinstance(node, Phrase) else node.value
-        prefix = isinstance(node, Word) and raw.endswith("*")
-        folded, stems = _query_tokens(raw.rstrip("*?"), view.language)
-        return any(_contains(view.fields[c], folded, stems, prefix) for c in columns)
-    return False
+def _eval(node: Node, view: ArticleView) -> bool:
+    # The same compiled tree store/sqlite_index.py translates to SQL: keep the two in step.
+    if isinstance(node, AllOf):
+        return all(_eval(part, view) for part in node.parts)
+    if isinstance(node, AnyOf):
+        return any(_eval(part, view) for part in node.parts)
+    if isinstance(node, Negated):
+        return not _eval(node.part, view)
+    if isinstance(node, TextTerm):
+        folded, stems = _query_tokens(node.text, view.language)
+        columns = (node.field,) if node.field else TEXT_FIELDS
+        return any(_contains(view.fields[c], folded, stems, node.prefix) for c in columns)
+    if isinstance(node, KeywordTerm):
+        return _keyword(node, view)
+    return _in_range(node, view)
 
 
-def _keyword(name: str, expr: Item, view: ArticleView) -> bool:
-    while isinstance(expr, (Group, FieldGroup, Plus)):
-        expr = expr.children[0]
-    if isinstance(expr, (OrOperation, AndOperation, UnknownOperation)):
-        results = [_keyword(name, c, view) for c in expr.children]
-        return any(results) if isinstance(expr, OrOperation) else all(results)
-    if isinstance(expr, (Not, Prohibit)):
-        return not _keyword(name, expr.children[0], view)
-    value = view.doc.get(name)
-    if isinstance(expr, Range) and name in DATE_FIELDS:
-        at = parse_datetime(value) if value else None
-        if at is None:
-            return False
-        low, high = expr.low.value, expr.high.value
-        ok = True
-        if low != "*":
-            bound = parse_date_bound(low)
-            ok = ok and (at >= bound if expr.include_low else at > bound)
-        if high != "*":
-            bound = parse_date_bound(high)
-            ok = ok and (at <= bound if expr.include_high else at < bound)
-        return ok
-    if not isinstance(expr, (Word, Phrase)):
-        return False
-    wanted = expr.value.strip('"').lower()
-    values = value if isinstance(value, list) else [value]
-    for v in values:
+def _keyword(term: KeywordTerm, view: ArticleView) -> bool:
+    value = view.doc.get(term.field)
+    if term.field == "on_topic":
+        return bool(value) == (term.value == "true")
+    for v in value if isinstance(value, list) else [value]:
         if v is None:
             continue
-        text = str(v).lower()
-        if wanted.endswith("*") and text.startswith(wanted[:-1]):
-            return True
-        if text == wanted or (name in DATE_FIELDS and text.startswith(wanted)):
+        text = str(v)
+        if text.startswith(term.value) if term.prefix else text == term.value:
             return True
     return False
+
+
+def _in_range(term: DateRange, view: ArticleView) -> bool:
+    value = view.doc.get(term.field)
+    at = parse_datetime(value) if value else None
+    if at is None:  # an article without the date is in no range, as in Elasticsearch
+        return False
+    if term.low is not None:
+        low = resolve_bound(term.low, round_up=not term.include_low)
+        if not (at >= low if term.include_low else at > low):
+            return False
+    if term.high is not None:
+        high = resolve_bound(term.high, round_up=term.include_high)
+        if not (at <= high if term.include_high else at < high):
+            return False
+    return True
 
 
 def rule_matches(rule: AlertRule, view: ArticleView) -> bool:
@@ -161,5 +136,5 @@ def rule_matches(rule: AlertRule, view: ArticleView) -> bool:
         return False
     if rule.sources and article.source not in rule.sources:
         return False
-    query = rule.query.strip()
-    return query == "*" or _eval(parse_query(query), view, TEXT_FIELDS)
+    compiled = compile_query(rule.query)
+    return compiled is None or _eval(compiled, view)

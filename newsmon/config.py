@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from newsmon.records import Feed
 
@@ -96,13 +96,16 @@ class AlertRule(_Strict):
 
     @field_validator("query")
     @classmethod
-    def _lucene(cls, value: str) -> str:
+    def _lucene(cls, value: str, info: ValidationInfo) -> str:
+        # parse_query raises only QuerySyntaxError (its limits keep RecursionError and OverflowError
+        # out), so a bad rule is reported with its file and line instead of crashing the alert stage.
         from newsmon.query import QuerySyntaxError, parse_query
 
         try:
             parse_query(value)
         except QuerySyntaxError as exc:
-            raise ValueError(str(exc)) from exc
+            rule = info.data.get("name")
+            raise ValueError(f"rule {rule!r}: {exc}" if rule else str(exc)) from exc
         return value
 
     @field_validator("channels")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from luqum.tree import Item, SearchField
+from luqum.tree import Item, Phrase, SearchField, Word
 
-from newsmon.query import canonical_field, parse_query
+from newsmon.query import TEXT_FIELDS, canonical_field, parse_query, unescape, word_count
 from store.documents import format_datetime
 from store.index import SearchQuery
 
@@ -37,37 +38,51 @@ _SOURCE_FIELDS = [
 
 
 def lucene_for_elasticsearch(q: str) -> str | None:
-    """The user's Lucene string, checked like on SQLite and with field aliases (lang:, entity:) spelled out.
+    """The user's query as Elasticsearch's query_string should get it; None for match-all ("" or "*").
 
-    Returns None for a match-all query ("" or "*"). Raises newsmon.query.QuerySyntaxError.
+    parse_query has refused everything query_string would read differently from the SQLite index and
+    the rule matcher. What is left is the user's own text, with two rewrites so that Elasticsearch
+    reads it as they do: field aliases spelled out (lang: -> language:), and a word that the index
+    splits into several (`Vilnius-Minsk`, `a\\:b`) quoted, because SQLite and the matcher look for
+    those words next to each other while query_string would look for each anywhere.
+    Raises newsmon.query.QuerySyntaxError.
     """
     if q.strip() in ("", "*"):
         return None
     tree = parse_query(q)
-    if not _has_alias(tree):
+    if not _needs_rewrite(tree, None):
         return q.strip()
-    renamed = _rename_fields(tree)
-    return str(renamed).strip()
+    # parse_query is cached, so work on a copy rather than change the shared tree.
+    return str(_rewrite(copy.deepcopy(tree), None)).strip()
 
 
-def _has_alias(node: Item) -> bool:
-    if isinstance(node, SearchField) and canonical_field(node.name) != node.name:
-        return True
-    return any(_has_alias(child) for child in node.children)
+def _needs_rewrite(node: Item, field: str | None) -> bool:
+    if isinstance(node, SearchField):
+        name = canonical_field(node.name)
+        return name != node.name or _needs_rewrite(node.expr, name)
+    if isinstance(node, Word):
+        return _splits(node, field)
+    return any(_needs_rewrite(child, field) for child in node.children)
 
 
-def _rename_fields(node: Item) -> Item:
-    # parse_query is cached, so work on a copy rather than mutate the shared tree.
-    import copy
+def _splits(word: Word, field: str | None) -> bool:
+    return (field is None or field in TEXT_FIELDS) and word_count(unescape(word.value)) > 1
 
-    clone = copy.deepcopy(node)
-    stack = [clone]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, SearchField):
-            current.name = canonical_field(current.name)
-        stack.extend(current.children)
-    return clone
+
+def _rewrite(node: Item, field: str | None) -> Item:
+    if isinstance(node, SearchField):
+        node.name = canonical_field(node.name)
+        node.expr = _rewrite(node.expr, node.name)
+        return node
+    if isinstance(node, Word):
+        if not _splits(node, field):
+            return node
+        body = unescape(node.value).replace("\\", "\\\\").replace('"', '\\"')
+        phrase = Phrase(f'"{body}"')
+        phrase.head, phrase.tail = node.head, node.tail
+        return phrase
+    node.children = [_rewrite(child, field) for child in node.children]
+    return node
 
 
 def _any_of(field: str, values: tuple[str, ...]) -> dict[str, Any]:

@@ -10,39 +10,25 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from luqum.tree import (
-    AndOperation,
-    Boost,
-    FieldGroup,
-    Fuzzy,
-    Group,
-    Item,
-    Not,
-    OrOperation,
-    Phrase,
-    Plus,
-    Prohibit,
-    Proximity,
-    Range,
-    SearchField,
-    UnknownOperation,
-    Word,
-)
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from enrich.textnorm import fold
 from newsmon.query import (
-    DATE_FIELDS,
-    TEXT_FIELDS,
+    AllOf,
+    AnyOf,
+    DateRange,
+    KeywordTerm,
+    Negated,
+    Node,
     QuerySyntaxError,
-    canonical_field,
-    parse_date_bound,
-    parse_query,
+    TextTerm,
+    compile_query,
+    resolve_bound,
 )
 from newsmon.records import Article
 from store.db import StoreUnavailable
@@ -86,6 +72,7 @@ _LIST_FIELDS = {"subtopics", "entities"}
 # so a fresh undated article is not hidden by `--since 1d`.
 _DATE = "COALESCE(d.published_at, d.fetched_at)"
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
+SNIPPET_CHARS = 160
 
 
 class SqliteIndex:
@@ -136,7 +123,7 @@ class SqliteIndex:
         """Nothing to release: the engine belongs to the caller."""
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        tree = parse_query(query.q) if query.q.strip() not in ("", "*") else None
+        tree = compile_query(query.q) if query.q.strip() else None
         params: dict[str, Any] = {}
         where = [_Translator(params).sql(tree)] if tree is not None else []
         if query.since:
@@ -165,20 +152,19 @@ class SqliteIndex:
             # matches, so `balloons OR source:x` also returns source:x articles without the word.
             params["rank_expr"] = rank_expr
             sql = (
-                f"SELECT d.*, COALESCE(r.score, 0.0) AS score, COALESCE(r.snip, substr(d.text, 1, 160)) AS snip, "
-                f"{cluster_size} AS csize FROM search_docs d LEFT JOIN ("
-                f"SELECT rowid AS rid, bm25(search_fts, 4.0, 1.0, 2.0, 4.0, 1.0, 2.0) AS score, "
-                f"snippet(search_fts, 1, '[', ']', '…', 16) AS snip FROM search_fts WHERE search_fts MATCH :rank_expr"
-                f") r ON r.rid = d.rowid {where_sql}"
+                f"SELECT d.*, COALESCE(r.score, 0.0) AS score, {cluster_size} AS csize FROM search_docs d LEFT JOIN ("
+                f"SELECT rowid AS rid, bm25(search_fts, 4.0, 1.0, 2.0, 4.0, 1.0, 2.0) AS score "
+                f"FROM search_fts WHERE search_fts MATCH :rank_expr) r ON r.rid = d.rowid {where_sql}"
             )
             order = "(r.score IS NULL), r.score" if query.sort == "relevance" else f"{_DATE} DESC"
         else:
-            sql = f"SELECT d.*, 0.0 AS score, substr(d.text, 1, 160) AS snip, {cluster_size} AS csize FROM search_docs d {where_sql}"
+            sql = f"SELECT d.*, 0.0 AS score, {cluster_size} AS csize FROM search_docs d {where_sql}"
             order = f"{_DATE} DESC"
         sql += f"ORDER BY {order}, d.fetched_at DESC LIMIT :limit"
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(text(sql), params).mappings().all()
+                snippets = self._snippets(conn, rank_expr, [r["rowid"] for r in rows]) if rank_expr else {}
         except OperationalError as exc:
             if any(w in str(exc.orig).lower() for w in ("fts5", "syntax", "too large", "too many")):
                 raise QuerySyntaxError(f"the embedded index cannot run {query.q!r}: {exc.orig}") from exc
@@ -195,12 +181,28 @@ class SqliteIndex:
                 relevance=float(r["relevance"]),
                 subtopics=tuple(json.loads(r["subtopics"])),
                 cluster_id=r["cluster_id"],
-                snippet=" ".join((r["snip"] or "").split()),
+                snippet=" ".join((snippets.get(r["rowid"]) or r["text"][:SNIPPET_CHARS]).split()),
                 score=-float(r["score"]),
                 cluster_size=int(r["csize"] or 1),
             )
             for r in rows
         ]
+
+    @staticmethod
+    def _snippets(conn: Any, rank_expr: str, rowids: list[int]) -> dict[int, str]:
+        # Only for the hits shown: FTS5 builds a snippet by walking every phrase instance of every query
+        # term in the article, which for a broad query over a large store costs far more than the search.
+        if not rowids:
+            return {}
+        marks = ", ".join(str(int(r)) for r in rowids)
+        # Not `rowid IN (…)` in the WHERE: FTS5 would then run the MATCH once per listed rowid.
+        rows = conn.execute(
+            text(f"SELECT rowid, snip FROM (SELECT rowid, CASE WHEN rowid IN ({marks}) THEN "
+                 f"snippet(search_fts, 1, '[', ']', '…', 16) END AS snip FROM search_fts "
+                 f"WHERE search_fts MATCH :rank_expr) WHERE snip IS NOT NULL"),
+            {"rank_expr": rank_expr},
+        )
+        return {row.rowid: row.snip for row in rows}
 
 
 def _iso(value: datetime) -> str:
@@ -212,50 +214,44 @@ def _iso(value: datetime) -> str:
 def _fts_string(value: str, *, prefix: bool = False) -> str:
     """An FTS5 string literal made of the value's word tokens (FTS5 needs its own quoting)."""
     tokens = _FTS_TOKEN.findall(value)
-    if not tokens:
+    if not tokens:  # parse_query refuses such terms; this guards the SQL
         raise QuerySyntaxError(f"{value!r} has no searchable word characters")
     phrase = '"' + " ".join(tokens) + '"'
     return phrase + "*" if prefix else phrase
 
 
-def _word_to_fts(value: str) -> str:
-    if value.endswith("*") and "*" not in value[:-1] and "?" not in value:
-        return _fts_string(value[:-1], prefix=True)
-    if "*" in value or "?" in value:
-        raise QuerySyntaxError(
-            f"wildcard {value!r}: the embedded index supports only a trailing * (e.g. migr*); "
-            "use the Elasticsearch backend for other wildcards"
-        )
-    return _fts_string(value)
+def _fts_match(term: TextTerm) -> str:
+    expr = _fts_string(term.text, prefix=term.prefix)
+    return f"{{{term.field} {term.field}_f}} : {expr}" if term.field else expr
 
 
-def _rank_expression(node: Item, negated: bool = False) -> str | None:
-    """OR of every positive full-text leaf: drives bm25 ranking and snippets (logic is in the WHERE)."""
+def _rank_expression(node: Node) -> str | None:
+    """OR of every positive full-text term: drives bm25 ranking and snippets (logic is in the WHERE)."""
     leaves: list[str] = []
 
-    def walk(n: Item, neg: bool, column: str | None) -> None:
-        if isinstance(n, (Not, Prohibit)):
-            walk(n.children[0], not neg, column)
-        elif isinstance(n, SearchField):
-            name = canonical_field(n.name)
-            if name in TEXT_FIELDS:
-                walk(n.expr, neg, name)
-        elif isinstance(n, (Word, Phrase)) and not neg:
-            try:
-                expr = _word_to_fts(n.value) if isinstance(n, Word) else _fts_string(n.value.strip('"'))
-            except QuerySyntaxError:
-                return
-            leaves.append(f"{{{column} {column}_f}} : {expr}" if column else expr)
-        else:
-            for child in n.children:
-                walk(child, neg, column)
+    def walk(n: Node, negated: bool) -> None:
+        if isinstance(n, Negated):
+            walk(n.part, not negated)
+        elif isinstance(n, (AllOf, AnyOf)):
+            for part in n.parts:
+                walk(part, negated)
+        elif isinstance(n, TextTerm) and not negated:
+            leaves.append(_fts_match(n))
 
-    walk(node, negated, None)
+    walk(node, False)
     return " OR ".join(leaves) if leaves else None
 
 
+# Stored dates are format_datetime() strings, with or without microseconds ('…T08:00:00Z',
+# '…T08:00:00.250000Z'); as text '…00Z' sorts after '…00.25Z', so both are compared in one width.
+_SORTABLE_DATE = "(substr(d.{0}, 1, 19) || CASE WHEN substr(d.{0}, 20, 1) = '.' THEN substr(d.{0}, 20, 7) ELSE '.000000' END)"
+
+
 class _Translator:
-    """Lucene tree -> SQL boolean expression over search_docs aliased `d`."""
+    """Compiled query (newsmon.query) -> SQL boolean over search_docs aliased `d`, never NULL.
+
+    alerts/match.py evaluates the same tree in-process: keep the two in step.
+    """
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
@@ -265,74 +261,45 @@ class _Translator:
         self.params[key] = value
         return f":{key}"
 
-    def sql(self, node: Item, column: str | None = None) -> str:
-        if isinstance(node, (AndOperation, UnknownOperation)):
-            return "(" + " AND ".join(self.sql(c, column) for c in node.children) + ")"
-        if isinstance(node, OrOperation):
-            return "(" + " OR ".join(self.sql(c, column) for c in node.children) + ")"
-        if isinstance(node, (Not, Prohibit)):
-            return f"(NOT {self.sql(node.children[0], column)})"
-        if isinstance(node, (Group, FieldGroup)):
-            return self.sql(node.expr, column)
-        if isinstance(node, (Boost, Fuzzy, Plus)):
-            return self.sql(node.children[0], column)
-        if isinstance(node, SearchField):
-            name = canonical_field(node.name)
-            if name in TEXT_FIELDS:
-                return self.sql(node.expr, name)
-            return self._keyword(name, node.expr)
-        if isinstance(node, Proximity):
-            return self.sql(Phrase(node.term.value), column)
-        if isinstance(node, Word):
-            return self._fts(_word_to_fts(node.value), column)
-        if isinstance(node, Phrase):
-            return self._fts(_fts_string(node.value.strip('"')), column)
-        raise QuerySyntaxError(f"the embedded index does not support {node!s} here")
+    def sql(self, node: Node) -> str:
+        if isinstance(node, AllOf):
+            return "(" + " AND ".join(self.sql(part) for part in node.parts) + ")"
+        if isinstance(node, AnyOf):
+            return "(" + " OR ".join(self.sql(part) for part in node.parts) + ")"
+        if isinstance(node, Negated):
+            return f"(NOT {self.sql(node.part)})"
+        if isinstance(node, TextTerm):
+            return f"d.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {self._param(_fts_match(node))})"
+        if isinstance(node, KeywordTerm):
+            return self._keyword(node)
+        return self._range(node)
 
-    def _fts(self, expr: str, column: str | None) -> str:
-        match = f"{{{column} {column}_f}} : {expr}" if column else expr
-        return f"d.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {self._param(match)})"
+    def _keyword(self, term: KeywordTerm) -> str:
+        # Exact and case-sensitive, like Elasticsearch's keyword fields. A NULL column must give false,
+        # not NULL, or NOT source_affiliation:x would also drop articles without an affiliation.
+        if term.field == "on_topic":
+            return f"d.on_topic = {int(term.value == 'true')}"
+        value = self._param(term.value)
+        if term.prefix:
+            test = "substr({0}, 1, " + str(len(term.value)) + ") = " + value
+        else:
+            test = "{0} = " + value
+        if term.field in _LIST_FIELDS:
+            return f"EXISTS (SELECT 1 FROM json_each(d.{term.field}) WHERE {test.format('value')})"
+        column = f"d.{term.field}"
+        return f"({column} IS NOT NULL AND {test.format(column)})"
 
-    def _keyword(self, name: str, expr: Item) -> str:
-        if isinstance(expr, (Group, FieldGroup)):
-            return self._keyword_group(name, expr.expr)
-        if isinstance(expr, Range):
-            if name not in DATE_FIELDS:
-                raise QuerySyntaxError(f"ranges are supported on {', '.join(DATE_FIELDS)} only, not {name}")
-            parts = []
-            low, high = expr.low.value, expr.high.value
-            if low != "*":
-                parts.append(f"d.{name} {'>=' if expr.include_low else '>'} {self._param(_date_bound(low))}")
-            if high != "*":
-                parts.append(f"d.{name} {'<=' if expr.include_high else '<'} {self._param(_date_bound(high))}")
-            return "(" + " AND ".join(parts or ["1=1"]) + ")"
-        if not isinstance(expr, (Word, Phrase)):
-            raise QuerySyntaxError(f"{name}: expects a value, a phrase or (a OR b)")
-        value = expr.value.strip('"')
-        if name == "on_topic":
-            if value.lower() not in ("true", "false"):
-                raise QuerySyntaxError(f"on_topic takes true or false, not {value!r}")
-            return f"d.on_topic = {int(value.lower() == 'true')}"
-        if name in DATE_FIELDS:
-            return f"substr(d.{name}, 1, {len(value)}) = {self._param(value)}"
-        if name == "id":
-            return f"d.id = {self._param(value)}"
-        pattern = value.lower().replace("*", "%").replace("?", "_")
-        op = "LIKE" if pattern != value.lower() else "="
-        if name in _LIST_FIELDS:
-            return f"EXISTS (SELECT 1 FROM json_each(d.{name}) WHERE lower(value) {op} {self._param(pattern)})"
-        return f"lower(d.{name}) {op} {self._param(pattern)}"
-
-    def _keyword_group(self, name: str, expr: Item) -> str:
-        if isinstance(expr, (Group, FieldGroup, Plus)):
-            return self._keyword_group(name, expr.children[0])
-        if isinstance(expr, (AndOperation, OrOperation, UnknownOperation)):
-            joiner = " OR " if isinstance(expr, OrOperation) else " AND "
-            return "(" + joiner.join(self._keyword_group(name, c) for c in expr.children) + ")"
-        if isinstance(expr, (Not, Prohibit)):
-            return f"(NOT {self._keyword_group(name, expr.children[0])})"
-        return self._keyword(name, expr)
+    def _range(self, term: DateRange) -> str:
+        column = _SORTABLE_DATE.format(term.field)
+        parts = [f"d.{term.field} IS NOT NULL"]
+        if term.low is not None:
+            low = resolve_bound(term.low, round_up=not term.include_low)
+            parts.append(f"{column} {'>=' if term.include_low else '>'} {self._param(_sortable(low))}")
+        if term.high is not None:
+            high = resolve_bound(term.high, round_up=term.include_high)
+            parts.append(f"{column} {'<=' if term.include_high else '<'} {self._param(_sortable(high))}")
+        return "(" + " AND ".join(parts) + ")"
 
 
-def _date_bound(value: str) -> str:
-    return _iso(parse_date_bound(value))
+def _sortable(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 from es_recorder import FETCHED_AT, drop_live_test_data, sample_articles
+from query_cases import ARTICLES, CASES
 
 from newsmon.records import Article, TopicResult
 from newsmon.settings import load_settings
@@ -123,3 +124,29 @@ def test_reindex_swaps_the_alias_and_search_still_finds_everything(live: Elastic
     assert live.status().indices == {report.new_index: True}
     assert live.count() == before
     assert titles(live, "salcininkai") == {LT}
+
+
+@pytest.fixture(scope="module")
+def grammar_index() -> Iterator[ElasticIndex]:
+    url = os.environ.get("NEWSMON_TEST_ES_URL")
+    if not url:
+        pytest.skip("NEWSMON_TEST_ES_URL is not set: no live Elasticsearch (docker compose up -d elasticsearch, "
+                    "then NEWSMON_TEST_ES_URL=http://localhost:9200 make test-es)")
+    alias = f"newsmon-test-{uuid.uuid4().hex[:8]}"
+    index = ElasticIndex.from_settings(load_settings(es_url=url, es_alias=alias), bulk_initial_backoff_s=0.2)
+    try:
+        index.setup()
+        assert index.put_articles(list(ARTICLES.values())).failed == {}
+        index.client.indices.refresh(index=alias)
+        yield index
+    finally:
+        drop_live_test_data(index)
+        index.close()
+
+
+@pytest.mark.parametrize(("q", "found", "_es_query"), CASES, ids=[c[0] for c in CASES])
+def test_elasticsearch_finds_what_the_embedded_index_and_the_rules_find(grammar_index: ElasticIndex, q: str,
+                                                                          found: str, _es_query: str | None) -> None:
+    key_of = {article.id: key for key, article in ARTICLES.items()}
+    hits = grammar_index.search(SearchQuery(q=q, limit=50))
+    assert "".join(sorted(key_of[hit.id] for hit in hits)) == found
