@@ -87,11 +87,13 @@ def load_sealed(shared: Path) -> dict[str, set[str]] | None:
     return keys
 
 
-def load_dev_urls(shared: Path) -> set[str] | None:
+def load_dev(shared: Path) -> tuple[set[str], set[str]] | None:
+    """Normalised URLs and opening-text hashes of the shared dev items, none of which may be collected again."""
     path = shared / "corpus" / "topic" / "dev.jsonl"
     if not path.exists():
         return None
-    return {normalise_url(r["url"]) for r in read_jsonl(path) if r.get("url")}
+    rows = read_jsonl(path)
+    return {normalise_url(r["url"]) for r in rows if r.get("url")}, set().union(*(text_hashes(r["text"]) for r in rows))
 
 
 def check_items(items: list[dict], problems: list[str]) -> None:
@@ -129,15 +131,15 @@ def check_items(items: list[dict], problems: list[str]) -> None:
 
 
 def check_exclusions(items: list[dict], shared: Path, problems: list[str]) -> None:
-    sealed, dev_urls = load_sealed(shared), load_dev_urls(shared)
-    if sealed is None or dev_urls is None:
+    sealed, dev = load_sealed(shared), load_dev(shared)
+    if sealed is None or dev is None:
         print(f"note: {shared} has no sealed list or dev.jsonl; exclusion checks skipped (set NEWSMON_SHARED_DIR)")
         return
     for it in items:
         if url_hashes(it["url"]) & sealed["url"] or text_hashes(it["text"]) & sealed["text"]:
             problems.append(f"items.jsonl id={it['id']}: listed in sealed/topic-exclude.sha256; remove it")
-        if normalise_url(it["url"]) in dev_urls:
-            problems.append(f"items.jsonl id={it['id']}: url is in corpus/topic/dev.jsonl; remove it")
+        if normalise_url(it["url"]) in dev[0] or text_hashes(it["text"]) & dev[1]:
+            problems.append(f"items.jsonl id={it['id']}: url or opening text is in corpus/topic/dev.jsonl; remove it")
 
 
 def check_labels(items: list[dict], labels: list[dict], problems: list[str]) -> None:
@@ -178,12 +180,26 @@ def print_counts(items: list[dict], labels: list[dict]) -> None:
     print("confidence:", dict(collections.Counter(lab["confidence"] for lab in labels)))
 
 
+def write_blind_copy(items: list[dict], out: Path) -> None:
+    """The queries in provenance name the themes searched for (hard negatives included), so a blind pass gets none."""
+    keep = ("id", "title", "text", "source", "url", "date", "language")
+    with out.open("w", encoding="utf-8") as fh:
+        for it in sorted(items, key=lambda it: it["id"]):
+            fh.write(json.dumps({k: it[k] for k in keep}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(items)} items without provenance or split to {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", type=Path, default=HERE, help="folder with items.jsonl and labels-pass1.jsonl")
-    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("NEWSMON_SHARED_DIR", "/work/shared")))
+    default_shared = Path(os.environ.get("NEWSMON_SHARED_DIR") or HERE.parents[2].parent / "shared")
+    parser.add_argument("--shared", type=Path, default=default_shared)
+    parser.add_argument("--blind-copy", type=Path, metavar="OUT",
+                        help="also write the items without provenance and split, for a second labeller")
     args = parser.parse_args(argv)
     items = read_jsonl(args.dir / "items.jsonl")
+    if args.blind_copy:
+        write_blind_copy(items, args.blind_copy)
     labels_path = args.dir / "labels-pass1.jsonl"
     labels = read_jsonl(labels_path) if labels_path.exists() else []
     problems: list[str] = []
