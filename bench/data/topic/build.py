@@ -1,0 +1,218 @@
+"""Check the cross-language topic set (items, first-pass labels, split, exclusions) and print its counts."""
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SEED = "newsmon-topic-2026-12-03"
+HOLDOUT_FRACTION = 0.2
+LANGUAGES = {"lt", "ru", "pl", "en", "be", "uk", "lv", "de"}
+MAIN_LANGUAGES = ("lt", "ru", "pl", "en")
+LABELS = {"on_topic", "off_topic"}
+SUBTOPICS = {
+    "border_crossings", "migration", "smuggling", "airspace", "freight_transit",
+    "diplomacy", "security_military", "energy_nuclear", "sanctions", "exiles_opposition",
+}
+ITEM_FIELDS = {"id", "title", "text", "source", "url", "date", "language", "provenance", "split"}
+LABEL_FIELDS = {"id", "label", "subtopics", "confidence", "note", "kind"}
+MAX_TEXT = 2400  # excerpts are trimmed to whole sentences near 2,000 characters
+
+
+def normalise_url(url: str) -> str:
+    """The URL key of ../shared/sealed/README.md: no scheme, no leading www., no trailing /, lower case."""
+    u = re.sub(r"^https?://", "", url.strip(), flags=re.IGNORECASE)
+    u = re.sub(r"^www\.", "", u, flags=re.IGNORECASE)
+    if u.endswith("/"):
+        u = u[:-1]
+    return u.lower()
+
+
+def url_hashes(url: str) -> set[str]:
+    # The README's rule plus the all-trailing-slashes reading of it, so an exclusion is never missed.
+    keys = {normalise_url(url), normalise_url(url).rstrip("/")}
+    return {hashlib.sha256(k.encode("utf-8")).hexdigest() for k in keys}
+
+
+def text_hashes(text: str) -> set[str]:
+    """First 200 characters after collapsing whitespace, stripping and lower-casing (both orders of cut and case)."""
+    collapsed = re.sub(r"\s+", " ", text).strip()
+    keys = {collapsed.lower()[:200], collapsed[:200].lower()}
+    return {hashlib.sha256(k.encode("utf-8")).hexdigest() for k in keys}
+
+
+def item_id(url: str) -> str:
+    return "np-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+
+
+def holdout_ids(items: list[dict], seed: str = SEED) -> set[str]:
+    """A fifth of each language, the items whose sha256(seed:id) sorts first."""
+    by_lang: dict[str, list[str]] = collections.defaultdict(list)
+    for it in items:
+        by_lang[it["language"]].append(it["id"])
+    chosen: set[str] = set()
+    for ids in by_lang.values():
+        ranked = sorted(ids, key=lambda i: hashlib.sha256(f"{seed}:{i}".encode()).hexdigest())
+        chosen.update(ranked[: round(len(ranked) * HOLDOUT_FRACTION)])
+    return chosen
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise SystemExit(f"{path}:{n}: not JSON ({exc}); fix that line") from exc
+    return rows
+
+
+def load_sealed(shared: Path) -> dict[str, set[str]] | None:
+    path = shared / "sealed" / "topic-exclude.sha256"
+    if not path.exists():
+        return None
+    keys: dict[str, set[str]] = {"url": set(), "text": set()}
+    for line in path.read_text().split("\n"):
+        if line.strip():
+            kind, digest = line.split()
+            keys[kind].add(digest)
+    return keys
+
+
+def load_dev(shared: Path) -> tuple[set[str], set[str]] | None:
+    """Normalised URLs and opening-text hashes of the shared dev items, none of which may be collected again."""
+    path = shared / "corpus" / "topic" / "dev.jsonl"
+    if not path.exists():
+        return None
+    rows = read_jsonl(path)
+    return {normalise_url(r["url"]) for r in rows if r.get("url")}, set().union(*(text_hashes(r["text"]) for r in rows))
+
+
+def check_items(items: list[dict], problems: list[str]) -> None:
+    seen_ids, seen_urls, seen_text = set(), set(), {}
+    for it in items:
+        where = f"items.jsonl id={it.get('id')}"
+        if set(it) != ITEM_FIELDS:
+            problems.append(f"{where}: fields {sorted(set(it) ^ ITEM_FIELDS)} missing or extra")
+            continue
+        if it["id"] != item_id(it["url"]):
+            problems.append(f"{where}: id is not np- + 12 hex of sha256(url)")
+        if it["language"] not in LANGUAGES:
+            problems.append(f"{where}: language {it['language']!r} not in {sorted(LANGUAGES)}")
+        if it["split"] not in {"dev", "holdout"}:
+            problems.append(f"{where}: split must be dev or holdout")
+        if not it["text"].strip() or len(it["text"]) > MAX_TEXT:
+            problems.append(f"{where}: text empty or longer than {MAX_TEXT} characters")
+        prov = it["provenance"]
+        if set(prov) != {"corpus", "query", "retrieved"} or not prov["query"]:
+            problems.append(f"{where}: provenance needs corpus, query and retrieved")
+        if it["id"] in seen_ids:
+            problems.append(f"{where}: duplicate id")
+        if normalise_url(it["url"]) in seen_urls:
+            problems.append(f"{where}: duplicate url")
+        for h in text_hashes(it["text"]):
+            if h in seen_text:
+                problems.append(f"{where}: same opening text as {seen_text[h]}")
+            seen_text[h] = it["id"]
+        seen_ids.add(it["id"])
+        seen_urls.add(normalise_url(it["url"]))
+    expected = holdout_ids(items)
+    wrong = [it["id"] for it in items if (it["id"] in expected) != (it.get("split") == "holdout")]
+    if wrong:
+        problems.append(f"split differs from the seeded choice (seed {SEED!r}) for {len(wrong)} items, e.g. {wrong[:3]}")
+
+
+def check_exclusions(items: list[dict], shared: Path, problems: list[str]) -> None:
+    sealed, dev = load_sealed(shared), load_dev(shared)
+    if sealed is None or dev is None:
+        print(f"note: {shared} has no sealed list or dev.jsonl; exclusion checks skipped (set NEWSMON_SHARED_DIR)")
+        return
+    for it in items:
+        if url_hashes(it["url"]) & sealed["url"] or text_hashes(it["text"]) & sealed["text"]:
+            problems.append(f"items.jsonl id={it['id']}: listed in sealed/topic-exclude.sha256; remove it")
+        if normalise_url(it["url"]) in dev[0] or text_hashes(it["text"]) & dev[1]:
+            problems.append(f"items.jsonl id={it['id']}: url or opening text is in corpus/topic/dev.jsonl; remove it")
+
+
+def check_labels(items: list[dict], labels: list[dict], problems: list[str]) -> None:
+    ids = {it["id"] for it in items}
+    seen = set()
+    for lab in labels:
+        where = f"labels-pass1.jsonl id={lab.get('id')}"
+        if set(lab) != LABEL_FIELDS:
+            problems.append(f"{where}: fields {sorted(set(lab) ^ LABEL_FIELDS)} missing or extra")
+            continue
+        if lab["id"] not in ids:
+            problems.append(f"{where}: no such item")
+        if lab["id"] in seen:
+            problems.append(f"{where}: labelled twice")
+        seen.add(lab["id"])
+        if lab["label"] not in LABELS or lab["confidence"] not in {"high", "medium"}:
+            problems.append(f"{where}: label or confidence value not allowed")
+        bad = set(lab["subtopics"]) - SUBTOPICS
+        if bad or (lab["label"] == "off_topic" and lab["subtopics"]) or (lab["label"] == "on_topic" and not lab["subtopics"]):
+            problems.append(f"{where}: subtopics {lab['subtopics']} do not fit label {lab['label']}")
+    for missing in sorted(ids - seen):
+        problems.append(f"labels-pass1.jsonl: item {missing} has no label")
+
+
+def print_counts(items: list[dict], labels: list[dict]) -> None:
+    label_of = {lab["id"]: lab["label"] for lab in labels}
+    langs = sorted({it["language"] for it in items}, key=lambda lang: (lang not in MAIN_LANGUAGES, lang))
+    print("| language | on_topic | off_topic | total | holdout |")
+    print("|---|---:|---:|---:|---:|")
+    for lang in [*langs, "all"]:
+        rows = [it for it in items if lang in (it["language"], "all")]
+        on = sum(label_of.get(it["id"]) == "on_topic" for it in rows)
+        off = sum(label_of.get(it["id"]) == "off_topic" for it in rows)
+        hold = sum(it["split"] == "holdout" for it in rows)
+        print(f"| {lang} | {on} | {off} | {len(rows)} | {hold} |")
+    kinds = collections.Counter(lab["kind"] for lab in labels if lab["kind"])
+    print("kinds:", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print("confidence:", dict(collections.Counter(lab["confidence"] for lab in labels)))
+
+
+def write_blind_copy(items: list[dict], out: Path) -> None:
+    """The queries in provenance name the themes searched for (hard negatives included), so a blind pass gets none."""
+    keep = ("id", "title", "text", "source", "url", "date", "language")
+    with out.open("w", encoding="utf-8") as fh:
+        for it in sorted(items, key=lambda it: it["id"]):
+            fh.write(json.dumps({k: it[k] for k in keep}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(items)} items without provenance or split to {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dir", type=Path, default=HERE, help="folder with items.jsonl and labels-pass1.jsonl")
+    default_shared = Path(os.environ.get("NEWSMON_SHARED_DIR") or HERE.parents[2].parent / "shared")
+    parser.add_argument("--shared", type=Path, default=default_shared)
+    parser.add_argument("--blind-copy", type=Path, metavar="OUT",
+                        help="also write the items without provenance and split, for a second labeller")
+    args = parser.parse_args(argv)
+    items = read_jsonl(args.dir / "items.jsonl")
+    if args.blind_copy:
+        write_blind_copy(items, args.blind_copy)
+    labels_path = args.dir / "labels-pass1.jsonl"
+    labels = read_jsonl(labels_path) if labels_path.exists() else []
+    problems: list[str] = []
+    check_items(items, problems)
+    check_exclusions(items, args.shared, problems)
+    if labels:
+        check_labels(items, labels, problems)
+    print_counts(items, labels)
+    for p in problems:
+        print("PROBLEM:", p)
+    print(f"{len(items)} items, {len(labels)} labels, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
