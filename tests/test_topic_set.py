@@ -72,3 +72,15 @@ def test_a_dev_set_url_is_refused_however_it_is_written() -> None:
     problems: list[str] = []
     build.check_exclusions([{"id": "x", "url": f"HTTP://www.{bare.upper()}/", "text": "unrelated"}], SHARED, problems)
     assert problems and "dev.jsonl" in problems[0]
+
+
+def test_final_labels_are_the_two_passes_with_every_disagreement_reviewed() -> None:
+    spec = importlib.util.spec_from_file_location("topic_set_merge", SET_DIR / "merge_labels.py")
+    merge_labels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(merge_labels)
+    first = merge_labels._read("labels-pass1.jsonl")
+    second = merge_labels._read("labels-pass2.jsonl")
+    final = build.read_jsonl(SET_DIR / "labels.jsonl")
+    assert final == merge_labels.merge(first, second)
+    disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
+    assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}

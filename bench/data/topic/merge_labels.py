@@ -1,0 +1,89 @@
+"""Final topic labels: the two independent passes, agreement figures, and the reviewed disagreements.
+
+Run `python bench/data/topic/merge_labels.py` to print the agreement between labels-pass1.jsonl and
+labels-pass2.jsonl and (with --write) to rewrite labels.jsonl, the labels the evaluation uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# Label disagreements between the passes, reviewed one by one against the guideline (README.md).
+REVIEWED = {
+    "np-dc109506ddfe": ("off_topic", [], "Ryanair/Protasevich: Lithuania's reaction is one line among many countries'"),
+    "np-247d00204dae": ("off_topic", [], "Kaliningrad transit: the Medininkai queue is incidental, the LT–BY border is not covered"),
+    "np-018da3000cc6": ("off_topic", [], "Kaliningrad transit: the Medininkai queue is incidental, the LT–BY border is not covered"),
+    "np-e76d72d08b78": ("on_topic", ["security_military"],
+                        "Wagner in Belarus as a threat to Lithuania: a paragraph of Nausėda on it and the border guards"),
+    "np-e4c65da1aa15": ("on_topic", ["freight_transit", "sanctions"],
+                        "a full paragraph on Lithuania halting Belarusian potash transit"),
+    "np-0451afd3ad7e": ("off_topic", [], "BRELL exit of all three Baltic states: region-wide, no Lithuania–Belarus part"),
+    "np-ed4727e834a9": ("off_topic", [], "conditions in a Lithuanian migrant camp: domestic; Belarus only as the origin"),
+    "np-15dfaf8b78a5": ("off_topic", [], "residents' protest at a Lithuanian migrant camp: domestic; Belarus not named"),
+    "np-4d771b8688a5": ("off_topic", [], "escape from a Lithuanian migrant camp: domestic; Belarus only as the route"),
+}
+
+
+def _read(name: str) -> dict[str, dict]:
+    with (HERE / name).open(encoding="utf-8") as fh:
+        return {row["id"]: row for row in map(json.loads, fh)}
+
+
+def merge(first: dict[str, dict], second: dict[str, dict]) -> list[dict]:
+    """Agreed labels stand; reviewed disagreements take the review. Subtopics of agreed on-topic items
+    are the union of both passes (a subtopic one careful labeller saw is usually present)."""
+    if set(first) != set(second):
+        raise SystemExit("the two passes label different items")
+    merged = []
+    for item_id, a in first.items():
+        b = second[item_id]
+        if a["label"] == b["label"]:
+            label = a["label"]
+            subtopics = sorted(set(a["subtopics"]) | set(b["subtopics"])) if label == "on_topic" else []
+            medium = "medium" in (a["confidence"], b["confidence"])
+            merged.append({"id": item_id, "label": label, "subtopics": subtopics,
+                           "confidence": "medium" if medium else "high", "reviewed": False})
+        else:
+            if item_id not in REVIEWED:
+                raise SystemExit(f"{item_id}: the passes disagree and no review is recorded")
+            label, subtopics, note = REVIEWED[item_id]
+            merged.append({"id": item_id, "label": label, "subtopics": subtopics, "confidence": "medium",
+                           "reviewed": True, "note": note})
+    return merged
+
+
+def agreement(first: dict[str, dict], second: dict[str, dict]) -> dict[str, float]:
+    n = len(first)
+    same = sum(first[i]["label"] == second[i]["label"] for i in first)
+    on_a = sum(r["label"] == "on_topic" for r in first.values()) / n
+    on_b = sum(r["label"] == "on_topic" for r in second.values()) / n
+    expected = on_a * on_b + (1 - on_a) * (1 - on_b)
+    both_on = [i for i in first if first[i]["label"] == second[i]["label"] == "on_topic"]
+    tp = sum(len(set(first[i]["subtopics"]) & set(second[i]["subtopics"])) for i in both_on)
+    diff = sum(len(set(first[i]["subtopics"]) ^ set(second[i]["subtopics"])) for i in both_on)
+    return {"items": n, "label_disagreements": n - same, "agreement": same / n,
+            "kappa": (same / n - expected) / (1 - expected), "subtopic_micro_f1": 2 * tp / (2 * tp + diff)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="rewrite labels.jsonl")
+    args = parser.parse_args()
+    first, second = _read("labels-pass1.jsonl"), _read("labels-pass2.jsonl")
+    for key, value in agreement(first, second).items():
+        print(f"{key:20} {value:.3f}" if isinstance(value, float) else f"{key:20} {value}")
+    merged = merge(first, second)
+    if args.write:
+        with (HERE / "labels.jsonl").open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in merged)
+    on = sum(r["label"] == "on_topic" for r in merged)
+    print(f"final labels: {on} on_topic, {len(merged) - on} off_topic, {sum(r['reviewed'] for r in merged)} reviewed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
