@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 SCHEMA_VERSION = 1
@@ -183,6 +184,7 @@ def open_engine(url: str) -> Engine:
         raise StoreUnavailable(f"NEWSMON_STATE_URL {shown!r} is not a usable database URL: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "handle_error", _storage_errors(engine, shown))
     try:
         init_schema(engine)
     except (OperationalError, DatabaseError) as exc:
@@ -190,6 +192,50 @@ def open_engine(url: str) -> Engine:
                                "check NEWSMON_STATE_URL / NEWSMON_STATE_DIR") from exc
     _ENGINES[url] = engine
     return engine
+
+
+def _storage_errors(engine: Engine, shown: str) -> Callable[[ExceptionContext], None]:
+    """A handle_error hook: a full disk, a failing or read-only one, a lock never released → StoreUnavailable.
+
+    Every write path of the pipeline goes through the engine, so this is the one place that turns
+    them into the message the CLI prints and Airflow retries on, instead of a driver traceback.
+    """
+    where = _where(engine, shown)
+
+    def hook(context: ExceptionContext) -> None:
+        why = _storage_failure(context.original_exception, where)
+        if why is not None:
+            raise StoreUnavailable(f"state DB {shown} {why}") from context.original_exception
+
+    return hook
+
+
+def _where(engine: Engine, shown: str) -> str:
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        return f"the disk holding {Path(database).resolve().parent}"
+    return f"the database server of {shown}"
+
+
+def _storage_failure(exc: BaseException, where: str) -> str | None:
+    """What to tell the operator about a storage failure (None: not one; the error stays as it is)."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == sqlite3.SQLITE_FULL:
+            return (f"is full ({exc}): free space on {where} (or lift the database's size limit), then run again; "
+                    "what was stored before is kept and the interrupted step is redone")
+        if code == sqlite3.SQLITE_IOERR:
+            return f"cannot be read or written ({exc}): check {where}"
+        if code == sqlite3.SQLITE_READONLY:
+            return f"is read-only ({exc}): the user running newsmon needs write access to the file and its directory"
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return (f"stayed locked by another process for over {BUSY_TIMEOUT_S:.0f} s ({exc}); "
+                    "run again once the other newsmon run is done")
+        return None
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if sqlstate == "53100":  # disk_full
+        return f"is full ({str(exc).strip()}): free space on {where}, then run again; what was stored before is kept"
+    return None
 
 
 def _redact(url: str) -> str:
