@@ -1,17 +1,21 @@
-"""The SQLite state DB when several newsmon processes open it at once (first start of parallel workers)."""
+"""The SQLite state DB shared by several newsmon workers: opening a fresh one at once, clustering at once."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, event, select
 
-from store.db import meta
+from newsmon import demo_content
+from newsmon.pipeline import cluster_and_index, plan_feeds, poll_feeds
+from store.db import meta, open_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 3
@@ -59,3 +63,38 @@ def test_workers_opening_a_fresh_state_dir_at_once_all_start_and_create_the_sche
     with engine.connect() as conn:
         assert conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalars().all() == ["1"]
     engine.dispose()
+
+
+def test_two_runs_clustering_at_once_cluster_and_count_each_staged_article_once(demo_env):
+    settings = demo_env.settings
+    for batch in plan_feeds(settings):
+        poll_feeds(settings, batch)
+    engine = open_engine(settings.database_url)
+    # Another writer holds the lock until both runs are queued behind it, so both start clustering together.
+    holder = sqlite3.connect(settings.state_path / "newsmon.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    waiting: set[int] = set()
+    both_waiting = threading.Event()
+
+    def note_lock_wait(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "dedup_lock" in statement:
+            waiting.add(threading.get_ident())
+            if len(waiting) == 2:
+                both_waiting.set()
+
+    event.listen(engine, "before_cursor_execute", note_lock_wait)
+    results: list[dict] = []
+    runs = [threading.Thread(target=lambda: results.append(cluster_and_index(settings))) for _ in range(2)]
+    try:
+        for run in runs:
+            run.start()
+        assert both_waiting.wait(timeout=60), "the two runs never both reached the dedup lock"
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+        for run in runs:
+            run.join(timeout=120)
+        event.remove(engine, "before_cursor_execute", note_lock_wait)
+    assert len(results) == 2
+    assert sum(r.get("clustered", 0) for r in results) == len(demo_content.ARTICLES)
+    assert sum(r.get("indexed", 0) for r in results) == len(demo_content.ARTICLES)
