@@ -13,6 +13,7 @@ import yaml
 
 from enrich.textnorm import fold_aligned, normalize_language, repair_mixed_scripts, stem_dictionary_form
 from newsmon.records import TopicMatch, TopicResult
+from newsmon.yaml_keys import DuplicateKeyError, refuse_duplicate_keys
 
 ANCHOR_KINDS = frozenset({"country", "place", "person", "organisation", "checkpoint", "facility"})
 NEGATIVE_KINDS = frozenset({"other_border", "context"})
@@ -77,6 +78,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
+    refuse_duplicate_keys(loader, node)
     loader.flatten_mapping(node)
     result = _LineDict()
     result.line = node.start_mark.line + 1
@@ -270,6 +272,10 @@ def load_topic_packs(directory: Path) -> list[TopicPack]:
 def _parse_pack(path: Path) -> TopicPack:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise TopicPackError(path, f"key `{exc.key}` appears twice in one mapping (first at line {exc.first_line})",
+                             line=exc.line, field=str(exc.key),
+                             fix="remove one or merge them: YAML would silently keep only the last") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise TopicPackError(path, f"not valid YAML ({getattr(exc, 'problem', exc)})",

@@ -29,11 +29,26 @@ RAW_CHUNK_BYTES = 16 * 1024
 DECODE_SLICE_BYTES = 64 * 1024
 # Retry-After values beyond a day are treated as a day: a feed must come back eventually.
 MAX_RETRY_AFTER_S = 24 * 3600.0
-# Cloud metadata endpoints that are not covered by is_private/is_link_local on every platform.
+# Cloud metadata endpoints that are not covered by is_private/is_link_local on every platform
+# (168.63.129.16 is Azure's host endpoint: a public-looking address every Azure VM reaches).
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "192.0.0.192")
+    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "192.0.0.192", "168.63.129.16")
 )
+# Well-known NAT64 prefix: a DNS64 resolver maps IPv4-only hosts into it and the gateway forwards to the
+# IPv4 address in the last 32 bits, so such an address is judged by that IPv4 address.
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 ranges refused whatever the settings, judged the same on every Python version (whose is_private
+# and is_reserved tables differ): no news site is served from them and each can lead somewhere internal.
+NEVER_FETCHED_IPV6 = (
+    (ipaddress.ip_network("::/96"), "IPv4-compatible address"),  # deprecated; :: and ::1 are handled apart
+    (ipaddress.ip_network("::ffff:0:0:0/96"), "IPv4-translated address"),
+    (ipaddress.ip_network("64:ff9b:1::/48"), "local-use NAT64 address"),  # where the IPv4 part sits is local
+    (ipaddress.ip_network("2001::/32"), "Teredo tunnel address"),  # relayed to an obfuscated client address
+    (ipaddress.ip_network("100::/64"), "discard-only address"),
+    (ipaddress.ip_network("2001:db8::/32"), "documentation address"),
+)
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still routed inside some networks
 PERMANENT_REDIRECTS = frozenset({301, 308})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Statuses that speak for the whole host: after one, the rest of this run leaves the host alone.
@@ -96,8 +111,38 @@ _deadline_at: contextvars.ContextVar[float | None] = contextvars.ContextVar("new
 
 def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool, allow_private: bool) -> str | None:
     """Why `ip` must not be contacted (None when it may be)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        else:
+            return _ipv6_refusal(ip, allow_loopback=allow_loopback, allow_private=allow_private)
+    return _ip_refusal(ip, allow_loopback=allow_loopback, allow_private=allow_private)
+
+
+def _ipv6_refusal(ip: ipaddress.IPv6Address, *, allow_loopback: bool, allow_private: bool) -> str | None:
+    embedded, form = _embedded_ipv4(ip)
+    if embedded is not None:
+        # The packet ends up at the IPv4 address inside (via a 6to4 relay or a NAT64 gateway).
+        refusal = _ip_refusal(embedded, allow_loopback=allow_loopback, allow_private=allow_private)
+        return f"{refusal} inside {form} address {ip}" if refusal else None
+    if int(ip) > 1:  # :: and ::1 are the unspecified and loopback addresses, judged below
+        for network, what in NEVER_FETCHED_IPV6:
+            if ip in network:
+                return f"non-public {what} {ip}"
+    if ip in SITE_LOCAL:
+        return None if allow_private else f"site-local address {ip}"
+    return _ip_refusal(ip, allow_loopback=allow_loopback, allow_private=allow_private)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address | None, str]:
+    if ip.sixtofour is not None:
+        return ip.sixtofour, "6to4"
+    if ip in NAT64_PREFIX:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF), "NAT64"
+    return None, ""
+
+
+def _ip_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool, allow_private: bool) -> str | None:
     if ip in METADATA_ADDRESSES:
         return f"cloud metadata address {ip}"
     if ip.is_loopback:

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from newsmon.records import Feed
+from newsmon.yaml_keys import DuplicateKeyError, UniqueKeyLoader
 
 
 class ConfigError(ValueError):
@@ -167,8 +168,11 @@ def _load(path: Path, model: type[BaseModel], what: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read it as UTF-8 text: {exc}") from exc
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         tree = yaml.compose(raw)
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{path}:{exc.line}: key {exc.key!r} appears twice in one entry (first at line "
+                          f"{exc.first_line}); YAML would silently keep only the last, so remove or merge one") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""

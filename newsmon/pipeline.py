@@ -306,13 +306,16 @@ def _staged(conn: Connection, status: str, *, alerted: bool | None = None) -> li
 def cluster_and_index(settings: Settings, now: datetime | None = None) -> dict:
     """Assign staged articles to story clusters, then create them in the search index (409 = duplicate)."""
     from enrich.dedup import fingerprint
-    from store.clusters import assign_clusters
+    from store.clusters import assign_clusters, take_dedup_lock
     from store.index import open_index
 
     now = now or utcnow()
     counts = Counts()
     engine = open_engine(settings.database_url)
     with engine.begin() as conn:
+        # Lock, then read: a concurrent run waits here and finds only what is still staged, instead of
+        # clustering (and counting) the same articles a second time.
+        take_dedup_lock(conn)
         staged = [replace(a, fingerprint=fingerprint(a.text)) for a in _staged(conn, "staged")]
         if staged:
             for article in assign_clusters(conn, staged, now):

@@ -162,7 +162,8 @@ def _outlet(article: Article) -> str:
     return article.source or article.site_name or article.canonical_url.split("/")[2]
 
 
-def _lock(conn: Connection) -> None:
+def take_dedup_lock(conn: Connection) -> None:
+    """Serialise clustering: held until `conn`'s transaction ends; later callers wait (SQLite busy timeout, row lock)."""
     if conn.dialect.name in {"sqlite", "postgresql"}:
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
@@ -192,7 +193,7 @@ def assign_clusters(conn: Connection, articles: Sequence[Article], now: datetime
     """
     if not articles:
         return []
-    _lock(conn)
+    take_dedup_lock(conn)  # callers that read what to cluster take it before reading; taking it twice is harmless
     ordered = sorted({a.id: a for a in articles}.values(), key=_order_key)
     ids = [a.id for a in ordered]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from functools import cache
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from es_recorder import EsRecorder
 from jsonschema import Draft7Validator
 
 from newsmon.settings import Settings
@@ -22,6 +24,8 @@ COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 POSTGRES_INIT = ROOT / "compose" / "postgres-init.sh"
+CHECK_ENV = ROOT / "compose" / "check-env.sh"
+ES_SETUP = ROOT / "compose" / "es-setup.sh"
 SHARED = Path(os.environ.get("NEWSMON_SHARED_DIR") or ROOT.parent / "shared")
 SCHEMA = SHARED / "reference" / "compose-spec.json"
 VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+)")
@@ -34,12 +38,14 @@ AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-proce
 EXPECTED_IMAGES = {
     "elasticsearch": r"docker\.elastic\.co/elasticsearch/elasticsearch:\$\{STACK_VERSION:-9\.",
     "setup": r"docker\.elastic\.co/elasticsearch/elasticsearch:\$\{STACK_VERSION:-9\.",
+    "kibana-setup": r"docker\.elastic\.co/elasticsearch/elasticsearch:\$\{STACK_VERSION:-9\.",
+    "check-env": r"postgres:\$\{POSTGRES_VERSION:-1[5-9]\}",
     "kibana": r"docker\.elastic\.co/kibana/kibana:\$\{STACK_VERSION:-9\.",
     "postgres": r"postgres:\$\{POSTGRES_VERSION:-1[5-9]\}",
     "mailpit": r"axllent/mailpit:\$\{MAILPIT_VERSION:-v1\.",
     **dict.fromkeys((*AIRFLOW_SERVICES, "airflow-init", "kibana-import"), r"\$\{NEWSMON_IMAGE:-newsmon-airflow:"),
 }
-ONE_SHOT = {"setup", "airflow-init", "kibana-import"}
+ONE_SHOT = {"check-env", "setup", "kibana-setup", "airflow-init", "kibana-import"}
 
 
 def compose() -> dict[str, Any]:
@@ -336,3 +342,121 @@ def test_the_image_builds_on_the_airflow_release_requirements_pin_and_installs_w
 def test_the_build_context_leaves_secrets_and_local_state_out() -> None:
     ignored = set((ROOT / ".dockerignore").read_text(encoding="utf-8").split())
     assert {".env", ".venv", "var", ".git"} <= ignored
+
+
+# ---------------------------------------------------------------- placeholders and least privilege
+
+
+def secret_names() -> set[str]:
+    return {key for key in env_example() if SECRET_NAME.search(key) or key.endswith("_KEY")}
+
+
+def run_check_env(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    names = services()["check-env"]["command"]
+    return subprocess.run(["bash", str(CHECK_ENV), *names], env={"PATH": os.environ["PATH"], **env},
+                          capture_output=True, text=True, timeout=30, check=False)
+
+
+def good_secrets() -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    values = {name: secrets.token_urlsafe(32) for name in secret_names()}
+    return {**values, "AIRFLOW_FERNET_KEY": Fernet.generate_key().decode()}
+
+
+def test_the_stack_refuses_to_start_with_the_placeholders_of_env_example_and_names_each_one() -> None:
+    result = run_check_env(env_example())
+    assert result.returncode != 0
+    refused = set(re.findall(r"^check-env: ([A-Z0-9_]+) in \.env is still the placeholder", result.stderr, re.M))
+    assert refused == secret_names()
+
+
+def test_random_secrets_pass_the_check_and_short_or_odd_ones_are_named() -> None:
+    assert run_check_env(good_secrets()).returncode == 0
+    bad = {**good_secrets(), "POSTGRES_PASSWORD": "hunter2", "KIBANA_ENCRYPTION_KEY": "a" * 20,
+           "NEWSMON_ES_PASSWORD": "has spaces and a quote\" in it", "AIRFLOW_JWT_SECRET": ""}
+    result = run_check_env(bad)
+    assert result.returncode != 0
+    for name, complaint in (("POSTGRES_PASSWORD", "has 7 characters"), ("KIBANA_ENCRYPTION_KEY", "at least 32"),
+                            ("NEWSMON_ES_PASSWORD", "contains characters"), ("AIRFLOW_JWT_SECRET", "is not set")):
+        assert re.search(rf"^check-env: {name} .*{complaint}", result.stderr, re.M), (name, result.stderr)
+
+
+def test_nothing_that_keeps_a_password_starts_before_the_placeholder_check() -> None:
+    spec = services()
+    check = spec["check-env"]
+    assert set(check["command"]) == secret_names() == set(environment(check))
+    assert f"./compose:{check['entrypoint'][1].rsplit('/', 1)[0]}:ro" in check["volumes"]
+    for name in ("elasticsearch", "postgres"):
+        assert spec[name]["depends_on"]["check-env"]["condition"] == "service_completed_successfully", name
+
+
+def test_newsmon_never_talks_to_elasticsearch_or_kibana_as_the_elastic_superuser() -> None:
+    for name, service in newsmon_services().items():
+        env = environment(service)
+        assert env["NEWSMON_ES_USERNAME"] == "newsmon", name
+        assert env.get("NEWSMON_KIBANA_USERNAME", env["NEWSMON_ES_USERNAME"]) != "elastic", name
+        assert not [k for k, v in env.items() if "ELASTIC_PASSWORD" in v], f"{name} can read the elastic password"
+    assert environment(services()["kibana-import"])["NEWSMON_KIBANA_USERNAME"] == "newsmon_kibana"
+    host = env_example()
+    assert (host["NEWSMON_ES_USERNAME"], host["NEWSMON_KIBANA_USERNAME"]) == ("newsmon", "newsmon_kibana")
+    # airflow-init's `newsmon es setup` logs in as `newsmon`, so the setup service must have made it.
+    assert services()["airflow-init"]["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+
+
+def run_es_setup(mode: str, url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(ES_SETUP), mode],
+        env={"PATH": os.environ["PATH"], "ES_URL": url, "KIBANA_URL": url, "SETUP_RETRY_S": "0", "SETUP_ATTEMPTS": "2",
+             **{k: v for k, v in good_secrets().items() if k in environment(services()["setup"])}, **env},
+        capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_setup_service_makes_newsmons_role_and_users_with_documented_requests() -> None:
+    from test_es_openapi import request_problems, spec
+
+    with EsRecorder() as es:
+        es.on("POST", r"/_security/user/kibana_system/_password", (200, {}))
+        es.on("PUT", r"/_security/role/newsmon_writer", (200, {"role": {"created": True}}))
+        es.on("PUT", r"/_security/user/[a-z_]+", (200, {"created": True}))
+        result = run_es_setup("elasticsearch", es.url, NEWSMON_ES_PASSWORD="pipeline-pass-0123456789")
+    assert result.returncode == 0, result.stderr
+    assert all(r.headers["authorization"].startswith("Basic ") for r in es.requests)
+    role = es.sent("PUT", "/_security/role/newsmon_writer")[0]
+    assert request_problems(role) == []
+    schemas = spec()["components"]["schemas"]
+    documented = {kind: set(schemas[f"security._types.{kind}"]["anyOf"][0]["enum"])
+                  for kind in ("ClusterPrivilege", "IndexPrivilege")}
+    body = role.json()
+    assert body["cluster"] == ["manage_index_templates"]
+    [indices] = body["indices"]
+    assert indices["names"] == ["newsmon-articles*"]
+    assert set(indices["privileges"]) == {"create_index", "manage", "create_doc", "read", "view_index_metadata"}
+    assert set(body["cluster"]) <= documented["ClusterPrivilege"] and set(indices["privileges"]) <= documented["IndexPrivilege"]
+    users = {r.path.rsplit("/", 1)[1]: r.json() for r in es.sent("PUT", r"/_security/user/[a-z_]+")}
+    assert users["newsmon"] == {"password": "pipeline-pass-0123456789", "roles": ["newsmon_writer"],
+                                "full_name": "newsmon pipeline"}
+    assert users["newsmon_kibana"]["roles"] == ["newsmon_kibana"]
+    assert set(es.sent("POST", "/_security/user/kibana_system/_password")[0].json()) == {"password"}
+
+
+def test_the_setup_service_stops_with_the_reason_when_elasticsearch_refuses_the_elastic_password() -> None:
+    with EsRecorder() as es:
+        es.on("POST", r"/_security/user/kibana_system/_password", (401, {"error": "unable to authenticate"}))
+        result = run_es_setup("elasticsearch", es.url)
+    assert result.returncode != 0 and "ELASTIC_PASSWORD" in result.stderr
+    assert len(es.requests) == 1  # nothing after the refusal
+
+
+def test_the_kibana_setup_service_gives_newsmon_kibana_the_default_space_and_no_index_rights() -> None:
+    with EsRecorder() as kibana:
+        kibana.on("PUT", r"/api/security/role/newsmon_kibana", (204, None))
+        result = run_es_setup("kibana", kibana.url)
+    assert result.returncode == 0, result.stderr
+    [request] = kibana.requests
+    assert request.headers["kbn-xsrf"] and request.headers["authorization"].startswith("Basic ")
+    body = request.json()
+    assert body["elasticsearch"] == {"cluster": [], "indices": []}
+    assert body["kibana"] == [{"base": ["all"], "feature": {}, "spaces": ["default"]}]
+    kibana_import = services()["kibana-import"]["depends_on"]
+    assert kibana_import["kibana-setup"]["condition"] == "service_completed_successfully"

@@ -112,3 +112,31 @@ def test_a_bad_setting_names_the_variable(monkeypatch, capsys):
     monkeypatch.setenv("NEWSMON_SEARCH_BACKEND", "solr")
     assert main(["search", "x"]) == 2
     assert "NEWSMON_SEARCH_BACKEND" in capsys.readouterr().err
+
+
+def test_a_feed_with_a_key_written_twice_is_refused_with_file_line_and_key(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - id: lrt-en\n    name: LRT English\n    url: https://www.lrt.lt/en/rss\n"
+        "    url: https://www.lrt.lt/en/news/rss\n"
+    )
+    with pytest.raises(ConfigError, match=rf"^{path}:5: key 'url' appears twice in one entry \(first at line 4\)"):
+        load_feeds(path)
+
+
+def test_an_alert_rule_with_a_key_written_twice_is_refused_before_any_run(tmp_path):
+    path = tmp_path / "alerts.yaml"
+    path.write_text("rules:\n  - name: border\n    query: Medininkai\n    mode: instant\n"
+                    "    channels: [file:alerts.jsonl]\n    query: Šalčininkai\n")
+    with pytest.raises(ConfigError, match=rf"^{path}:6: key 'query' appears twice"):
+        load_alert_rules(path)
+
+
+def test_yaml_merge_keys_may_still_be_overridden_by_the_entry(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n  - &lrt {id: lrt-en, name: LRT, url: 'https://www.lrt.lt/en/rss', language: en}\n"
+        "  - <<: *lrt\n    id: lrt-lt\n    url: https://www.lrt.lt/rss\n    language: lt\n"
+    )
+    assert [(f.id, f.language) for f in load_feeds(path)] == [("lrt-en", "en"), ("lrt-lt", "lt")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import hostile
 from bench.hostile import FeedServer
-from ingest.http import FetchError, SafeClient, parse_retry_after
+from ingest.http import FetchError, SafeClient, address_refusal, parse_retry_after
 from newsmon.settings import load_settings
 
 TOTAL_S = 2.0
@@ -165,3 +166,41 @@ def test_a_redirect_loop_is_named_as_such_when_the_cap_is_generous(server):
     with make_client(max_redirects=30) as generous:
         err, _ = fetch_error(generous, server.url("/hostile/loop/0"))
     assert "redirect loop" in err.reason and len(server.hits_for("/hostile/loop/0")) >= 1
+
+
+@pytest.mark.parametrize(("address", "why"), [
+    ("2002:a9fe:a9fe::", "cloud metadata address 169.254.169.254 inside 6to4 address"),
+    ("64:ff9b::a9fe:a9fe", "cloud metadata address 169.254.169.254 inside NAT64 address"),
+    ("168.63.129.16", "cloud metadata address 168.63.129.16"),
+    ("::ffff:168.63.129.16", "cloud metadata address 168.63.129.16"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "non-public Teredo tunnel address"),
+    ("::a9fe:a9fe", "non-public IPv4-compatible address"),
+    ("64:ff9b:1::a00:1", "non-public local-use NAT64 address"),
+])
+def test_addresses_that_lead_to_metadata_or_tunnels_are_refused_even_with_private_addresses_allowed(address, why):
+    refusal = address_refusal(ipaddress.ip_address(address), allow_loopback=True, allow_private=True)
+    assert refusal is not None and why in refusal
+
+
+@pytest.mark.parametrize(("address", "why"), [
+    ("2002:a00:1::", "private address 10.0.0.1 inside 6to4 address 2002:a00:1::"),
+    ("2002:c0a8:101::1", "private address 192.168.1.1 inside 6to4 address"),
+    ("2002:7f00:1::", "loopback address 127.0.0.1 inside 6to4 address"),
+    ("64:ff9b::a00:1", "private address 10.0.0.1 inside NAT64 address"),
+    ("fec0::1", "site-local address fec0::1"),
+])
+def test_ipv6_addresses_wrapping_internal_targets_are_refused_by_default_and_name_the_inner_address(address, why):
+    refusal = address_refusal(ipaddress.ip_address(address), allow_loopback=False, allow_private=False)
+    assert refusal is not None and why in refusal
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::5db8:d822", "2002:5db8:d822::1", "2a00:1450:4001:80b::200e", "93.184.216.34"])
+def test_public_hosts_stay_reachable_through_nat64_and_6to4(address):
+    # A DNS64 resolver on an IPv6-only network maps every IPv4-only news site into 64:ff9b::/96.
+    assert address_refusal(ipaddress.ip_address(address), allow_loopback=False, allow_private=False) is None
+
+
+def test_a_refused_tunnel_address_is_reported_as_never_fetched_not_as_a_setting_to_change():
+    with make_client(allow_private_addresses=True) as lenient:
+        err, _ = fetch_error(lenient, "http://[::a9fe:a9fe]/latest/meta-data/")
+    assert "IPv4-compatible address" in err.reason and "never fetched" in err.reason

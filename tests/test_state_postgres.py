@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from test_dedup_fixtures import BALLOONS, BASE_AT, FENCE, article, wire_copy
@@ -23,7 +24,7 @@ from newsmon.maintenance import Retention, run_maintenance
 from newsmon.records import FeedState
 from newsmon.settings import load_settings
 from store.clusters import assign_clusters
-from store.db import alert_outbox, init_schema, insert_ignore, open_engine, seen_entries
+from store.db import alert_outbox, init_schema, insert_ignore, meta, open_engine, seen_entries
 from store.feedstate import all_feed_states, load_feed_state, save_feed_state
 
 URL = os.environ.get("NEWSMON_TEST_STATE_URL", "")
@@ -164,3 +165,33 @@ def test_maintenance_prunes_old_rows_and_analyzes_on_postgresql(state_url, engin
     assert (done["analyzed"], done["vacuumed"]) == (1, 0)
     with engine.connect() as conn:
         assert conn.execute(select(seen_entries.c.entry_key)).scalars().all() == ["new"]
+
+
+def test_workers_opening_a_fresh_database_at_once_all_start_and_write_one_schema_version(state_url):
+    # Each worker dawdles just before writing the schema version, as a descheduled worker would: a
+    # worker that did so outside the schema lock would meet another one writing the same row.
+    def dawdle_before_the_version_row(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT INTO newsmon_meta"):
+            time.sleep(1.0)
+
+    barrier, errors = threading.Barrier(3), []
+    engines = [create_engine(state_url) for _ in range(3)]
+
+    def worker(engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", dawdle_before_the_version_row)
+        try:
+            barrier.wait(timeout=10)
+            init_schema(engine)
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with engines[0].connect() as conn:
+        assert conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalars().all() == ["1"]
+    for e in engines:
+        e.dispose()

@@ -156,3 +156,13 @@ def test_an_edited_pack_is_reloaded_not_served_from_cache(tmp_path: Path) -> Non
     path.write_text(MINIMAL.replace("name: Estonia–Russia border", "name: Estonia and Russia, edited"),
                     encoding="utf-8")
     assert load_topic_pack(path).title == "Estonia and Russia, edited"
+
+
+def test_a_key_written_twice_is_refused_with_its_line_instead_of_keeping_the_last(tmp_path: Path) -> None:
+    # Without the check the second `en:` would silently replace [Estonia, Estonian].
+    text = MINIMAL.replace("      ru: [Эстония, эстонский]\n", "      en: [Eesti]\n      ru: [Эстония, эстонский]\n", 1)
+    path = write(tmp_path, text)
+    with pytest.raises(TopicPackError, match=r"key `en` appears twice in one mapping \(first at line 12\)") as caught:
+        load_topic_pack(path)
+    assert caught.value.line == text.splitlines().index("      en: [Eesti]") + 1
+    assert str(path) in str(caught.value)
