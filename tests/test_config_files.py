@@ -136,7 +136,7 @@ def test_an_alert_rule_with_a_key_written_twice_is_refused_before_any_run(tmp_pa
 def test_yaml_merge_keys_may_still_be_overridden_by_the_entry(tmp_path):
     path = tmp_path / "feeds.yaml"
     path.write_text(
-        "feeds:\n  - &lrt {id: lrt-en, name: LRT, url: 'https://www.lrt.lt/en/rss', language: en}\n"
+        "feeds:\n  - &lrt {id: lrt-en, name: LRT, url: 'https://www.lrt.lt/en/rss', language: en, evidence: a test fixture}\n"
         "  - <<: *lrt\n    id: lrt-lt\n    url: https://www.lrt.lt/rss\n    language: lt\n"
     )
     assert [(f.id, f.language) for f in load_feeds(path)] == [("lrt-en", "en"), ("lrt-lt", "lt")]
