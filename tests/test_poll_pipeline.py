@@ -92,3 +92,70 @@ def test_editing_a_healthy_feeds_url_in_feeds_yaml_polls_the_new_url_at_once(dem
     run_once(demo_env.settings)  # not forced: the edited feed is due because its URL changed
 
     assert len(demo_env.server.fetched("/north-daily/moved.xml")) == before + 1
+
+
+@pytest.mark.parametrize("validators", [True, False], ids=["server-answers-304", "server-ignores-validators"])
+def test_entries_past_the_per_poll_cap_are_ingested_by_the_next_poll_of_the_unchanged_feed(site, validators):
+    from newsmon.pipeline import poll_feeds
+
+    server, settings = site
+    capped = settings.model_copy(update={"max_entries_per_poll": 3})
+    server.add("/feed.xml", feed_xml(server.base, 4), etag='"v1"' if validators else None, honour_conditional=validators)
+    first = poll_feeds(capped, ["border-desk"], NOW)
+    assert first["staged"] == 3 and first["entries_deferred"] == 1
+    second = poll_feeds(capped, ["border-desk"], NOW + timedelta(minutes=10))
+    assert second["staged"] == 1 and "entries_deferred" not in second
+    assert sorted(h.path for h in server.hits if h.path.startswith("/news/")) == [f"/news/{i}.html" for i in range(4)]
+    third = poll_feeds(capped, ["border-desk"], NOW + timedelta(minutes=20))
+    assert third.get("feeds_unchanged") == 1  # once everything is in, validators and body hash apply again
+
+
+def test_items_past_the_parsing_limit_are_counted_as_not_read(site):
+    from newsmon.pipeline import poll_feeds
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 1_200))
+    counts = poll_feeds(settings.model_copy(update={"max_entries_per_poll": 2}), ["border-desk"], NOW)
+    assert counts["entries_not_read"] > 0
+    assert counts["entries_deferred"] + counts["entries_not_read"] + 2 == 1_200
+
+
+class WorkerStopped(BaseException):
+    """What an Airflow task timeout or a kill does to the code it interrupts: nothing catches it."""
+
+
+def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_goes_on(site, monkeypatch):
+    import ingest.extract
+    from newsmon.pipeline import MAX_PROCESSING_ATTEMPTS, poll_feeds
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 3), etag='"v1"')
+    extract_article, stopped = ingest.extract.extract_article, []
+
+    def extract_or_hang(body, url, **kwargs):
+        if url.endswith("/news/1.html"):  # this page never finishes: the worker is stopped inside it
+            stopped.append(url)
+            raise WorkerStopped()
+        return extract_article(body, url, **kwargs)
+
+    monkeypatch.setattr(ingest.extract, "extract_article", extract_or_hang)
+    for run in range(MAX_PROCESSING_ATTEMPTS):
+        with pytest.raises(WorkerStopped):
+            poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10 * run))
+    after = poll_feeds(settings, ["border-desk"], NOW + timedelta(hours=1))
+    assert len(stopped) == MAX_PROCESSING_ATTEMPTS
+    assert after["staged"] == 1  # story 2, behind the page that stopped every run
+    assert any("stopped" in reason for reason in after["skipped_reasons"])
+
+
+def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_by_the_next_poll(site):
+    from newsmon.pipeline import poll_feeds
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 2), etag='"v1"')
+    server.add("/news/1.html", b"upstream timeout", status=504, content_type="text/plain")
+    first = poll_feeds(settings, ["border-desk"], NOW)
+    assert first["staged"] == 1 and first["pages_retry_later"] == 1
+    server.add("/news/1.html", ARTICLE.format(title="Border story 1").encode(), content_type="text/html")
+    second = poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10))
+    assert second["staged"] == 1
