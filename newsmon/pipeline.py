@@ -246,7 +246,7 @@ class _Poller:
             return "skipped:no-link", None
         try:
             entry_id = article_id(canonical_url(entry.link))
-        except UrlError as exc:  # mailto:, hostless or otherwise unusable link
+        except (UrlError, ValueError) as exc:  # mailto:, hostless, port 99999 or otherwise unusable link
             self.counts.skip(f"entry link not fetchable: {exc}")
             return "skipped:bad-link", None
         with self.engine.connect() as conn:

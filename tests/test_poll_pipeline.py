@@ -159,3 +159,42 @@ def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_by_the_next_po
     server.add("/news/1.html", ARTICLE.format(title="Border story 1").encode(), content_type="text/html")
     second = poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10))
     assert second["staged"] == 1
+
+
+def test_an_entry_link_with_an_impossible_port_is_a_counted_skip_and_the_feed_goes_on(site):
+    from newsmon.pipeline import poll_feeds
+
+    server, settings = site
+    body = feed_xml(server.base, 3).replace(f"{server.base}/news/1.html".encode(), b"http://127.0.0.1:99999/news/1.html")
+    server.add("/feed.xml", body)
+    counts = poll_feeds(settings, ["border-desk"], NOW)
+    assert counts["staged"] == 2
+    assert counts["skipped_reasons"] == {"entry link not fetchable: Port out of range 0-65535": 1}
+
+
+def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_on(site, monkeypatch):
+    import ingest.poll
+    from newsmon.pipeline import poll_feeds
+    from store.db import open_engine
+    from store.feedstate import load_feed_state
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 2))
+    server.add("/other.xml", feed_xml(server.base, 2).replace(b"story-", b"other-"))
+    feeds_yaml = settings.feeds_file
+    feeds_yaml.write_text(feeds_yaml.read_text().replace("feeds:\n", "feeds:\n  - id: crashing\n    name: Crashing\n"
+                                                         f"    url: {server.url('/other.xml')}\n    language: en\n", 1))
+    poll_feed = ingest.poll.poll_feed
+
+    def poll_with_a_bug(client, feed, state, now):  # stands in for any bug on one feed's path
+        if feed.id == "crashing":
+            raise KeyError("a bug on this feed's path")
+        return poll_feed(client, feed, state, now)
+
+    monkeypatch.setattr(ingest.poll, "poll_feed", poll_with_a_bug)
+    counts = poll_feeds(settings, ["crashing", "border-desk"], NOW)
+    assert counts["staged"] == 2 and counts["feeds_failed"] == 1
+    assert any(reason.startswith("feed crashing: polling crashed (KeyError") for reason in counts["skipped_reasons"])
+    with open_engine(settings.database_url).connect() as conn:
+        state = load_feed_state(conn, "crashing")
+    assert state.failures == 1 and state.next_poll_at > NOW
