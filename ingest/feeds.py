@@ -270,11 +270,12 @@ def _bounded_document(body: bytes, response_headers: dict[str, str], url: str) -
         return body, 0, None
     kept = sum(1 for start in scan.item_starts if start < scan.cut_at)
     if kept == 0:
-        raise FeedParseError(url, f"refused before parsing: {scan.over_limit} before the end of the first item "
-                                  f"(a feed may hold {_limits_phrase()})")
+        raise FeedParseError(url, f"refused before parsing: the document has {scan.over_limit} before the end of its "
+                                  f"first item (a feed is read up to {_limits_phrase()})")
     not_read = count_item_tags(text, scan.cut_at)
-    problem = (f"only the first {kept} items were read, then {scan.over_limit}: {not_read} more items not read "
-               f"(a feed may hold {_limits_phrase()})")
+    why = "" if scan.over_limit_kind == "items" else f", then the document has {scan.over_limit}"
+    problem = (f"only the first {kept} items were read{why}; {not_read} more items not read "
+               f"(a feed is read up to {_limits_phrase()})")
     cut_text = text[:scan.cut_at] + closing_tags(scan.item_parents)
     response_headers["content-type"] = "application/xml; charset=utf-8"
     return cut_text.encode("utf-8"), not_read, problem
