@@ -15,8 +15,8 @@ import htmldate.extractors
 import trafilatura
 from htmldate import find_date
 from lxml.etree import ParserError
-from lxml.html import HtmlElement
-from trafilatura.utils import load_html, repair_faulty_html
+from lxml.html import HtmlElement, fromstring
+from trafilatura.utils import HTML_PARSER, fromstring_bytes, is_dubious_html, repair_faulty_html
 
 from ingest.extract_chunks import recover_split_body
 from ingest.extract_clean import clean_text
@@ -222,20 +222,46 @@ def _title_candidates(tree: HtmlElement, meta_title: str | None) -> list[str]:
 
 
 def _refuse_costly_markup(text: str, url: str) -> None:
-    """Raise ExtractionSkip when lxml would spend unbounded time on this page's markup."""
-    # load_html parses trafilatura's repair of the text (control characters dropped, a self-closed <html/>
-    # opened): the scan reads exactly that.
-    scan = scan_page(repair_faulty_html(text, text[:50].lower()), PAGE_MARKUP_LIMITS)
+    """Raise ExtractionSkip when lxml would spend unbounded time on this (repaired) page's markup."""
+    scan = scan_page(text, PAGE_MARKUP_LIMITS)
     if scan.over_limit is None:
         return
     reason = "too many elements" if scan.over_limit_kind == "tags" else "too many attributes"
     raise ExtractionSkip(url, reason, f"{scan.over_limit}, found before parsing")
 
 
-def _parse(text: str, url: str) -> HtmlElement:
-    _refuse_costly_markup(text, url)
+def _repair(text: str) -> tuple[str, bool]:
+    """(repaired text, dubious): the first half of trafilatura's load_html, for a str.
+
+    load_html repairs the text (control characters dropped, a self-closed <html/> opened), then parses
+    it. It is split here, with trafilatura's own helpers in its order, so that the markup scan reads
+    exactly what lxml parses and the repair (a pass over the whole page) is done once.
+    """
+    beginning = text[:50].lower()
+    return repair_faulty_html(text, beginning), is_dubious_html(beginning)
+
+
+def _parse_repaired(repaired: str, dubious: bool) -> HtmlElement | None:
+    """The second half of load_html: lxml on the repaired text, retried on its bytes."""
+    retried = False
     try:
-        tree = load_html(text)
+        tree = fromstring(repaired, parser=HTML_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported"
+        tree, retried = fromstring_bytes(repaired), True
+    except Exception:  # as in load_html: any other lxml failure on the str is retried on its bytes below
+        tree = None
+    if (tree is None or len(tree) < 1) and not retried:
+        tree = fromstring_bytes(repaired)
+    if tree is not None and dubious and len(tree) < 2:  # not (well-formed) HTML at all
+        return None
+    return tree
+
+
+def _parse(text: str, url: str) -> HtmlElement:
+    repaired, dubious = _repair(text)
+    _refuse_costly_markup(repaired, url)
+    try:
+        tree = _parse_repaired(repaired, dubious)
     except (ParserError, ValueError, TypeError) as err:
         raise ExtractionSkip(url, "unparseable HTML", str(err)) from err
     if tree is None:

@@ -54,6 +54,30 @@ _RAW_TEXT_ELEMENTS = frozenset({"style", "title", "textarea", "xmp", "iframe", "
 _RAW_TEXT_END = {name: re.compile(rf"</(?i:{name})(?={_WS}|/|>)") for name in (*_RAW_TEXT_ELEMENTS, "script")}
 _SCRIPT_START = re.compile(rf"<(?i:script)(?={_WS}|/|>)")
 _RAW_TEXT_OPENERS = _RAW_TEXT_ELEMENTS | {"script", "plaintext"}
+# Elements with at most this many attributes cost libxml2 at most 16 comparisons per attribute, less than
+# its own per-attribute work: they are not charged to `max_attribute_pairs`, and most of a page can then be
+# read by one regex match at C speed (_PLAIN_RUN) instead of the tag loop.
+CHEAP_ATTRIBUTES = 16
+_ATTRIBUTES_UP_TO_CHEAP = rf"(?:{_HTML_ATTRIBUTE.pattern}){{0,{CHEAP_ATTRIBUTES}}}+(?:{_WS}|/(?!>))*+"
+_RAW_NAMES = "|".join(sorted(_RAW_TEXT_ELEMENTS))
+# Text and markup tokenized exactly as _scan_html would: start and end tags with at most CHEAP_ATTRIBUTES
+# attributes, comments, bogus comments, raw-text elements up to their end tag, scripts without `<!--`
+# escapes, a '<' that opens nothing. It stops (at a construct boundary) before anything else: a tag with
+# more attributes, an escaped script, <plaintext>, markup left open at the end of the document.
+_PLAIN_RUN = re.compile(
+    "(?:"
+    r"[^<]++"
+    r"|</[A-Za-z][A-Za-z0-9]*+>"  # the commonest tag first: a plain end tag
+    rf"|</[A-Za-z][^\t\n\f\r />]*+{_ATTRIBUTES_UP_TO_CHEAP}/?>"
+    rf"|<(?!(?i:{_RAW_NAMES}|script|plaintext)(?:{_WS}|/|>))[A-Za-z][^\t\n\f\r />]*+{_ATTRIBUTES_UP_TO_CHEAP}/?>"
+    r"|<!--(?:-?>|(?:[^-]++|-(?!-!?>))*+--!?>)"
+    r"|<(?:!(?!--)|\?)[^>]*+>|</(?![A-Za-z])[^>]*+>"
+    + "".join(rf"|<(?i:{name})(?={_WS}|/|>){_ATTRIBUTES_UP_TO_CHEAP}(?:/>|>(?:[^<]++|<(?!/(?i:{name})(?:{_WS}|/|>)"
+              rf"{'|!--' if name == 'script' else ''}))*+(?=</(?i:{name})(?:{_WS}|/|>)))"
+              for name in (*sorted(_RAW_TEXT_ELEMENTS), "script"))
+    + r"|<(?![A-Za-z!?/])"
+    ")*+"
+)
 
 # ---------------------------------------------------------------- XML (feeds)
 
@@ -84,7 +108,8 @@ class MarkupLimits:
 
     max_tags: int  # start and end tags, comments, declarations; for feeds also tags in CDATA and escaped tags
     max_attributes: int  # on one element
-    max_attribute_pairs: int  # the sum over elements of attributes²: the parsers' quadratic work
+    max_attribute_pairs: int  # the sum over elements of attributes²: the parsers' quadratic work (pages:
+    # over elements with more than CHEAP_ATTRIBUTES, the only ones whose quadratic work can dominate)
     max_items: int | None = None  # feed items/entries read
 
 
@@ -223,26 +248,35 @@ def _after_raw_text_start(text: str, name: str, pos: int) -> int:
 
 
 def _scan_html(text: str, tally: _Tally) -> None:
-    # The hot loop of every page fetch (~3 ms for a 300 kB page): limits, counters and methods are locals.
+    # Runs on every page fetched, so the common case is one C-speed regex match (_PLAIN_RUN) per stretch of
+    # plain markup, and the tag loop below reads only what it cannot: elements with more than
+    # CHEAP_ATTRIBUTES attributes, escaped scripts, <plaintext>, unfinished markup. When the page has
+    # fewer '<' than the tag limit, tags need no counting one by one.
     limits = tally.limits
     max_tags, max_attributes, max_pairs = limits.max_tags, limits.max_attributes, limits.max_attribute_pairs
     short_span = 2 * max_attributes  # every attribute takes at least two characters: findall stays short
-    find, match_tag, findall = text.find, _HTML_TAG.match, _HTML_ATTRIBUTE.findall
-    tags = most = pairs = 0
-    pos, n = 0, len(text)
+    find, match_tag, findall, plain_run = text.find, _HTML_TAG.match, _HTML_ATTRIBUTE.findall, _PLAIN_RUN.match
+    n = len(text)
+    fast = text.count("<") <= max_tags
+    tags = text.count("<") if fast else 0
+    most = pairs = 0
+    pos = 0
     try:
         while pos < n:
+            if fast:
+                pos = plain_run(text, pos).end()
             lt = find("<", pos)
             if lt < 0:
                 return
-            tags += 1
-            if tags > max_tags:
-                tally.over_tags(lt)
-                return
+            if not fast:
+                tags += 1
+                if tags > max_tags:
+                    tally.over_tags(lt)
+                    return
             tag = match_tag(text, lt)
             if tag is None:
                 pos = _skip_html_markup(text, lt)
-                if pos == lt + 1:
+                if pos == lt + 1 and not fast:
                     tags -= 1  # a '<' that opens nothing is text
                 continue
             name, span, self_closing, closed = tag.groups()
@@ -252,11 +286,12 @@ def _scan_html(text: str, tally: _Tally) -> None:
                 if attributes > max_attributes:
                     tally.over_attributes(name, lt)
                     return
-                pairs += attributes * attributes
                 most = attributes if attributes > most else most
-                if pairs > max_pairs:
-                    tally.over_pairs(lt)
-                    return
+                if attributes > CHEAP_ATTRIBUTES:
+                    pairs += attributes * attributes
+                    if pairs > max_pairs:
+                        tally.over_pairs(lt)
+                        return
             pos = tag.end() if closed else n  # an unfinished tag swallows the rest of the document
             if not self_closing and text[lt + 1] != "/":  # libxml2 honours `<script/>`: no raw text after it
                 lowered = name.lower()
