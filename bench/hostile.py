@@ -2,7 +2,10 @@
 
 Run: `.venv/bin/python bench/hostile.py` — prints, per case, the named outcome, the wall time against
 the case's deadline and the peak RSS growth of the fetching process (each case runs in a fresh
-subprocess so peaks do not mask each other). Tests import `FeedServer` from here.
+subprocess so peaks do not mask each other). Two tables: hostile *servers* (SafeClient alone), then
+hostile *documents* (a poll of the feed through poll_feed, or a page fetched and extracted as the
+pipeline does: documents built to make the parsers slow, all under the 10 MB body cap). Tests import
+`FeedServer` from here.
 """
 
 from __future__ import annotations
@@ -296,8 +299,104 @@ CASES: dict[str, tuple[str, str]] = {
     "wrong Content-Type": ("/hostile/wrong-type", "unexpected Content-Type"),
 }
 
+# --- hostile documents ---------------------------------------------------------------------------
+
+
+def _rss(items: str) -> bytes:
+    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Hostile</title>"
+            f"<link>https://hostile.example/</link>{items}</channel></rss>").encode()
+
+
+def _item(i: int, extra: str = "") -> str:
+    return f"<item><title>Story {i}</title><link>https://hostile.example/{i}</link><guid>s{i}</guid>{extra}</item>"
+
+
+def _attributes(n: int) -> str:
+    return " ".join(f'a{i}="x"' for i in range(n))
+
+
+def _json_feed(items: object, **extra: object) -> bytes:
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Hostile", **extra, "items": items}).encode()
+
+
+def _page(body: str) -> bytes:
+    text = "".join(f"<p>Paragraph {i}: queues at the Medininkai checkpoint grew again overnight, officials said.</p>"
+                   for i in range(8))
+    return f"<!doctype html><html><head><title>Hostile page</title></head><body>{body}<article>{text}</article></body></html>".encode()
+
+
+def _many_attribute_elements(per_element: int, size_bytes: int) -> str:
+    element = f"<div {_attributes(per_element)}></div>"
+    return element * (size_bytes // len(element))
+
+
+# name → (kind, builder, expected outcome substring). Builders run once, in the server process.
+DOCUMENT_CASES: dict[str, tuple[str, Callable[[], bytes], str]] = {
+    "feed: 500k attributes on one element": ("feed", lambda: _rss(f"<item><guid>g</guid><link {_attributes(500_000)}>x</link></item>"),
+                                            "refused before parsing"),
+    "feed: 1000-attribute elements, 9 MB": ("feed", lambda: _rss(_item(0, _many_attribute_elements(1000, 9_000_000))),
+                                           "refused before parsing"),
+    "feed: 2.4M empty tags in an item": ("feed", lambda: _rss(_item(0, "<x/>" * 2_300_000)), "refused before parsing"),
+    "feed: 1M escaped tags": ("feed", lambda: _rss(_item(0, "<description>" + "&lt;p&gt;" * 1_000_000 + "</description>")),
+                              "refused before parsing"),
+    "feed: 20k attributes, ill-formed": ("feed", lambda: _rss(f"<item><guid>g</guid><link {_attributes(20_000)}>x</link>"
+                                                              "<title>AT&T</title></item>"), "refused before parsing"),
+    "feed: 100k items": ("feed", lambda: _rss("".join(_item(i) for i in range(100_000))), "1000 entries"),
+    "feed: good items, then a hostile one": ("feed", lambda: _rss("".join(_item(i) for i in range(50))
+                                                                  + _item(50, f"<x {_attributes(100_000)}/>")), "50 entries"),
+    "feed: malformed links": ("feed", lambda: _rss("<item><guid>a</guid><link>http://[oops/a</link></item>" + _item(1)),
+                              "2 entries"),
+    "JSON Feed: nested 200k deep": ("feed", lambda: _json_feed([{"id": "1", "x": None}]).replace(
+        b'null', b"[" * 100_000 + b"]" * 100_000), "nested too deeply"),
+    "JSON Feed: 5000-digit id": ("feed", lambda: _json_feed([]).replace(b'"items": []', b'"items": [{"id": ' + b"7" * 5000 + b"}]"),
+                                 "invalid JSON"),
+    "JSON Feed: bad feed_url, authors 5": ("feed", lambda: _json_feed([{"id": "1", "url": "/a", "authors": 5}],
+                                                                      feed_url="http://[oops/", home_page_url="https://hostile.example/"),
+                                           "1 entries"),
+    "JSON Feed: 100k items": ("feed", lambda: _json_feed([{"id": str(i), "url": f"https://hostile.example/{i}"}
+                                                          for i in range(100_000)]), "1000 entries"),
+    "page: 40k attributes on one element": ("page", lambda: _page(f"<div {_attributes(40_000)}></div>"), "too many attributes"),
+    "page: 500k attributes on one element": ("page", lambda: _page(f"<div {_attributes(500_000)}></div>"), "too many attributes"),
+    "page: 900-attribute elements, 7 MB": ("page", lambda: _page(_many_attribute_elements(900, 7_000_000)), "too many attributes"),
+    "page: 600k elements": ("page", lambda: _page("<div><span>a</span></div>" * 300_000), "too many elements"),
+}
+
+
+def run_document_case(url: str, kind: str) -> dict[str, object]:
+    """Poll `url` as a feed, or fetch and extract it as a page; the named outcome, seconds and peak RSS growth."""
+    from datetime import UTC, datetime
+
+    from ingest.extract import ExtractionSkip, extract_article
+    from ingest.http import SafeClient
+    from ingest.poll import poll_feed
+    from newsmon.records import Feed
+    from newsmon.settings import load_settings
+
+    settings = load_settings(**BENCH_SETTINGS)
+    with SafeClient(settings) as client:
+        rss_before_mb = _memory_mb(reset_peak=True)[0]
+        started = time.monotonic()
+        if kind == "feed":
+            result = poll_feed(client, Feed(id="hostile", url=url, name="hostile"), None, datetime.now(UTC))
+            if result.parsed is None:
+                outcome = str(result.error)
+            else:
+                outcome = f"{len(result.parsed.entries)} entries" + "".join(f"; {p}" for p in result.parsed.problems[:1])
+        else:
+            page = client.fetch(url, kind="page")
+            try:
+                outcome = f"extracted {len(extract_article(page.body, page.final_url).text)} characters"
+            except ExtractionSkip as exc:
+                outcome = f"{exc.reason} ({exc.detail})"
+        elapsed_s = time.monotonic() - started
+        peak_mb = _memory_mb()[1]
+    return {"outcome": outcome, "elapsed_s": round(elapsed_s, 2),
+            "peak_rss_growth_mb": round(max(peak_mb - rss_before_mb, 0.0), 1), "peak_rss_mb": round(peak_mb, 1)}
+
+
 # Short deadlines so the deadline cases end quickly; the size caps are the shipped defaults
 # (10 MiB body, 30 MiB decompressed, 5 redirects), so the memory figures are what users get.
+MAX_RSS_GROWTH_MB = 100
 BENCH_SETTINGS = {
     "allow_loopback": True,
     "connect_timeout_s": 2.0,
@@ -307,10 +406,29 @@ BENCH_SETTINGS = {
 }
 
 
+def _memory_mb(*, reset_peak: bool = False) -> tuple[float, float]:
+    """(current RSS, peak RSS) of this process in MB; `reset_peak` starts a new peak (Linux).
+
+    From /proc/self/status where there is one: getrusage's ru_maxrss also counts the parent's RSS at the
+    fork before exec, so every case would inherit the benchmark server's peak, and imports' peak.
+    """
+    if reset_peak:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # "5" resets VmHWM to the current RSS
+        except OSError:
+            pass
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+        return float(fields["VmRSS"].split()[0]) / 1024, float(fields["VmHWM"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
+        import resource
+
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return peak_mb, peak_mb
+
+
 def run_case(url: str) -> dict[str, object]:
     """Fetch `url` once with BENCH_SETTINGS; returns the named outcome, seconds and peak RSS growth."""
-    import resource
-
     from ingest.http import FetchError, SafeClient
     from newsmon.settings import load_settings
 
@@ -318,7 +436,7 @@ def run_case(url: str) -> dict[str, object]:
     with SafeClient(settings) as client:
         if url.endswith("/304"):
             client.fetch(url, kind="feed")  # learn the ETag first
-        rss_before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss_before_mb = _memory_mb(reset_peak=True)[0]
         started = time.monotonic()
         try:
             page = client.fetch(url, kind="feed", etag='"v1"' if url.endswith("/304") else None)
@@ -328,43 +446,89 @@ def run_case(url: str) -> dict[str, object]:
             outcome = exc.reason + (f" (Retry-After {exc.retry_after_s:.0f} s)" if exc.retry_after_s is not None else "")
             retry_after_s = exc.retry_after_s
         elapsed_s = time.monotonic() - started
-        rss_after_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak_mb = _memory_mb()[1]
     return {
         "outcome": outcome,
         "retry_after_s": retry_after_s,
         "elapsed_s": round(elapsed_s, 2),
-        "peak_rss_growth_mb": round((rss_after_kib - rss_before_kib) / 1024, 1),
+        "peak_rss_growth_mb": round(max(peak_mb - rss_before_mb, 0.0), 1),
+        "peak_rss_mb": round(peak_mb, 1),
     }
+
+
+def _subprocess(args: list[str]) -> tuple[dict[str, object] | None, str]:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if proc.returncode != 0:
+        return None, "CRASH: " + (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), ""
+
+
+Row = tuple[str, str, float, float, dict[str, object], bool]  # name, outcome, s, deadline s, result, outcome ok
+
+
+def _print_table(title: str, rows: list[Row]) -> list[str]:
+    print(title)
+    print(f"{'case':50} {'s':>6} {'deadline':>8} {'peak RSS +MB':>13} {'peak RSS MB':>12}  ok  outcome")
+    failed = []
+    for name, outcome, elapsed_s, deadline_s, result, ok in rows:
+        growth_mb, peak_mb = float(result.get("peak_rss_growth_mb", 0.0)), float(result.get("peak_rss_mb", 0.0))
+        ok = ok and elapsed_s <= deadline_s + 1 and growth_mb < MAX_RSS_GROWTH_MB
+        failed += [] if ok else [name]
+        print(f"{name:50} {elapsed_s:6.2f} {deadline_s:8.0f} {growth_mb:13.1f} {peak_mb:12.1f}  {'yes' if ok else 'NO ':3} "
+              f"{outcome[:90]}")
+    return failed
 
 
 def main() -> int:
     if len(sys.argv) == 3 and sys.argv[1] == "--case":
         print(json.dumps(run_case(sys.argv[2])))
         return 0
+    if len(sys.argv) == 4 and sys.argv[1] == "--document":
+        print(json.dumps(run_document_case(sys.argv[2], sys.argv[3])))
+        return 0
+    only = sys.argv[1] if len(sys.argv) == 2 else None  # "servers" or "documents"
+    from ingest.feeds import FEED_PARSE_CPU_S
+    from newsmon.pipeline import PAGE_PROCESSING_CPU_S
+
     deadline_s = BENCH_SETTINGS["total_timeout_s"]
-    rows = []
-    for encoding in ("gzip", "deflate", "br"):
-        compressed_zeros(encoding, BOMB_BYTES)  # build before timing, not inside a request
+    server_rows: list[Row] = []
+    document_rows: list[Row] = []
+    if only != "documents":
+        for encoding in ("gzip", "deflate", "br"):
+            compressed_zeros(encoding, BOMB_BYTES)  # build before timing, not inside a request
     with FeedServer() as server:
-        for name, (path, expected) in CASES.items():
-            proc = subprocess.run(
-                [sys.executable, __file__, "--case", server.url(path)],
-                capture_output=True, text=True, timeout=60, cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-            if proc.returncode != 0:
-                rows.append((name, "CRASH: " + proc.stderr.strip().splitlines()[-1], 0.0, 0.0, False))
+        for name, (path, expected) in CASES.items() if only != "documents" else ():
+            result, crash = _subprocess(["--case", server.url(path)])
+            if result is None:
+                server_rows.append((name, crash, 0.0, deadline_s, {}, False))
                 continue
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
-            ok = expected in str(result["outcome"]) and float(result["elapsed_s"]) <= deadline_s + 1
-            rows.append((name, str(result["outcome"]), float(result["elapsed_s"]), float(result["peak_rss_growth_mb"]), ok))
-    print(f"hostile-server cases (total deadline {deadline_s:.0f} s, pass = named outcome within deadline + 1 s, RSS growth < 100 MB)")
-    print(f"{'case':30} {'s':>6} {'peak RSS +MB':>13}  ok  outcome")
-    for name, outcome, elapsed_s, rss_mb, ok in rows:
-        ok = ok and rss_mb < 100
-        print(f"{name:30} {elapsed_s:6.2f} {rss_mb:13.1f}  {'yes' if ok else 'NO ':3} {outcome[:90]}")
-    failed = [r for r in rows if not (r[4] and r[3] < 100)]
-    print(f"{len(rows) - len(failed)}/{len(rows)} cases ended with their named outcome in time and memory")
+            server_rows.append((name, str(result["outcome"]), float(result["elapsed_s"]), deadline_s, result,
+                                expected in str(result["outcome"])))
+        for index, (name, (kind, build, expected)) in enumerate(DOCUMENT_CASES.items() if only != "servers" else ()):
+            body = build()
+            path = f"/document/{index}"
+            server.add(path, body, content_type="application/rss+xml" if kind == "feed" else "text/html; charset=utf-8")
+            # The fetch has its total deadline; then parsing has its CPU deadline (feeds) or the page's.
+            case_deadline_s = deadline_s + (FEED_PARSE_CPU_S if kind == "feed" else PAGE_PROCESSING_CPU_S)
+            result, crash = _subprocess(["--document", server.url(path), kind])
+            label = f"{name} ({len(body) / 1e6:.1f} MB)"
+            if result is None:
+                document_rows.append((label, crash, 0.0, case_deadline_s, {}, False))
+                continue
+            document_rows.append((label, str(result["outcome"]), float(result["elapsed_s"]), case_deadline_s, result,
+                                  expected in str(result["outcome"])))
+    failed: list[str] = []
+    if server_rows:
+        failed += _print_table(f"hostile-server cases (total deadline {deadline_s:.0f} s, shipped size caps; pass = named "
+                               f"outcome within deadline + 1 s, RSS growth < {MAX_RSS_GROWTH_MB} MB)", server_rows)
+    if document_rows:
+        if server_rows:
+            print()
+        failed += _print_table(f"hostile-document cases (fetch deadline {deadline_s:.0f} s + parse deadline: feeds "
+                               f"{FEED_PARSE_CPU_S:g} s CPU, pages {PAGE_PROCESSING_CPU_S:g} s CPU)", document_rows)
+    total = len(server_rows) + len(document_rows)
+    print(f"{total - len(failed)}/{total} cases ended with their named outcome in time and memory")
     return 1 if failed else 0
 
 

@@ -15,14 +15,15 @@ import htmldate.extractors
 import trafilatura
 from htmldate import find_date
 from lxml.etree import ParserError
-from lxml.html import HtmlElement
-from trafilatura.utils import load_html
+from lxml.html import HtmlElement, fromstring
+from trafilatura.utils import HTML_PARSER, fromstring_bytes, is_dubious_html, repair_faulty_html
 
 from ingest.extract_chunks import recover_split_body
 from ingest.extract_clean import clean_text
 from ingest.extract_dates import day_is_printed, publisher_local_day
 from ingest.extract_input import InputRejected, html_text_from_input
 from ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
+from ingest.markup_scan import MarkupLimits, scan_page
 from newsmon.records import Extracted, FeedEntry
 from newsmon.textclean import (
     MAX_SITE_NAME_CHARS,
@@ -82,6 +83,13 @@ MIN_TEXT_CHARS = 120
 # The largest of 711 real pages in the evaluation corpus has under 10,000 elements; trafilatura's time
 # grows with element count (600,000 flat divs take ~40 s), so pages beyond 3x that are refused.
 MAX_ELEMENTS = 30_000
+# libxml2 checks each attribute against the element's earlier ones, so one element with 40,000 attributes
+# takes lxml 9.3 s, inside one C call that nothing can interrupt. Pages are therefore measured before
+# lxml sees them (ingest/markup_scan.py, a linear scan that reads tags as lxml's HTML5 tokenizer does).
+# Over the 711 corpus pages the maxima are 19,424 tags, 99 attributes on one element and 64,629 attribute
+# pairs (the sum of each element's attribute count squared); the limits leave 6x, 10x and 30x of room,
+# and at them lxml's quadratic work stays under 5 ms.
+PAGE_MARKUP_LIMITS = MarkupLimits(max_tags=4 * MAX_ELEMENTS, max_attributes=1000, max_attribute_pairs=2_000_000)
 # Below this many characters from the balanced pass, try trafilatura's recall mode as well.
 RECALL_RETRY_CHARS = 600
 # Deeply nested markup needs no check of ours: libxml2 (without huge_tree, as trafilatura parses) stops
@@ -222,9 +230,47 @@ def _title_candidates(tree: HtmlElement, meta_title: str | None) -> list[str]:
     return titles
 
 
-def _parse(text: str, url: str) -> HtmlElement:
+def _refuse_costly_markup(text: str, url: str) -> None:
+    """Raise ExtractionSkip when lxml would spend unbounded time on this (repaired) page's markup."""
+    scan = scan_page(text, PAGE_MARKUP_LIMITS)
+    if scan.over_limit is None:
+        return
+    reason = "too many elements" if scan.over_limit_kind == "tags" else "too many attributes"
+    raise ExtractionSkip(url, reason, f"{scan.over_limit}, found before parsing")
+
+
+def _repair(text: str) -> tuple[str, bool]:
+    """(repaired text, dubious): the first half of trafilatura's load_html, for a str.
+
+    load_html repairs the text (control characters dropped, a self-closed <html/> opened), then parses
+    it. It is split here, with trafilatura's own helpers in its order, so that the markup scan reads
+    exactly what lxml parses and the repair (a pass over the whole page) is done once.
+    """
+    beginning = text[:50].lower()
+    return repair_faulty_html(text, beginning), is_dubious_html(beginning)
+
+
+def _parse_repaired(repaired: str, dubious: bool) -> HtmlElement | None:
+    """The second half of load_html: lxml on the repaired text, retried on its bytes."""
+    retried = False
     try:
-        tree = load_html(text)
+        tree = fromstring(repaired, parser=HTML_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported"
+        tree, retried = fromstring_bytes(repaired), True
+    except Exception:  # as in load_html: any other lxml failure on the str is retried on its bytes below
+        tree = None
+    if (tree is None or len(tree) < 1) and not retried:
+        tree = fromstring_bytes(repaired)
+    if tree is not None and dubious and len(tree) < 2:  # not (well-formed) HTML at all
+        return None
+    return tree
+
+
+def _parse(text: str, url: str) -> HtmlElement:
+    repaired, dubious = _repair(text)
+    _refuse_costly_markup(repaired, url)
+    try:
+        tree = _parse_repaired(repaired, dubious)
     except (ParserError, ValueError, TypeError) as err:
         raise ExtractionSkip(url, "unparseable HTML", str(err)) from err
     if tree is None:

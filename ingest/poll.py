@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,8 @@ from ingest.feeds import FeedParseError, parse_feed
 from ingest.http import FetchError
 from ingest.urls import same_site
 from newsmon.records import Feed, FeedState, ParsedFeed
+
+log = logging.getLogger("newsmon.poll")
 
 # A scheduler tick that lands a little before next_poll_at still polls: otherwise a 600 s interval on a
 # 10-minute DAG would silently become 20 minutes.
@@ -150,6 +153,11 @@ def _failed(client: Any, state: FeedState, now: datetime, reason: str, *, status
     return PollResult(state=new_state, parsed=None, unchanged=False, error=reason, outcome="failed", status=status)
 
 
+def record_failure(client: Any, feed: Feed, state: FeedState | None, now: datetime, reason: str) -> FeedState:
+    """The state after a poll that failed outside poll_feed (the pipeline's own processing crashed): backoff."""
+    return _failed(client, _current_state(client, feed, state), now, reason, status=None).state
+
+
 def poll_feed(client: Any, feed: Feed, state: FeedState | None, now: datetime) -> PollResult:
     """Poll one feed once. Feed-level problems are returned in PollResult.error; nothing is raised for them."""
     state = _current_state(client, feed, state)
@@ -183,6 +191,10 @@ def poll_feed(client: Any, feed: Feed, state: FeedState | None, now: datetime) -
         parsed = parse_feed(page.body, url=page.final_url, headers=headers)
     except FeedParseError as exc:
         return _failed(client, replace(state, url=url), now, f"unusable feed: {exc.reason}", status=page.status)
+    except Exception as exc:  # parse_feed already turns parser failures into FeedParseError; never stop the batch
+        log.exception("parsing feed %s (%s) failed", feed.id, state.url)
+        reason = f"unusable feed: the parser crashed ({type(exc).__name__}: {str(exc)[:200]})"
+        return _failed(client, replace(state, url=url), now, reason, status=page.status)
     interval_s = state.interval_s or int(_knob(client, "default_poll_interval_s", 600))
     ok = replace(
         state, url=url, etag=etag, last_modified=last_modified, body_hash=body_hash(page.body), failures=0,

@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsmon.config import load_alert_rules, load_feeds
-from newsmon.records import Article, Feed, FeedEntry, Page
+from newsmon.records import Article, Feed, FeedEntry, FeedState, Page, ParsedFeed
 from newsmon.settings import Settings
-from store.db import articles, insert_ignore, open_engine, runs, seen_entries
+from store.db import StoreUnavailable, articles, insert_ignore, open_engine, runs, seen_entries
 
 log = logging.getLogger("newsmon.pipeline")
 
@@ -95,9 +96,34 @@ def _entry_key(entry: FeedEntry) -> str:
     return hashlib.sha256(entry.entry_id.encode("utf-8")).hexdigest()[:32]
 
 
+# An entry is marked seen as "unfinished:<attempt>" once its page is fetched, before extraction starts,
+# and gets its real outcome when processing ends. If the worker is stopped inside extraction (a task
+# timeout, a kill), the mark stays: the next poll tries the entry once more (the stop may have been a
+# database outage) and after MAX_PROCESSING_ATTEMPTS counts it as a skip, so a page that hangs the
+# extractor cannot stall every run.
+UNFINISHED = "unfinished:"
+MAX_PROCESSING_ATTEMPTS = 2
+# Seen-entry lookups go to the DB in chunks of this many keys (well under SQLite's bound-variable limit).
+SEEN_LOOKUP_CHUNK = 500
+# The backstop behind the markup scan (ingest/markup_scan.py) for the Python side of processing one page
+# (trafilatura's passes, htmldate, dateparser, tagging): a page that needs more CPU time than this is a
+# counted skip. The slowest of the 711 corpus pages needs 0.3 s.
+PAGE_PROCESSING_CPU_S = 10.0
+
+
+def _attempts(outcome: str) -> int:
+    """How many processing attempts an "unfinished:<n>" mark records (0 for a finished entry)."""
+    return int(outcome.removeprefix(UNFINISHED) or 1) if outcome.startswith(UNFINISHED) else 0
+
+
 def _mark_seen(conn: Connection, feed_id: str, key: str, outcome: str, article_id: str | None, now: datetime) -> None:
-    insert_ignore(conn, seen_entries, {"feed_id": feed_id, "entry_key": key, "outcome": outcome[:32],
-                                       "article_id": article_id, "seen_at": now})
+    """Set the entry's seen mark (insert it, or replace an earlier "unfinished" mark)."""
+    done = conn.execute(update(seen_entries).where(
+        seen_entries.c.feed_id == feed_id, seen_entries.c.entry_key == key,
+    ).values(outcome=outcome[:32], article_id=article_id, seen_at=now))
+    if not done.rowcount:
+        insert_ignore(conn, seen_entries, {"feed_id": feed_id, "entry_key": key, "outcome": outcome[:32],
+                                           "article_id": article_id, "seen_at": now})
 
 
 def _article_exists(conn: Connection, article_id: str) -> bool:
@@ -113,49 +139,104 @@ class _Poller:
         self.counts, self.progress = counts, progress
 
     def poll(self, feed: Feed, now: datetime) -> None:
-        from ingest.poll import forget_validators, poll_feed, record_new_items
+        """Poll one feed and save its state. Whatever goes wrong with this feed is this feed's failure."""
+        from ingest.poll import record_failure
         from store.feedstate import load_feed_state, save_feed_state
 
         with self.engine.connect() as conn:
             state = load_feed_state(conn, feed.id)
-        result = poll_feed(self.client, feed, state, now)
-        new_state = result.state
-        if result.error:
+        try:
+            new_state = self._poll(feed, state, now)
+        except (SQLAlchemyError, StoreUnavailable):
+            raise  # the state DB is infrastructure: the task fails and Airflow retries it
+        except Exception as exc:
+            # One feed's failure never stops the others: it is counted, backs off, and the batch goes on.
+            log.exception("polling feed %s failed", feed.id)
+            reason = f"polling crashed ({type(exc).__name__}: {str(exc)[:200]}); see the task log"
             self.counts.add("feeds_failed")
-            self.counts.skip(f"feed {feed.id}: {result.error}")
-        elif result.unchanged or result.parsed is None:
-            self.counts.add("feeds_unchanged")
-        else:
-            self.counts.add("feeds_polled")
-            entries = result.parsed.entries[: self.settings.max_entries_per_poll]
-            outcomes = [self.ingest_entry(feed, entry, now) for entry in entries]
-            new_state = record_new_items(new_state, sum(o == "new" for o in outcomes), now, client=self.client)
-            if "retry" in outcomes:
-                # Entries whose page failed for a passing reason are not marked seen; dropping the
-                # validators makes the next poll parse the feed again even if it has not changed.
-                new_state = forget_validators(new_state)
+            self.counts.skip(f"feed {feed.id}: {reason}")
+            new_state = record_failure(self.client, feed, state, now, reason)
         with self.engine.begin() as conn:
             save_feed_state(conn, new_state)
         if self.progress:
             self.progress("feed", 1)
+
+    def _poll(self, feed: Feed, state: FeedState | None, now: datetime) -> FeedState:
+        from ingest.poll import poll_feed
+
+        result = poll_feed(self.client, feed, state, now)
+        if result.error:
+            self.counts.add("feeds_failed")
+            self.counts.skip(f"feed {feed.id}: {result.error}")
+            return result.state
+        if result.unchanged or result.parsed is None:
+            self.counts.add("feeds_unchanged")
+            return result.state
+        self.counts.add("feeds_polled")
+        return self._ingest_parsed(feed, result.parsed, result.state, now)
+
+    def _ingest_parsed(self, feed: Feed, parsed: ParsedFeed, state: FeedState, now: datetime) -> FeedState:
+        """Ingest the entries not seen before, at most `max_entries_per_poll`; returns the state to save."""
+        from ingest.poll import forget_validators, record_new_items
+
+        if parsed.items_not_read:
+            self.counts.add("entries_not_read", parsed.items_not_read)
+        fresh = self._unseen(feed, parsed.entries)
+        todo = fresh[: self.settings.max_entries_per_poll]
+        outcomes = [self.ingest_entry(feed, entry, now) for entry in todo]
+        new_state = record_new_items(state, sum(o == "new" for o in outcomes), now, client=self.client)
+        deferred = len(fresh) - len(todo)
+        if deferred:
+            self.counts.add("entries_deferred", deferred)
+        if deferred or "retry" in outcomes:
+            # Entries past the cap and entries whose page failed for a passing reason are not marked seen;
+            # dropping the validators and body hash makes the next poll parse the feed again even if it
+            # has not changed, and the seen marks then leave exactly those entries to process.
+            new_state = forget_validators(new_state)
+        return new_state
+
+    def _unseen(self, feed: Feed, entries: tuple[FeedEntry, ...]) -> list[FeedEntry]:
+        """The entries still to process, in feed order: never seen, or left unfinished fewer than
+        MAX_PROCESSING_ATTEMPTS times (those left unfinished more often become counted skips)."""
+        keys = [_entry_key(entry) for entry in entries]
+        seen: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), SEEN_LOOKUP_CHUNK):
+                chunk = keys[start:start + SEEN_LOOKUP_CHUNK]
+                rows = conn.execute(select(seen_entries.c.entry_key, seen_entries.c.outcome).where(
+                    seen_entries.c.feed_id == feed.id, seen_entries.c.entry_key.in_(chunk)))
+                seen.update((row.entry_key, row.outcome) for row in rows)
+        given_up = sorted(key for key, outcome in seen.items() if _attempts(outcome) >= MAX_PROCESSING_ATTEMPTS)
+        if given_up:
+            with self.engine.begin() as conn:
+                conn.execute(update(seen_entries).where(
+                    seen_entries.c.feed_id == feed.id, seen_entries.c.entry_key.in_(given_up),
+                ).values(outcome="skipped:unfinished"))
+            for _ in given_up:
+                self.counts.skip(f"page processing was stopped (worker timeout or kill) {MAX_PROCESSING_ATTEMPTS} "
+                                 "times; not tried again")
+        return [entry for entry, key in zip(entries, keys, strict=True)
+                if key not in seen or 0 < _attempts(seen[key]) < MAX_PROCESSING_ATTEMPTS]
 
     def ingest_entry(self, feed: Feed, entry: FeedEntry, now: datetime) -> str:
         """Handle one feed entry: "seen" (known already), "retry" (page failed for a passing reason, not
         marked seen) or "new" (staged, a duplicate, or skipped for good — marked seen either way)."""
         key = _entry_key(entry)
         with self.engine.connect() as conn:
-            if conn.execute(select(seen_entries.c.entry_key).where(
-                    seen_entries.c.feed_id == feed.id, seen_entries.c.entry_key == key)).first():
-                return "seen"
+            outcome = conn.execute(select(seen_entries.c.outcome).where(
+                seen_entries.c.feed_id == feed.id, seen_entries.c.entry_key == key)).scalar_one_or_none()
+        if outcome is not None and not outcome.startswith(UNFINISHED):
+            return "seen"
         self.counts.add("entries_new")
-        outcome, article_id = self._stage(feed, entry, now)
+        outcome, article_id = self._stage(feed, entry, key, _attempts(outcome or "") + 1, now)
         if outcome == "retry":
             return "retry"
         with self.engine.begin() as conn:
             _mark_seen(conn, feed.id, key, outcome, article_id, now)
         return "new"
 
-    def _stage(self, feed: Feed, entry: FeedEntry, now: datetime) -> tuple[str, str | None]:
+    def _stage(self, feed: Feed, entry: FeedEntry, key: str, attempt: int, now: datetime) -> tuple[str, str | None]:
+        from ingest.deadline import CpuDeadlineExceeded, cpu_deadline
         from ingest.extract import ExtractionSkip, extract_article
         from ingest.http import FetchError
         from ingest.poll import page_user_agent
@@ -166,7 +247,7 @@ class _Poller:
             return "skipped:no-link", None
         try:
             entry_id = article_id(canonical_url(entry.link))
-        except UrlError as exc:  # mailto:, hostless or otherwise unusable link
+        except (UrlError, ValueError) as exc:  # mailto:, hostless, port 99999 or otherwise unusable link
             self.counts.skip(f"entry link not fetchable: {exc}")
             return "skipped:bad-link", None
         with self.engine.connect() as conn:
@@ -183,12 +264,18 @@ class _Poller:
             self.counts.skip(f"page: {exc.reason}")
             return f"skipped:{exc.status or 'fetch'}", None
         self.counts.add("pages_fetched")
+        with self.engine.begin() as conn:
+            _mark_seen(conn, feed.id, key, f"{UNFINISHED}{attempt}", None, now)
         try:
-            extracted = extract_article(page.body, page.final_url, entry=entry, headers=page.headers)
-            article = self._enrich(feed, entry, page, extracted, now)
+            with cpu_deadline(PAGE_PROCESSING_CPU_S):
+                extracted = extract_article(page.body, page.final_url, entry=entry, headers=page.headers)
+                article = self._enrich(feed, entry, page, extracted, now)
         except ExtractionSkip as exc:
             self.counts.skip(f"extraction: {exc.reason}")
             return "skipped:extraction", None
+        except CpuDeadlineExceeded as exc:
+            self.counts.skip(f"extraction: took {exc} (limit {PAGE_PROCESSING_CPU_S:g} s)")
+            return "skipped:too-slow", None
         except Exception as exc:  # a page that crashes a library is a bad item, not a reason to stop the feed
             log.exception("processing %s from feed %s failed", page.final_url, feed.id)
             self.counts.skip(f"page processing crashed ({type(exc).__name__}); see the task log")

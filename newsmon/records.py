@@ -68,6 +68,7 @@ class ParsedFeed:
     language: str | None
     entries: tuple[FeedEntry, ...]
     problems: tuple[str, ...] = ()
+    items_not_read: int = 0  # items after the parsing limits (ingest/feeds.py): never parsed, never ingested
 
 
 @dataclass(frozen=True)

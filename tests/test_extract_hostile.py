@@ -105,9 +105,33 @@ def test_page_with_hundreds_of_thousands_of_elements_is_refused_quickly(body: by
     assert _skip_reason(body) == "too many elements"
 
 
+def _attributes(n: int) -> str:
+    return " ".join(f'data-a{i}="x"' for i in range(n))
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        f"<div {_attributes(5_000)}></div>",  # lxml's time grows with the square: 40,000 took 9.3 s
+        f"<div {_attributes(600)}></div>" * 8,  # each element within the limit, together too much quadratic work
+        f'<img alt=">" {_attributes(5_000)}>',  # a quoted '>' does not end the tag for lxml, nor for the scan
+    ],
+    ids=["one element", "several elements", "quoted bracket"],
+)
+def test_page_with_thousands_of_attributes_on_an_element_is_refused_before_parsing(hostile: str) -> None:
+    page = ARTICLE.replace("<article>", "<article>" + hostile)
+    assert _skip_reason(page) == "too many attributes"
+
+
+def test_attributes_inside_a_script_or_comment_do_not_count() -> None:
+    hidden = f"<script>var t = '<div {_attributes(5_000)}>';</script><!-- <div {_attributes(5_000)}> -->"
+    assert "Medininkai" in extract_article(ARTICLE.replace("<article>", hidden + "<article>"), URL).text
+
+
 @pytest.mark.timeout(60)
 def test_deeply_nested_markup_is_skipped_not_crashing() -> None:
-    nested = "<html><body>" + "<div>" * 100_000 + "<p>deep text</p>" + "</div>" * 100_000 + "</body></html>"
+    # 25,000 levels: far deeper than libxml2's 255, yet under the tag limit, so lxml really parses it.
+    nested = "<html><body>" + "<div>" * 25_000 + "<p>deep text</p>" + "</div>" * 25_000 + "</body></html>"
     reason = _skip_reason(nested)
     assert "nested" in reason or "no main text" in reason
 

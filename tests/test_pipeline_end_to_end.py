@@ -145,3 +145,39 @@ def test_an_unreachable_smtp_server_keeps_the_alert_queued_until_it_is_back(demo
     # The file channel had already taken both alerts on the first try: it is not written twice.
     assert len(demo_env.alerts_file.read_text().splitlines()) == 2
 
+
+
+HOSTILE_FEEDS = {
+    # A JSON Feed nested 100,000 deep: json raised RecursionError out of the whole run.
+    "deep-json": ('{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "x": '
+                  + "[" * 100_000 + "]" * 100_000 + "}]}").encode(),
+    # One element with 20,000 attributes: feedparser needed seconds for it, 500,000 would take hours.
+    "many-attributes": ("<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><item><guid>g</guid><link "
+                        + " ".join(f'a{i}="x"' for i in range(20_000)) + ">https://example.org/a</link></item></channel></rss>").encode(),
+}
+
+
+def test_hostile_feeds_among_good_ones_back_off_while_the_good_ones_are_indexed_and_alerted(demo_env):
+    from newsmon.fixture_server import Route
+    from store.feedstate import load_feed_state
+
+    feeds_yaml = demo_env.settings.feeds_file
+    hostile = "".join(f"  - id: {name}\n    name: Hostile {name}\n    url: {demo_env.server.base_url}/hostile/{name}\n"
+                      "    language: en\n" for name in HOSTILE_FEEDS)
+    # Listed first, so that before this was fixed no good feed of the batch was ever polled.
+    feeds_yaml.write_text(feeds_yaml.read_text().replace("feeds:\n", "feeds:\n" + hostile, 1))
+    for name, body in HOSTILE_FEEDS.items():
+        demo_env.server.routes[f"/hostile/{name}"] = Route(body, "application/feed+json" if "json" in name else "application/rss+xml")
+
+    summary = run_once(demo_env.settings)
+
+    assert summary.index["indexed"] == len(demo_content.ARTICLES)
+    assert len(demo_env.smtp.messages) == 2
+    reasons = " | ".join(summary.poll["skipped_reasons"])
+    assert "feed deep-json: unusable feed: not a feed: JSON nested too deeply" in reasons
+    assert "feed many-attributes: unusable feed: refused before parsing" in reasons
+    assert summary.poll["feeds_failed"] == 3  # the two hostile feeds and the demo's broken one
+    with open_engine(demo_env.settings.database_url).connect() as conn:
+        for name in HOSTILE_FEEDS:
+            state = load_feed_state(conn, name)
+            assert state.failures == 1 and state.next_poll_at > state.last_polled_at  # backing off

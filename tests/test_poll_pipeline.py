@@ -93,3 +93,109 @@ def test_editing_a_healthy_feeds_url_in_feeds_yaml_polls_the_new_url_at_once(dem
     run_once(demo_env.settings)  # not forced: the edited feed is due because its URL changed
 
     assert len(demo_env.server.fetched("/north-daily/moved.xml")) == before + 1
+
+
+@pytest.mark.parametrize("validators", [True, False], ids=["server-answers-304", "server-ignores-validators"])
+def test_entries_past_the_per_poll_cap_are_ingested_by_the_next_poll_of_the_unchanged_feed(site, validators):
+    from newsmon.pipeline import poll_feeds
+
+    server, settings = site
+    capped = settings.model_copy(update={"max_entries_per_poll": 3})
+    server.add("/feed.xml", feed_xml(server.base, 4), etag='"v1"' if validators else None, honour_conditional=validators)
+    first = poll_feeds(capped, ["border-desk"], NOW)
+    assert first["staged"] == 3 and first["entries_deferred"] == 1
+    second = poll_feeds(capped, ["border-desk"], NOW + timedelta(minutes=10))
+    assert second["staged"] == 1 and "entries_deferred" not in second
+    assert sorted(h.path for h in server.hits if h.path.startswith("/news/")) == [f"/news/{i}.html" for i in range(4)]
+    third = poll_feeds(capped, ["border-desk"], NOW + timedelta(minutes=20))
+    assert third.get("feeds_unchanged") == 1  # once everything is in, validators and body hash apply again
+
+
+def test_items_past_the_parsing_limit_are_counted_as_not_read(site):
+    from newsmon.pipeline import poll_feeds
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 1_200))
+    counts = poll_feeds(settings.model_copy(update={"max_entries_per_poll": 2}), ["border-desk"], NOW)
+    assert counts["entries_not_read"] > 0
+    assert counts["entries_deferred"] + counts["entries_not_read"] + 2 == 1_200
+
+
+class WorkerStopped(BaseException):
+    """What an Airflow task timeout or a kill does to the code it interrupts: nothing catches it."""
+
+
+def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_goes_on(site, monkeypatch):
+    import ingest.extract
+    from newsmon.pipeline import MAX_PROCESSING_ATTEMPTS, poll_feeds
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 3), etag='"v1"')
+    extract_article, stopped = ingest.extract.extract_article, []
+
+    def extract_or_hang(body, url, **kwargs):
+        if url.endswith("/news/1.html"):  # this page never finishes: the worker is stopped inside it
+            stopped.append(url)
+            raise WorkerStopped()
+        return extract_article(body, url, **kwargs)
+
+    monkeypatch.setattr(ingest.extract, "extract_article", extract_or_hang)
+    for run in range(MAX_PROCESSING_ATTEMPTS):
+        with pytest.raises(WorkerStopped):
+            poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10 * run))
+    after = poll_feeds(settings, ["border-desk"], NOW + timedelta(hours=1))
+    assert len(stopped) == MAX_PROCESSING_ATTEMPTS
+    assert after["staged"] == 1  # story 2, behind the page that stopped every run
+    assert any("stopped" in reason for reason in after["skipped_reasons"])
+
+
+def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_by_the_next_poll(site):
+    from newsmon.pipeline import poll_feeds
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 2), etag='"v1"')
+    server.add("/news/1.html", b"upstream timeout", status=504, content_type="text/plain")
+    first = poll_feeds(settings, ["border-desk"], NOW)
+    assert first["staged"] == 1 and first["pages_retry_later"] == 1
+    server.add("/news/1.html", ARTICLE.format(title="Border story 1").encode(), content_type="text/html")
+    second = poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10))
+    assert second["staged"] == 1
+
+
+def test_an_entry_link_with_an_impossible_port_is_a_counted_skip_and_the_feed_goes_on(site):
+    from newsmon.pipeline import poll_feeds
+
+    server, settings = site
+    body = feed_xml(server.base, 3).replace(f"{server.base}/news/1.html".encode(), b"http://127.0.0.1:99999/news/1.html")
+    server.add("/feed.xml", body)
+    counts = poll_feeds(settings, ["border-desk"], NOW)
+    assert counts["staged"] == 2
+    assert counts["skipped_reasons"] == {"entry link not fetchable: Port out of range 0-65535": 1}
+
+
+def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_on(site, monkeypatch):
+    import ingest.poll
+    from newsmon.pipeline import poll_feeds
+    from store.db import open_engine
+    from store.feedstate import load_feed_state
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 2))
+    server.add("/other.xml", feed_xml(server.base, 2).replace(b"story-", b"other-"))
+    feeds_yaml = settings.feeds_file
+    feeds_yaml.write_text(feeds_yaml.read_text().replace("feeds:\n", "feeds:\n  - id: crashing\n    name: Crashing\n"
+                                                         f"    url: {server.url('/other.xml')}\n    language: en\n", 1))
+    poll_feed = ingest.poll.poll_feed
+
+    def poll_with_a_bug(client, feed, state, now):  # stands in for any bug on one feed's path
+        if feed.id == "crashing":
+            raise KeyError("a bug on this feed's path")
+        return poll_feed(client, feed, state, now)
+
+    monkeypatch.setattr(ingest.poll, "poll_feed", poll_with_a_bug)
+    counts = poll_feeds(settings, ["crashing", "border-desk"], NOW)
+    assert counts["staged"] == 2 and counts["feeds_failed"] == 1
+    assert any(reason.startswith("feed crashing: polling crashed (KeyError") for reason in counts["skipped_reasons"])
+    with open_engine(settings.database_url).connect() as conn:
+        state = load_feed_state(conn, "crashing")
+    assert state.failures == 1 and state.next_poll_at > NOW
