@@ -163,7 +163,7 @@ def test_hostile_feeds_among_good_ones_back_off_while_the_good_ones_are_indexed_
 
     feeds_yaml = demo_env.settings.feeds_file
     hostile = "".join(f"  - id: {name}\n    name: Hostile {name}\n    url: {demo_env.server.base_url}/hostile/{name}\n"
-                      "    language: en\n" for name in HOSTILE_FEEDS)
+                      "    language: en\n    evidence: a test fixture on loopback\n" for name in HOSTILE_FEEDS)
     # Listed first, so that before this was fixed no good feed of the batch was ever polled.
     feeds_yaml.write_text(feeds_yaml.read_text().replace("feeds:\n", "feeds:\n" + hostile, 1))
     for name, body in HOSTILE_FEEDS.items():

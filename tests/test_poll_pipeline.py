@@ -184,7 +184,7 @@ def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_o
     server.add("/other.xml", feed_xml(server.base, 2).replace(b"story-", b"other-"))
     feeds_yaml = settings.feeds_file
     feeds_yaml.write_text(feeds_yaml.read_text().replace("feeds:\n", "feeds:\n  - id: crashing\n    name: Crashing\n"
-                                                         f"    url: {server.url('/other.xml')}\n    language: en\n", 1))
+                                                         f"    url: {server.url('/other.xml')}\n    language: en\n    evidence: a test fixture on loopback\n", 1))
     poll_feed = ingest.poll.poll_feed
 
     def poll_with_a_bug(client, feed, state, now):  # stands in for any bug on one feed's path
