@@ -18,14 +18,8 @@ from lxml.etree import ParserError
 from lxml.html import HtmlElement, fromstring
 from trafilatura.utils import HTML_PARSER, fromstring_bytes, is_dubious_html, repair_faulty_html
 
-from ingest.extract_chunks import recover_split_body
-from ingest.extract_clean import clean_text
-from ingest.extract_dates import day_is_printed, publisher_local_day
-from ingest.extract_input import InputRejected, html_text_from_input
-from ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
-from ingest.markup_scan import MarkupLimits, scan_page
-from newsmon.records import Extracted, FeedEntry
-from newsmon.textclean import (
+from newsmon.core.records import Extracted, FeedEntry
+from newsmon.core.text import (
     MAX_SITE_NAME_CHARS,
     clean_name,
     clean_names,
@@ -34,6 +28,12 @@ from newsmon.textclean import (
     drop_invisible,
     strip_controls,
 )
+from newsmon.ingest.extract_chunks import recover_split_body
+from newsmon.ingest.extract_clean import clean_text
+from newsmon.ingest.extract_dates import day_is_printed, publisher_local_day
+from newsmon.ingest.extract_input import InputRejected, html_text_from_input
+from newsmon.ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
+from newsmon.ingest.markup_scan import MarkupLimits, scan_page
 
 # trafilatura logs every discarded page at WARNING; our skips are counted and reported instead.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)

@@ -20,7 +20,7 @@ import brotli
 import httpcore
 import httpx
 
-from newsmon.records import Page
+from newsmon.core.records import Page
 
 Kind = Literal["page", "feed", "robots"]
 
@@ -458,7 +458,7 @@ class SafeClient:
             ),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         )
-        from ingest.robots import RobotsCache
+        from newsmon.ingest.robots import RobotsCache
 
         self.robots = RobotsCache(self)
         self.requests_sent = 0

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 if TYPE_CHECKING:
-    from ingest.http import SafeClient
+    from newsmon.ingest.http import SafeClient
 
 # RFC 9309: crawlers should not use a cached copy for more than 24 hours.
 ROBOTS_TTL_S = 24 * 3600.0
@@ -76,7 +76,7 @@ class RobotsCache:
             return entry
 
     def _load(self, origin: str, *, previous: _Entry | None) -> _Entry:
-        from ingest.http import FetchError, TargetRefused
+        from newsmon.ingest.http import FetchError, TargetRefused
 
         self.fetches += 1
         now = time.monotonic()
