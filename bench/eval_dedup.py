@@ -34,7 +34,7 @@ import newsmon.store.clusters as clusters_mod  # noqa: E402
 from newsmon.core.records import Article  # noqa: E402
 from newsmon.enrich.dedup import content_hash, fingerprint, shingle_count  # noqa: E402
 from newsmon.ingest.urls import article_id, canonical_url  # noqa: E402
-from newsmon.store.db import metadata  # noqa: E402
+from newsmon.store.schema import metadata  # noqa: E402
 
 SEED = 8
 

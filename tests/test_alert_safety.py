@@ -21,7 +21,8 @@ from newsmon.app.pipeline import run_once
 from newsmon.core.config import AlertRule, ConfigError, load_alert_rules
 from newsmon.core.records import Article, TopicResult
 from newsmon.core.settings import Settings, load_settings
-from newsmon.store.db import alert_outbox, open_engine, runs
+from newsmon.store.db import open_engine
+from newsmon.store.schema import alert_outbox, runs
 
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 # Shaped like a real bot token (digits, colon, 35 characters) so Apprise accepts the URL; it is made up.

@@ -126,8 +126,9 @@ def test_add_of_a_site_without_feeds_exits_2_saying_what_was_tried(env, capsys, 
 
 def test_status_shows_health_items_per_day_and_next_poll(env, capsys, tmp_path):
     from newsmon.core.settings import load_settings
-    from newsmon.store.db import open_engine, seen_entries
+    from newsmon.store.db import open_engine
     from newsmon.store.feedstate import save_feed_state
+    from newsmon.store.schema import seen_entries
 
     env.write_text(FEEDS_YAML + "  - id: gone\n    name: Gone\n    url: https://gone.example.org/rss\n"
                    "    evidence: written by the test\n"

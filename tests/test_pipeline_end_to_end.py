@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from newsmon.app.demo import content as demo_content
 from newsmon.app.pipeline import cluster_and_index, run_once, send_alerts
-from newsmon.store.db import alert_outbox, open_engine
+from newsmon.store.db import open_engine
 from newsmon.store.index import SearchQuery, open_index
+from newsmon.store.schema import alert_outbox
 
 
 def _index(settings):

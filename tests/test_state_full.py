@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from newsmon.app.cli import main
 from newsmon.app.demo import content as demo_content
 from newsmon.app.pipeline import cluster_and_index, plan_feeds, poll_feeds
-from newsmon.store.db import StoreUnavailable, articles, open_engine
+from newsmon.store.db import StoreUnavailable, open_engine
+from newsmon.store.schema import articles
 
 
 @contextmanager

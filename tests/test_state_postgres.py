@@ -24,8 +24,9 @@ from newsmon.app.maintenance import Retention, run_maintenance
 from newsmon.core.records import FeedState
 from newsmon.core.settings import load_settings
 from newsmon.store.clusters import assign_clusters
-from newsmon.store.db import alert_outbox, init_schema, insert_ignore, meta, open_engine, seen_entries
+from newsmon.store.db import init_schema, insert_ignore, open_engine
 from newsmon.store.feedstate import all_feed_states, load_feed_state, save_feed_state
+from newsmon.store.schema import alert_outbox, meta, seen_entries
 
 URL = os.environ.get("NEWSMON_TEST_STATE_URL", "")
 

@@ -15,7 +15,8 @@ from sqlalchemy import create_engine, event, select
 
 from newsmon.app.demo import content as demo_content
 from newsmon.app.pipeline import cluster_and_index, plan_feeds, poll_feeds
-from newsmon.store.db import meta, open_engine
+from newsmon.store.db import open_engine
+from newsmon.store.schema import meta
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 3

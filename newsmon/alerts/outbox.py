@@ -25,7 +25,8 @@ from newsmon.core.config import AlertRule
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.core.text import subject_title
-from newsmon.store.db import alert_outbox, articles, insert_ignore
+from newsmon.store.db import insert_ignore
+from newsmon.store.schema import alert_outbox, articles
 
 log = logging.getLogger(__name__)
 

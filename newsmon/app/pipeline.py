@@ -21,7 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsmon.core.config import load_alert_rules, load_feeds
 from newsmon.core.records import Article, Feed, FeedEntry, FeedState, Page, ParsedFeed
 from newsmon.core.settings import Settings
-from newsmon.store.db import StoreUnavailable, articles, insert_ignore, open_engine, runs, seen_entries
+from newsmon.store.db import StoreUnavailable, insert_ignore, open_engine
+from newsmon.store.schema import articles, runs, seen_entries
 
 log = logging.getLogger("newsmon.pipeline")
 
@@ -485,7 +486,7 @@ DIGEST_PERIODS = {"hourly": 3600, "daily": 86400}
 
 def send_due_digests(settings: Settings, now: datetime | None = None) -> dict:
     """For `newsmon run` without Airflow: send each digest whose period has passed since the last one."""
-    from newsmon.store.db import meta
+    from newsmon.store.schema import meta
 
     now = now or utcnow()
     engine = open_engine(settings.database_url)

@@ -9,13 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Connection,
-    DateTime,
-    Integer,
-    LargeBinary,
-    String,
     Table,
     func,
     select,
@@ -31,7 +25,16 @@ from newsmon.enrich.dedup import (
     fingerprint,
     words,
 )
-from newsmon.store.db import clusters, metadata
+from newsmon.store.schema import (
+    BAND_TABLES,
+    clusters,
+    dedup_bands,
+    dedup_bands_mid,
+    dedup_bands_recent,
+    dedup_common_bands,
+    dedup_docs,
+    dedup_lock,
+)
 
 # LSH banding: 64 bands of 2 rows over the 128 MinHash values. A pair becomes a candidate with
 # probability 1-(1-J²)^64: 0.93 at Jaccard 0.2, 0.998 at 0.3, so truncated copies and updated
@@ -54,61 +57,14 @@ BUCKET_CAP = 48
 # `dedup_common_bands` and no longer looked up at all. Copies of one story share many bands, so losing
 # a common one never hides them; and a full bucket of one big story (one cluster) stays in use.
 COMMON_BUCKET_CLUSTERS = 8
-
-dedup_docs = Table(
-    "dedup_docs",
-    metadata,
-    Column("article_id", String(64), primary_key=True),
-    # Insertion order; LSH bands refer to it because an 8-byte integer keeps band rows 3x smaller than the hex id.
-    Column("seq", BigInteger, nullable=False, unique=True),
-    Column("cluster_id", String(64), nullable=False, index=True),
-    Column("duplicate_of", String(64)),
-    Column("dup_reason", String(16)),
-    Column("content_hash", String(64), index=True),  # NULL for texts too short to match
-    Column("shingles", Integer, nullable=False, default=0),
-    Column("signature", LargeBinary),  # NUM_PERM little-endian uint32; NULL for short texts
-    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),  # published_at, else fetched_at
-    Column("source", String(256)),
-    Column("assigned_at", DateTime(timezone=True), nullable=False),
-)
-
 # The band index is a three-level log-structured merge: new rows go to the small `dedup_bands_recent`
 # table, which is moved in key order into `dedup_bands_mid` every MERGE_EVERY_DOCS articles; the mid
 # table is moved into the large `dedup_bands` table every MERGE_EVERY_DOCS * MID_MERGES articles.
 # Random-key inserts into one big B-tree dirty a page per row once it outgrows the batch, and a key-order
 # merge rewrites every page of the table it lands in: with two levels, each merge rewrote the whole
 # archive (quadratic in its size); with three, the frequent merges rewrite only the mid table.
-def _band_table(name: str) -> Table:
-    return Table(
-        name,
-        metadata,
-        Column("band_key", BigInteger, primary_key=True),
-        Column("doc_seq", BigInteger, primary_key=True),
-        sqlite_with_rowid=False,
-    )
-
-
-dedup_bands = _band_table("dedup_bands")
-dedup_bands_mid = _band_table("dedup_bands_mid")
-dedup_bands_recent = _band_table("dedup_bands_recent")
-BAND_TABLES = (dedup_bands, dedup_bands_mid, dedup_bands_recent)
 MERGE_EVERY_DOCS = 4000
 MID_MERGES = 8
-dedup_common_bands = Table(
-    "dedup_common_bands",
-    metadata,
-    Column("band_key", BigInteger, primary_key=True),
-    sqlite_with_rowid=False,
-)
-
-# One row whose update every assign_clusters call makes first: it serialises concurrent callers
-# (SQLite's write lock, PostgreSQL's row lock) so two workers never both decide "new story".
-dedup_lock = Table(
-    "dedup_lock",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("generation", Integer, nullable=False, default=0),
-)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""State DB: SQLAlchemy 2 engine and the versioned schema (SQLite by default, PostgreSQL in compose)."""
+"""State DB: the SQLAlchemy 2 engine, schema creation and upgrade (the tables are in newsmon/store/schema.py), storage errors."""
 
 from __future__ import annotations
 
@@ -9,17 +9,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    String,
     Table,
-    Text,
-    UniqueConstraint,
     create_engine,
     event,
     inspect,
@@ -28,111 +18,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
-SCHEMA_VERSION = 1
+from newsmon.store.schema import SCHEMA_VERSION, SQLITE_DDL, meta, metadata
+
 # How long a writer waits for another one's lock before the state DB counts as unavailable.
 BUSY_TIMEOUT_S = 30.0
 
 
 class StoreUnavailable(RuntimeError):
     """The state DB cannot be opened or written: infrastructure, so callers raise and Airflow retries."""
-
-
-metadata = MetaData()
-
-meta = Table(
-    "newsmon_meta",
-    metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", String(256), nullable=False),
-)
-
-feed_state = Table(
-    "feed_state",
-    metadata,
-    Column("feed_id", String(128), primary_key=True),
-    Column("url", Text, nullable=False),
-    Column("etag", Text),
-    Column("last_modified", Text),
-    Column("body_hash", String(64)),
-    Column("next_poll_at", DateTime(timezone=True)),
-    Column("last_polled_at", DateTime(timezone=True)),
-    Column("last_success_at", DateTime(timezone=True)),
-    Column("last_error", Text),
-    Column("failures", Integer, nullable=False, default=0),
-    Column("interval_s", Integer),
-    Column("disabled_reason", Text),
-    Column("items_seen", Integer, nullable=False, default=0),
-    Column("configured_url", Text),
-)
-
-seen_entries = Table(
-    "seen_entries",
-    metadata,
-    Column("feed_id", String(128), primary_key=True),
-    Column("entry_key", String(64), primary_key=True),  # sha256 of the entry id/link
-    Column("outcome", String(32), nullable=False),  # staged | duplicate | skipped:<reason>
-    Column("article_id", String(64)),
-    Column("seen_at", DateTime(timezone=True), nullable=False),
-)
-
-# Staged and indexed articles. `doc` is the full serialised Article (see newsmon.core.documents).
-articles = Table(
-    "articles",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("canonical_url", Text, nullable=False),
-    Column("feed_id", String(128)),
-    Column("source", String(256)),
-    Column("content_hash", String(64), nullable=False, index=True),
-    Column("published_at", DateTime(timezone=True)),
-    Column("staged_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(16), nullable=False, index=True),  # staged | clustered | indexed
-    Column("index_error", Text),
-    Column("cluster_id", String(64), index=True),
-    Column("duplicate_of", String(64)),
-    Column("dup_reason", String(16)),
-    Column("alerted", Boolean, nullable=False, default=False),
-    Column("doc", JSON, nullable=False),
-)
-
-clusters = Table(
-    "clusters",
-    metadata,
-    Column("cluster_id", String(64), primary_key=True),
-    Column("first_seen_at", DateTime(timezone=True), nullable=False),
-    Column("first_article_id", String(64), nullable=False),
-    Column("size", Integer, nullable=False, default=1),
-    Column("outlets", JSON, nullable=False),
-)
-
-alert_outbox = Table(
-    "alert_outbox",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("rule", String(128), nullable=False),
-    Column("cluster_id", String(64), nullable=False),
-    Column("article_id", String(64), nullable=False),
-    Column("mode", String(16), nullable=False, default="instant"),
-    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True)),
-    Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
-    Column("payload", JSON, nullable=False),
-    UniqueConstraint("rule", "cluster_id", name="uq_outbox_rule_cluster"),
-)
-
-runs = Table(
-    "runs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("stage", String(32), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("counts", JSON, nullable=False),
-    Column("relevance", Float),
-)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -279,11 +172,6 @@ def init_schema(engine: Engine) -> None:
     Several workers may open a fresh database at once (two `run --once`, Airflow's first tasks), so
     the whole check-and-create runs under one lock: the others wait, then find everything in place.
     """
-    # Other modules (e.g. newsmon.store.clusters, newsmon.store.sqlite_index) add their tables to `metadata` or
-    # register DDL hooks on import; import them here so one call creates everything.
-    from newsmon.store import clusters, sqlite_index
-
-    assert clusters.__name__ and sqlite_index.__name__  # imported for the tables they add to `metadata`
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")  # held until this transaction ends
@@ -301,8 +189,6 @@ def init_schema(engine: Engine) -> None:
 
 
 def _create_or_upgrade(conn: Connection) -> None:
-    from newsmon.store import sqlite_index
-
     _add_missing_columns(conn)
     metadata.create_all(conn)
     row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
@@ -313,7 +199,7 @@ def _create_or_upgrade(conn: Connection) -> None:
             f"state DB has schema version {row.value}, this newsmon knows {SCHEMA_VERSION}: upgrade newsmon"
         )
     if conn.dialect.name == "sqlite":
-        for ddl in sqlite_index.SQLITE_DDL:
+        for ddl in SQLITE_DDL:
             conn.exec_driver_sql(ddl)
 
 

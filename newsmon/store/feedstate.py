@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from newsmon.core.records import FeedState
-from newsmon.store.db import feed_state
+from newsmon.store.schema import feed_state
 
 _DATETIME_FIELDS = ("next_poll_at", "last_polled_at", "last_success_at")
 _FIELDS = tuple(f.name for f in fields(FeedState))

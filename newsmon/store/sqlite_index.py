@@ -35,38 +35,6 @@ from newsmon.enrich.textnorm import fold
 from newsmon.store.db import StoreUnavailable
 from newsmon.store.index import PutResult, SearchHit, SearchQuery
 
-SQLITE_DDL = (
-    """CREATE TABLE IF NOT EXISTS search_docs (
-        rowid INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        title TEXT NOT NULL,
-        text TEXT NOT NULL,
-        summary TEXT,
-        title_f TEXT NOT NULL DEFAULT '', text_f TEXT NOT NULL DEFAULT '', summary_f TEXT,
-        source TEXT, source_affiliation TEXT, source_country TEXT, language TEXT, topic TEXT,
-        on_topic INTEGER NOT NULL DEFAULT 0, relevance REAL NOT NULL DEFAULT 0,
-        subtopics TEXT NOT NULL DEFAULT '[]', entities TEXT NOT NULL DEFAULT '[]',
-        cluster_id TEXT, dup_reason TEXT,
-        published_at TEXT, fetched_at TEXT NOT NULL,
-        doc TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS ix_search_docs_published ON search_docs (published_at)",
-    "CREATE INDEX IF NOT EXISTS ix_search_docs_cluster ON search_docs (cluster_id)",
-    # title_f/text_f/summary_f hold newsmon.enrich.textnorm.fold() of each field: unicode61 strips combining
-    # diacritics (š, č, ą) but keeps letters such as ł, ø, đ whole; the folded copy makes `bialorusia`
-    # find `Białorusią` too.
-    """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
-        title, text, summary, title_f, text_f, summary_f, content='search_docs', content_rowid='rowid',
-        tokenize='unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER IF NOT EXISTS search_docs_ai AFTER INSERT ON search_docs BEGIN
-        INSERT INTO search_fts(rowid, title, text, summary, title_f, text_f, summary_f)
-        VALUES (new.rowid, new.title, new.text, new.summary, new.title_f, new.text_f, new.summary_f);
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS search_docs_ad AFTER DELETE ON search_docs BEGIN
-        INSERT INTO search_fts(search_fts, rowid, title, text, summary, title_f, text_f, summary_f)
-        VALUES ('delete', old.rowid, old.title, old.text, old.summary, old.title_f, old.text_f, old.summary_f);
-    END""",
-)
-
 _LIST_FIELDS = {"subtopics", "entities"}
 # --since/--until and date sorting fall back to when we fetched an article whose page gives no date,
 # so a fresh undated article is not hidden by `--since 1d`.

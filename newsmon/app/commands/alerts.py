@@ -52,7 +52,8 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.store.db import alert_outbox, open_engine
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import alert_outbox
 
     engine = open_engine(settings.database_url)
     stmt = select(alert_outbox).order_by(alert_outbox.c.id.desc()).limit(args.limit)
@@ -85,7 +86,8 @@ def send_now(args: argparse.Namespace, settings: Settings) -> int:
 def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import update
 
-    from newsmon.store.db import alert_outbox, open_engine
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import alert_outbox
 
     stmt = update(alert_outbox).where(alert_outbox.c.status == "failed")
     if args.id:

@@ -134,8 +134,8 @@ def _open(path: str, mode: str) -> IO[str]:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import create_engine
 
-    import newsmon.store.clusters  # noqa: F401 - registers the dedup tables on newsmon.store.db.metadata
-    from newsmon.store.db import metadata, open_engine
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import metadata
 
     source = "stdin" if args.input == "-" else args.input
     handle = _open(args.input, "r")

@@ -103,7 +103,7 @@ def _indexed_documents(engine: Any, skipped: list[str]) -> Iterator[dict[str, An
     from sqlalchemy import select
 
     from newsmon.core.documents import article_to_document, document_to_article
-    from newsmon.store.db import articles
+    from newsmon.store.schema import articles
 
     query = select(articles.c.id, articles.c.doc).where(articles.c.status == "indexed").order_by(articles.c.id)
     with engine.connect() as conn:

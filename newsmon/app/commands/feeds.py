@@ -228,7 +228,7 @@ def items_per_day(engine: Any, now: datetime, window_days: int = 7) -> dict[str,
     """New entries per day per feed over the last week, leaving out each feed's first-poll backlog."""
     from sqlalchemy import func, select
 
-    from newsmon.store.db import seen_entries
+    from newsmon.store.schema import seen_entries
 
     since = now - timedelta(days=window_days)
     first = seen_entries.alias("first_seen")
