@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from newsmon.app.demo import content as demo_content
 from newsmon.app.pipeline import cluster_and_index, run_once, send_alerts
+from newsmon.store.backends import open_index
 from newsmon.store.db import open_engine
-from newsmon.store.index import SearchQuery, open_index
+from newsmon.store.index import SearchQuery
 from newsmon.store.schema import alert_outbox
 
 

@@ -394,8 +394,8 @@ def _staged(conn: Connection, status: str, *, alerted: bool | None = None) -> li
 def cluster_and_index(settings: Settings, now: datetime | None = None) -> dict:
     """Assign staged articles to story clusters, then create them in the search index (409 = duplicate)."""
     from newsmon.enrich.dedup import fingerprint
+    from newsmon.store.backends import open_index
     from newsmon.store.clusters import assign_clusters, take_dedup_lock
-    from newsmon.store.index import open_index
 
     now = now or utcnow()
     counts = Counts()

@@ -1,18 +1,13 @@
-"""The search-index protocol both backends implement, and the factory that picks one from settings."""
+"""The search-index protocol both backends implement, and the query, hit and result records it speaks in."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from newsmon.core.records import Article
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from newsmon.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -66,19 +61,3 @@ class SearchIndex(Protocol):
     def count(self) -> int: ...
 
     def close(self) -> None: ...
-
-
-def open_index(settings: Settings, engine: Engine) -> SearchIndex:
-    """The configured backend: the embedded SQLite FTS5 index (default) or Elasticsearch."""
-    if settings.search_backend == "elasticsearch":
-        from newsmon.store.elastic import ElasticIndex
-
-        return ElasticIndex.from_settings(settings)
-    from newsmon.store.sqlite_index import SqliteIndex
-
-    if engine.dialect.name != "sqlite":
-        from newsmon.core.config import ConfigError
-
-        raise ConfigError("NEWSMON_SEARCH_BACKEND=sqlite keeps its index in a SQLite state DB, but NEWSMON_STATE_URL "
-                          f"is {engine.dialect.name}; set NEWSMON_SEARCH_BACKEND=elasticsearch")
-    return SqliteIndex(engine)

@@ -43,8 +43,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from newsmon.app.demo import content as demo_content
     from newsmon.app.demo.fixture_server import FixtureServer
     from newsmon.app.demo.smtp_sink import SmtpSink
+    from newsmon.store.backends import open_index
     from newsmon.store.db import open_engine
-    from newsmon.store.index import SearchQuery, open_index
+    from newsmon.store.index import SearchQuery
 
     console = Console(highlight=False)
     workdir = Path(tempfile.mkdtemp(prefix="newsmon-demo-"))

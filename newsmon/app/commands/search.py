@@ -57,8 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from newsmon.store.backends import open_index
     from newsmon.store.db import open_engine
-    from newsmon.store.index import SearchQuery, open_index
+    from newsmon.store.index import SearchQuery
 
     query = SearchQuery(
         q=" ".join(args.query), since=args.since, languages=tuple(args.lang), sources=tuple(args.source),
