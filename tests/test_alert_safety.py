@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from newsmon.alerts.channels import describe_channel
 from newsmon.alerts.outbox import MAX_ATTEMPTS, deliver_pending, enqueue_matches
 from newsmon.app.cli import main
 from newsmon.app.demo.smtp_sink import SmtpSink
 from newsmon.app.pipeline import run_once
+from newsmon.core.channel_urls import describe_channel
 from newsmon.core.config import AlertRule, ConfigError, load_alert_rules
 from newsmon.core.records import Article, TopicResult
 from newsmon.core.settings import Settings, load_settings

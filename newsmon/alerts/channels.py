@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -15,8 +14,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from newsmon.core.channel_urls import SCHEME_RE, describe_channel, url_pieces
 from newsmon.core.settings import Settings
 
 
@@ -33,73 +33,13 @@ class Alert:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-_ADDRESS_RE = re.compile(r"[^\s@:/?#,]+@[^\s@:/?#,]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _HIDDEN = "***"
-_MIN_SECRET_LEN = 3  # shorter URL pieces ("to", "25") say nothing and would garble every message they occur in
-
-
-def _shows_path(scheme: str, rest: str) -> bool:
-    """file: and mailto:addr (the NEWSMON_SMTP_* form) carry a local path or recipient addresses, never a credential."""
-    if scheme == "file":
-        return True
-    path = rest.split("?", 1)[0]
-    return scheme == "mailto" and not rest.startswith("//") and all(
-        _ADDRESS_RE.fullmatch(a) for a in unquote(path).split(","))
-
-
-def _without_password(url: str) -> str:
-    # The hash leaves the password out: a short public hash of a guessable password would let anyone holding a
-    # log confirm guesses offline. Tokens elsewhere in Apprise URLs are long and random, so hashing them is safe.
-    head, sep, rest = url.partition("://")
-    netloc, tail = re.match(r"([^/?#]*)(.*)", rest, re.S).groups()  # type: ignore[union-attr]
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
-    return f"{head}{sep}{netloc}{tail}"
-
-
-def describe_channel(url: str) -> str:
-    """The only way a channel is shown (check, errors, counts, logs): its scheme and a short stable hash.
-
-    `slack://#3f2a9c1e`: enough to tell a rule's channels apart and match an error to `alerts check`, never
-    a token, password or user name. file: and mailto: channels show their path or addresses. Never raises.
-    """
-    match = _SCHEME_RE.match(url)
-    scheme = match.group(1).lower() if match else "channel"
-    rest = url[match.end():] if match else url
-    if _shows_path(scheme, rest):
-        return _CONTROL_RE.sub(" ", re.split(r"[?#]", url, maxsplit=1)[0])
-    digest = hashlib.sha256(_without_password(url).encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{scheme}://#{digest}"
 
 
 def one_line(text: str) -> str:
     """Text fit for a mail header or a title: line breaks and other control characters become single spaces."""
     return " ".join(_CONTROL_RE.sub(" ", text).split())
-
-
-def _url_pieces(url: str) -> set[str]:
-    """Every part of a channel URL that may be a secret: userinfo, host, path segments, query values, fragment."""
-    match = _SCHEME_RE.match(url)
-    rest = url[match.end():] if match else url
-    if match and _shows_path(match.group(1).lower(), rest):
-        return set()
-    pieces = {url, rest}
-    netloc, path, query, fragment = re.match(  # type: ignore[union-attr]
-        r"(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?", rest, re.S).groups()
-    userinfo, _, host = (netloc or "").rpartition("@")
-    pieces |= {netloc or "", userinfo, host, *userinfo.split(":", 1), *host.split(":")}
-    pieces |= set(path.split("/"))
-    for pair in (query or "").split("&"):
-        value = pair.partition("=")[2]
-        pieces |= {value, *value.split(",")}
-    pieces.add(fragment or "")
-    for piece in list(pieces):
-        pieces |= set(piece.split(":")) | {unquote(piece), quote(unquote(piece), safe="", errors="replace")}
-    pieces.discard(match.group(1) if match else "")  # the scheme is shown anyway
-    return {p for p in pieces if len(p) >= _MIN_SECRET_LEN}
 
 
 def redact(text: str, secrets: set[str]) -> str:
@@ -115,7 +55,7 @@ def channel_secrets(url: str, settings: Settings) -> set[str]:
     userinfo = re.match(r"[^:]*://([^/?#]*)@", url)
     if userinfo:  # a password of any length is hidden, even one too short to be a useful piece
         extra |= {unquote(p) for p in userinfo.group(1).split(":", 1) if p}
-    return _url_pieces(url) | extra
+    return url_pieces(url) | extra
 
 
 class _RedactLogs(logging.Filter):
@@ -173,7 +113,7 @@ def deliver(url: str, alert: Alert, settings: Settings) -> None:
 
 def _is_smtp_channel(url: str) -> bool:
     """smtp://, smtps:// and mailto:addr go through our SMTP client; Apprise's own mailto:// does not."""
-    match = _SCHEME_RE.match(url)
+    match = SCHEME_RE.match(url)
     if match is None:
         return False
     scheme, rest = match.group(1).lower(), url[match.end():]

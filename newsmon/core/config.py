@@ -114,7 +114,7 @@ class AlertRule(_Strict):
     def _channel_urls(cls, channels: list[str]) -> list[str]:
         from urllib.parse import unquote
 
-        from newsmon.alerts.channels import describe_channel
+        from newsmon.core.channel_urls import describe_channel
 
         for number, url in enumerate(channels, 1):
             if "://" not in url and not url.startswith(("file:", "mailto:")):

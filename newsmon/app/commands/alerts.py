@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.alerts.channels import describe_channel
+    from newsmon.core.channel_urls import describe_channel
     from newsmon.core.config import load_alert_rules
 
     rules = load_alert_rules(settings.alerts_file)
