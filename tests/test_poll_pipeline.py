@@ -126,12 +126,12 @@ class WorkerStopped(BaseException):
 
 
 def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_goes_on(site, monkeypatch):
-    import newsmon.ingest.extract
+    from newsmon.app import pipeline
     from newsmon.app.pipeline import MAX_PROCESSING_ATTEMPTS, poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 3), etag='"v1"')
-    extract_article, stopped = newsmon.ingest.extract.extract_article, []
+    extract_article, stopped = pipeline.extract_article, []
 
     def extract_or_hang(body, url, **kwargs):
         if url.endswith("/news/1.html"):  # this page never finishes: the worker is stopped inside it
@@ -139,7 +139,7 @@ def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_go
             raise WorkerStopped()
         return extract_article(body, url, **kwargs)
 
-    monkeypatch.setattr(newsmon.ingest.extract, "extract_article", extract_or_hang)
+    monkeypatch.setattr(pipeline, "extract_article", extract_or_hang)
     for run in range(MAX_PROCESSING_ATTEMPTS):
         with pytest.raises(WorkerStopped):
             poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10 * run))
@@ -174,7 +174,7 @@ def test_an_entry_link_with_an_impossible_port_is_a_counted_skip_and_the_feed_go
 
 
 def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_on(site, monkeypatch):
-    import newsmon.ingest.poll
+    from newsmon.app import pipeline
     from newsmon.app.pipeline import poll_feeds
     from newsmon.store.db import open_engine
     from newsmon.store.feedstate import load_feed_state
@@ -185,14 +185,14 @@ def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_o
     feeds_yaml = settings.feeds_file
     feeds_yaml.write_text(feeds_yaml.read_text().replace("feeds:\n", "feeds:\n  - id: crashing\n    name: Crashing\n"
                                                          f"    url: {server.url('/other.xml')}\n    language: en\n    evidence: a test fixture on loopback\n", 1))
-    poll_feed = newsmon.ingest.poll.poll_feed
+    poll_feed = pipeline.poll_feed
 
     def poll_with_a_bug(client, feed, state, now):  # stands in for any bug on one feed's path
         if feed.id == "crashing":
             raise KeyError("a bug on this feed's path")
         return poll_feed(client, feed, state, now)
 
-    monkeypatch.setattr(newsmon.ingest.poll, "poll_feed", poll_with_a_bug)
+    monkeypatch.setattr(pipeline, "poll_feed", poll_with_a_bug)
     counts = poll_feeds(settings, ["crashing", "border-desk"], NOW)
     assert counts["staged"] == 2 and counts["feeds_failed"] == 1
     assert any(reason.startswith("feed crashing: polling crashed (KeyError") for reason in counts["skipped_reasons"])

@@ -10,13 +10,17 @@ import sys
 
 from pydantic import ValidationError
 
+from newsmon.app import commands
+from newsmon.core.config import ConfigError
 from newsmon.core.errors import UserError
+from newsmon.core.query import QuerySyntaxError
+from newsmon.core.settings import load_settings
 from newsmon.core.text import printable
+from newsmon.enrich.topic import TopicPackError
+from newsmon.store.db import StoreUnavailable
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from newsmon.app import commands
-
     parser = argparse.ArgumentParser(
         prog="newsmon",
         description="News monitoring for Lithuania–Belarus relations: ingest feeds, search, alert.",
@@ -32,12 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from newsmon.core.config import ConfigError
-    from newsmon.core.query import QuerySyntaxError
-    from newsmon.core.settings import load_settings
-    from newsmon.enrich.topic import TopicPackError
-    from newsmon.store.db import StoreUnavailable
-
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -10,8 +10,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from newsmon.core.settings import Settings
+from newsmon.store.clusters import prune_lsh
 from newsmon.store.db import open_engine
-from newsmon.store.schema import alert_outbox, articles, seen_entries
+from newsmon.store.schema import alert_outbox, articles, dedup_docs, seen_entries
 
 log = logging.getLogger("newsmon.maintenance")
 
@@ -85,9 +86,6 @@ def prune_sent_alerts(settings: Settings, now: datetime | None = None, *, dry_ru
 def prune_lsh_bands(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
                     retention: Retention | None = None) -> int:
     """Drop near-duplicate bands of articles seen before the LSH window; clusters and exact matches stay."""
-    from newsmon.store.clusters import prune_lsh
-    from newsmon.store.schema import dedup_docs
-
     cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).lsh_window_days)
     engine = _engine(settings)
     if dry_run:

@@ -18,11 +18,25 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from newsmon.core.config import load_alert_rules, load_feeds
+from newsmon.alerts.outbox import AlertDeliveryError, deliver_pending, enqueue_matches
+from newsmon.core.config import ConfigError, load_alert_rules, load_feeds
+from newsmon.core.documents import article_to_document, document_to_article
 from newsmon.core.records import Article, Feed, FeedEntry, FeedState, Page, ParsedFeed
 from newsmon.core.settings import Settings
+from newsmon.core.text import MAX_SITE_NAME_CHARS, clean_name, clean_names, clean_summary, clean_title
+from newsmon.enrich.dedup import content_hash, fingerprint
+from newsmon.enrich.lang import detect_language
+from newsmon.enrich.topic import load_topic_packs, tag
+from newsmon.ingest.deadline import CpuDeadlineExceeded, cpu_deadline
+from newsmon.ingest.extract import ExtractionSkip, extract_article
+from newsmon.ingest.http import FetchError, SafeClient
+from newsmon.ingest.poll import forget_validators, is_due, page_user_agent, poll_feed, record_failure, record_new_items
+from newsmon.ingest.urls import UrlError, article_id, canonical_url
+from newsmon.store.backends import open_index
+from newsmon.store.clusters import assign_clusters, take_dedup_lock
 from newsmon.store.db import StoreUnavailable, insert_ignore, open_engine
-from newsmon.store.schema import articles, runs, seen_entries
+from newsmon.store.feedstate import all_feed_states, load_feed_state, save_feed_state
+from newsmon.store.schema import articles, meta, runs, seen_entries
 
 log = logging.getLogger("newsmon.pipeline")
 
@@ -64,9 +78,6 @@ class Counts:
 def plan_feeds(settings: Settings, now: datetime | None = None, *, force: bool = False) -> list[list[str]]:
     """Ids of the feeds due now (all enabled ones with `force`), batched so that every host's feeds land in
     one batch (per-host politeness holds across parallel Airflow workers)."""
-    from newsmon.ingest.poll import is_due
-    from newsmon.store.feedstate import all_feed_states
-
     now = now or utcnow()
     feeds = [f for f in load_feeds(settings.feeds_file) if f.enabled]
     engine = open_engine(settings.database_url)
@@ -141,9 +152,6 @@ class _Poller:
 
     def poll(self, feed: Feed, now: datetime) -> None:
         """Poll one feed and save its state. Whatever goes wrong with this feed is this feed's failure."""
-        from newsmon.ingest.poll import record_failure
-        from newsmon.store.feedstate import load_feed_state, save_feed_state
-
         with self.engine.connect() as conn:
             state = load_feed_state(conn, feed.id)
         try:
@@ -163,8 +171,6 @@ class _Poller:
             self.progress("feed", 1)
 
     def _poll(self, feed: Feed, state: FeedState | None, now: datetime) -> FeedState:
-        from newsmon.ingest.poll import poll_feed
-
         result = poll_feed(self.client, feed, state, now)
         if result.error:
             self.counts.add("feeds_failed")
@@ -178,8 +184,6 @@ class _Poller:
 
     def _ingest_parsed(self, feed: Feed, parsed: ParsedFeed, state: FeedState, now: datetime) -> FeedState:
         """Ingest the entries not seen before, at most `max_entries_per_poll`; returns the state to save."""
-        from newsmon.ingest.poll import forget_validators, record_new_items
-
         if parsed.items_not_read:
             self.counts.add("entries_not_read", parsed.items_not_read)
         fresh = self._unseen(feed, parsed.entries)
@@ -237,12 +241,6 @@ class _Poller:
         return "new"
 
     def _stage(self, feed: Feed, entry: FeedEntry, key: str, attempt: int, now: datetime) -> tuple[str, str | None]:
-        from newsmon.ingest.deadline import CpuDeadlineExceeded, cpu_deadline
-        from newsmon.ingest.extract import ExtractionSkip, extract_article
-        from newsmon.ingest.http import FetchError
-        from newsmon.ingest.poll import page_user_agent
-        from newsmon.ingest.urls import UrlError, article_id, canonical_url
-
         if not entry.link:
             self.counts.skip("entry has no link")
             return "skipped:no-link", None
@@ -302,12 +300,6 @@ class _Poller:
         return "staged", article.id
 
     def _enrich(self, feed: Feed, entry: FeedEntry, page: Page, extracted, now: datetime) -> Article:
-        from newsmon.core.text import MAX_SITE_NAME_CHARS, clean_name, clean_names, clean_summary, clean_title
-        from newsmon.enrich.dedup import content_hash
-        from newsmon.enrich.lang import detect_language
-        from newsmon.enrich.topic import tag
-        from newsmon.ingest.urls import article_id, canonical_url
-
         canonical = canonical_url(page.final_url, page_canonical=extracted.canonical_url)
         # Feed entries reach here without extraction's clean-up of summary and authors; cleaning is idempotent.
         title = clean_title(extracted.title or entry.title) or ""
@@ -338,16 +330,11 @@ class _Poller:
 
 
 def _doc(article: Article) -> dict:
-    from newsmon.core.documents import article_to_document
-
     return article_to_document(article)
 
 
 def load_packs(settings: Settings) -> list:
     """The configured topic pack first (it sets Article.topic), then any others."""
-    from newsmon.core.config import ConfigError
-    from newsmon.enrich.topic import load_topic_packs
-
     packs = load_topic_packs(settings.topics_dir)
     chosen = [p for p in packs if p.name == settings.topic]
     if not chosen:
@@ -360,8 +347,6 @@ def load_packs(settings: Settings) -> list:
 def poll_feeds(settings: Settings, feed_ids: Iterable[str], now: datetime | None = None,
                progress: Progress | None = None) -> dict:
     """Poll the given feeds: fetch, parse, fetch new pages, extract, enrich, stage. Returns counts."""
-    from newsmon.ingest.http import SafeClient
-
     now = now or utcnow()
     wanted = set(feed_ids)
     feeds = [f for f in load_feeds(settings.feeds_file) if f.id in wanted]
@@ -382,8 +367,6 @@ def poll_feeds(settings: Settings, feed_ids: Iterable[str], now: datetime | None
 
 
 def _staged(conn: Connection, status: str, *, alerted: bool | None = None) -> list[Article]:
-    from newsmon.core.documents import document_to_article
-
     stmt = select(articles.c.doc).where(articles.c.status == status)
     if alerted is not None:
         stmt = stmt.where(articles.c.alerted == alerted)
@@ -393,10 +376,6 @@ def _staged(conn: Connection, status: str, *, alerted: bool | None = None) -> li
 
 def cluster_and_index(settings: Settings, now: datetime | None = None) -> dict:
     """Assign staged articles to story clusters, then create them in the search index (409 = duplicate)."""
-    from newsmon.enrich.dedup import fingerprint
-    from newsmon.store.backends import open_index
-    from newsmon.store.clusters import assign_clusters, take_dedup_lock
-
     now = now or utcnow()
     counts = Counts()
     engine = open_engine(settings.database_url)
@@ -442,8 +421,6 @@ def cluster_and_index(settings: Settings, now: datetime | None = None) -> dict:
 
 def send_alerts(settings: Settings, now: datetime | None = None, *, raise_on_failure: bool = False) -> dict:
     """Match rules against newly indexed articles (one outbox row per rule and story), deliver instant alerts."""
-    from newsmon.alerts.outbox import deliver_pending, enqueue_matches
-
     now = now or utcnow()
     rules = load_alert_rules(settings.alerts_file)
     engine = open_engine(settings.database_url)
@@ -462,8 +439,6 @@ def send_alerts(settings: Settings, now: datetime | None = None, *, raise_on_fai
 
 
 def _raise_if_undelivered(delivered, raise_on_failure: bool) -> None:
-    from newsmon.alerts.outbox import AlertDeliveryError
-
     if raise_on_failure and (delivered.retry_later or delivered.failed):
         raise AlertDeliveryError(
             f"{delivered.retry_later} alert(s) kept in the outbox for a retry, {delivered.failed} given up "
@@ -472,8 +447,6 @@ def _raise_if_undelivered(delivered, raise_on_failure: bool) -> None:
 
 def send_digests(settings: Settings, mode: str, now: datetime | None = None, *, raise_on_failure: bool = False) -> dict:
     """Deliver the pending hourly or daily digest rows, one message per rule."""
-    from newsmon.alerts.outbox import deliver_pending
-
     engine = open_engine(settings.database_url)
     rules = load_alert_rules(settings.alerts_file)
     delivered = deliver_pending(engine, rules, settings, now or utcnow(), modes=(mode,))
@@ -486,8 +459,6 @@ DIGEST_PERIODS = {"hourly": 3600, "daily": 86400}
 
 def send_due_digests(settings: Settings, now: datetime | None = None) -> dict:
     """For `newsmon run` without Airflow: send each digest whose period has passed since the last one."""
-    from newsmon.store.schema import meta
-
     now = now or utcnow()
     engine = open_engine(settings.database_url)
     sent: dict = {}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from newsmon.core.channel_urls import describe_channel
+from newsmon.core.query import QuerySyntaxError, parse_query
 from newsmon.core.records import Feed
 from newsmon.core.yaml_keys import DuplicateKeyError, UniqueKeyLoader
 
@@ -100,8 +103,6 @@ class AlertRule(_Strict):
     def _lucene(cls, value: str, info: ValidationInfo) -> str:
         # parse_query raises only QuerySyntaxError (its limits keep RecursionError and OverflowError
         # out), so a bad rule is reported with its file and line instead of crashing the alert stage.
-        from newsmon.core.query import QuerySyntaxError, parse_query
-
         try:
             parse_query(value)
         except QuerySyntaxError as exc:
@@ -112,10 +113,6 @@ class AlertRule(_Strict):
     @field_validator("channels")
     @classmethod
     def _channel_urls(cls, channels: list[str]) -> list[str]:
-        from urllib.parse import unquote
-
-        from newsmon.core.channel_urls import describe_channel
-
         for number, url in enumerate(channels, 1):
             if "://" not in url and not url.startswith(("file:", "mailto:")):
                 raise ValueError(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import sqlite
 
 from newsmon.core.records import Article
 from newsmon.enrich.dedup import (
@@ -122,9 +123,11 @@ def take_dedup_lock(conn: Connection) -> None:
     """Serialise clustering: held until `conn`'s transaction ends; later callers wait (SQLite busy timeout, row lock)."""
     if conn.dialect.name in {"sqlite", "postgresql"}:
         if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects import postgresql  # imported here: only a PostgreSQL state DB needs its dialect
+
+            insert = postgresql.insert
         else:
-            from sqlalchemy.dialects.sqlite import insert
+            insert = sqlite.insert
         stmt = insert(dedup_lock).values(id=1, generation=1)
         stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={"generation": dedup_lock.c.generation + 1})
         conn.execute(stmt)

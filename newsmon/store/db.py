@@ -15,6 +15,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
@@ -206,12 +207,10 @@ def _create_or_upgrade(conn: Connection) -> None:
 def insert_ignore(conn, table: Table, values: dict) -> bool:
     """Insert a row unless its unique key exists; True when a row was inserted. Works on SQLite and PostgreSQL."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects import postgresql  # imported here: only a PostgreSQL state DB needs its dialect
 
-        stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
+        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     # psycopg reports rowcount -1 for INSERT … ON CONFLICT unless asked to keep it.
     return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount == 1

@@ -6,10 +6,15 @@ import argparse
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from newsmon.app.pipeline import send_alerts, send_digests
+from newsmon.core.channel_urls import describe_channel
+from newsmon.core.config import load_alert_rules
 from newsmon.core.settings import Settings
 from newsmon.core.text import markup
+from newsmon.store.db import open_engine
+from newsmon.store.schema import alert_outbox
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,9 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.core.channel_urls import describe_channel
-    from newsmon.core.config import load_alert_rules
-
     rules = load_alert_rules(settings.alerts_file)
     console = Console(highlight=False)
     if not rules:
@@ -52,9 +54,6 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.store.db import open_engine
-    from newsmon.store.schema import alert_outbox
-
     engine = open_engine(settings.database_url)
     stmt = select(alert_outbox).order_by(alert_outbox.c.id.desc()).limit(args.limit)
     if args.status:
@@ -76,19 +75,12 @@ def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def send_now(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.app.pipeline import send_alerts, send_digests
-
     counts = send_digests(settings, args.digest) if args.digest else send_alerts(settings)
     print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
     return 1 if counts.get("retry_later") or counts.get("failed") else 0
 
 
 def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import update
-
-    from newsmon.store.db import open_engine
-    from newsmon.store.schema import alert_outbox
-
     stmt = update(alert_outbox).where(alert_outbox.c.status == "failed")
     if args.id:
         stmt = stmt.where(alert_outbox.c.id.in_(args.id))

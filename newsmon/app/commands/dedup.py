@@ -9,8 +9,17 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from sqlalchemy import create_engine
+
+from newsmon.core.errors import UserError
+from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.core.text import json_dumps
+from newsmon.enrich.dedup import content_hash, fingerprint
+from newsmon.ingest.urls import UrlError, article_id, canonical_url
+from newsmon.store.clusters import assign_clusters
+from newsmon.store.db import open_engine
+from newsmon.store.schema import metadata
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,8 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _user_error(message: str) -> Exception:
-    from newsmon.core.errors import UserError
-
     return UserError(message)
 
 
@@ -73,11 +80,6 @@ def read_items(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
 
 def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime) -> list[dict[str, Any]]:
     """The ingestion layers on plain objects: canonical URL → id, then newsmon.store.clusters for text identity."""
-    from newsmon.core.records import Article
-    from newsmon.enrich.dedup import content_hash, fingerprint
-    from newsmon.ingest.urls import UrlError, article_id, canonical_url
-    from newsmon.store.clusters import assign_clusters
-
     articles: list[Article] = []
     ids: list[str] = []
     first_by_id: dict[str, int] = {}
@@ -132,11 +134,6 @@ def _open(path: str, mode: str) -> IO[str]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import create_engine
-
-    from newsmon.store.db import open_engine
-    from newsmon.store.schema import metadata
-
     source = "stdin" if args.input == "-" else args.input
     handle = _open(args.input, "r")
     try:

@@ -11,8 +11,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from newsmon.app.commands.run import run_pass
+from newsmon.app.demo import content as demo_content
+from newsmon.app.demo.fixture_server import FixtureServer
+from newsmon.app.demo.smtp_sink import SmtpSink
 from newsmon.core.settings import Settings, load_settings
 from newsmon.core.text import markup
+from newsmon.store.backends import open_index
+from newsmon.store.db import open_engine
+from newsmon.store.index import SearchQuery
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def demo_settings(base: Settings, workdir: Path, *, base_url: str, smtp_port: int | None) -> Settings:
     """Settings for a demo/test run: a config dir for the loopback site, the project's topic pack, loopback allowed."""
-    from newsmon.app.demo import content as demo_content
-
     config = workdir / "config"
     (config / "topics").mkdir(parents=True, exist_ok=True)
     for pack in sorted(base.topics_dir.glob("*.yaml")):
@@ -39,14 +44,6 @@ def demo_settings(base: Settings, workdir: Path, *, base_url: str, smtp_port: in
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.app.commands.run import run_pass
-    from newsmon.app.demo import content as demo_content
-    from newsmon.app.demo.fixture_server import FixtureServer
-    from newsmon.app.demo.smtp_sink import SmtpSink
-    from newsmon.store.backends import open_index
-    from newsmon.store.db import open_engine
-    from newsmon.store.index import SearchQuery
-
     console = Console(highlight=False)
     workdir = Path(tempfile.mkdtemp(prefix="newsmon-demo-"))
     with FixtureServer() as server, SmtpSink() as smtp:

@@ -8,8 +8,14 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import select
+
+from newsmon.core.documents import article_to_document, document_to_article
 from newsmon.core.settings import Settings
 from newsmon.core.text import printable
+from newsmon.store.db import StoreUnavailable, open_engine
+from newsmon.store.elastic import ElasticIndex
+from newsmon.store.schema import articles
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,9 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.store.db import StoreUnavailable
-    from newsmon.store.elastic import ElasticIndex
-
     quiet_client_logs(args)
     try:
         index = ElasticIndex.from_settings(settings)
@@ -66,8 +69,6 @@ def _setup(index: Any) -> int:
 
 
 def _reindex(index: Any, settings: Settings, *, delete_old: bool) -> int:
-    from newsmon.store.db import open_engine
-
     engine = open_engine(settings.database_url)
     skipped: list[str] = []
 
@@ -100,11 +101,6 @@ def _reindex(index: Any, settings: Settings, *, delete_old: bool) -> int:
 
 def _indexed_documents(engine: Any, skipped: list[str]) -> Iterator[dict[str, Any]]:
     """Every indexed article's document from the state DB, normalised through the record (same shape as ingest)."""
-    from sqlalchemy import select
-
-    from newsmon.core.documents import article_to_document, document_to_article
-    from newsmon.store.schema import articles
-
     query = select(articles.c.id, articles.c.doc).where(articles.c.status == "indexed").order_by(articles.c.id)
     with engine.connect() as conn:
         for row in conn.execution_options(yield_per=500).execute(query):

@@ -8,9 +8,13 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from newsmon.core.errors import UserError
 from newsmon.core.records import Extracted
 from newsmon.core.settings import Settings
 from newsmon.core.text import json_dumps, printable
+from newsmon.ingest.extract import ExtractionSkip, extract_article
+from newsmon.ingest.extract_input import MAX_HTML_BYTES
+from newsmon.ingest.http import FetchError, SafeClient
 
 _FIELDS = (
     "title",
@@ -56,26 +60,17 @@ def extracted_to_dict(result: Extracted) -> dict[str, Any]:
 
 
 def _read_file(path: Path) -> bytes:
-    from newsmon.ingest.extract_input import MAX_HTML_BYTES
-
     size_bytes = path.stat().st_size
     if size_bytes > MAX_HTML_BYTES:
-        from newsmon.ingest.extract import ExtractionSkip
-
         raise ExtractionSkip(str(path), "too large", f"{size_bytes} bytes, limit {MAX_HTML_BYTES}")
     return path.read_bytes()
 
 
 def _extract_path(path: Path, url: str | None) -> Extracted:
-    from newsmon.ingest.extract import extract_article
-
     return extract_article(_read_file(path), url or "")
 
 
 def _extract_url(url: str, settings: Settings) -> Extracted:
-    from newsmon.ingest.extract import extract_article
-    from newsmon.ingest.http import SafeClient
-
     with SafeClient(settings) as client:
         page = client.fetch(url)
     return extract_article(page.body, page.final_url or url, headers=page.headers)
@@ -92,8 +87,6 @@ def _print_text(result: Extracted, out: IO[str]) -> None:
 
 
 def _run_jsonl(stdin: IO[str], out: IO[str]) -> int:
-    from newsmon.ingest.extract import ExtractionSkip
-
     for number, line in enumerate(stdin, start=1):
         if not line.strip():
             continue
@@ -121,9 +114,6 @@ def _run_jsonl(stdin: IO[str], out: IO[str]) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.core.errors import UserError
-    from newsmon.ingest.extract import ExtractionSkip
-
     if args.jsonl:
         if args.source:
             raise UserError("extract --jsonl reads {path, url} lines from standard input; drop PATH_OR_URL")
@@ -132,8 +122,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError("extract needs PATH_OR_URL (an HTML file or an http(s) URL), or --jsonl")
     try:
         if args.source.startswith(("http://", "https://")):
-            from newsmon.ingest.http import FetchError
-
             try:
                 result = _extract_url(args.source, settings)
             except FetchError as err:

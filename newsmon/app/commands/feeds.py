@@ -10,9 +10,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+from sqlalchemy import func, select
+
+from newsmon.core.config import ConfigError, load_feeds
 from newsmon.core.errors import UserError
 from newsmon.core.settings import Settings
 from newsmon.core.text import MAX_SITE_NAME_CHARS, clean_name, json_dumps, printable
+from newsmon.ingest.discover import DiscoveryError, discover_feeds
+from newsmon.ingest.feeds import FeedParseError, parse_feed
+from newsmon.ingest.http import FetchError, SafeClient
+from newsmon.store.db import open_engine
+from newsmon.store.feedstate import all_feed_states
+from newsmon.store.schema import seen_entries
 
 AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire", "government")
 
@@ -60,9 +70,6 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def run_parse(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.ingest.feeds import FeedParseError, parse_feed
-    from newsmon.ingest.http import FetchError, SafeClient
-
     source: str = args.source
     try:
         if source.startswith(("http://", "https://")):
@@ -113,8 +120,6 @@ def slug_for(url: str) -> str:
 
 def _existing(path: Path) -> tuple[set[str], set[str], str]:
     """Ids and URLs already in the feeds file, and the indentation its list items use."""
-    from newsmon.core.config import load_feeds
-
     if not path.exists():
         return set(), set(), "  "
     feeds = load_feeds(path)
@@ -124,10 +129,6 @@ def _existing(path: Path) -> tuple[set[str], set[str], str]:
 
 def append_feed_entries(path: Path, entries: list[dict[str, Any]]) -> None:
     """Append entries to the feeds file as text (comments stay), then check the whole file still loads."""
-    import yaml
-
-    from newsmon.core.config import ConfigError, load_feeds
-
     _ids, _urls, indent = _existing(path)
     original = path.read_text(encoding="utf-8") if path.exists() else "feeds:\n"
     block = yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=1000)
@@ -144,9 +145,6 @@ def append_feed_entries(path: Path, entries: list[dict[str, Any]]) -> None:
 
 
 def run_add(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.ingest.discover import DiscoveryError, discover_feeds
-    from newsmon.ingest.http import SafeClient
-
     if not args.site_url.startswith(("http://", "https://")):
         raise UserError(f"{args.site_url}: give the site's http(s) URL, e.g. https://www.lrt.lt/")
     if args.language and not re.fullmatch(r"[a-z]{2}", args.language):
@@ -226,10 +224,6 @@ def _age(value: datetime | None, now: datetime) -> str:
 
 def items_per_day(engine: Any, now: datetime, window_days: int = 7) -> dict[str, float | None]:
     """New entries per day per feed over the last week, leaving out each feed's first-poll backlog."""
-    from sqlalchemy import func, select
-
-    from newsmon.store.schema import seen_entries
-
     since = now - timedelta(days=window_days)
     first = seen_entries.alias("first_seen")
     rates: dict[str, float | None] = {}
@@ -251,10 +245,6 @@ def items_per_day(engine: Any, now: datetime, window_days: int = 7) -> dict[str,
 
 
 def run_status(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.core.config import load_feeds
-    from newsmon.store.db import open_engine
-    from newsmon.store.feedstate import all_feed_states
-
     feeds = load_feeds(settings.feeds_file)
     engine = open_engine(settings.database_url)
     with engine.connect() as conn:

@@ -14,6 +14,7 @@ import httpx
 
 from newsmon.core.settings import PROJECT_ROOT, Settings
 from newsmon.core.text import printable
+from newsmon.store.elastic import redact_url
 
 DEFAULT_NDJSON = PROJECT_ROOT / "kibana" / "newsmon.ndjson"
 KIBANA_TIMEOUT_S = 30.0
@@ -88,8 +89,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _request(client: httpx.Client, method: str, target: str, **kwargs: Any) -> httpx.Response:
-    from newsmon.store.elastic import redact_url
-
     url = redact_url(target)  # for messages only
     try:
         response = client.request(method, target, **kwargs)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
+from newsmon.app.maintenance import Retention, run_maintenance
 from newsmon.core.errors import UserError
 from newsmon.core.settings import Settings
 
@@ -32,10 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import replace
-
-    from newsmon.app.maintenance import Retention, run_maintenance
-
     overrides = {name: value for name, value in (("seen_entries_days", args.seen_days),
                                                  ("sent_alerts_days", args.sent_days),
                                                  ("lsh_window_days", args.lsh_days)) if value is not None}

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from newsmon.app.pipeline import run_once, send_due_digests
 from newsmon.core.settings import Settings
 from newsmon.core.text import markup
 
@@ -38,8 +39,6 @@ def summary_table(summary) -> Table:
 
 
 def run_pass(settings: Settings, console: Console, *, force: bool = False):
-    from newsmon.app.pipeline import run_once
-
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("polling feeds", total=None)
@@ -55,7 +54,6 @@ def run_pass(settings: Settings, console: Console, *, force: bool = False):
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     console = Console(stderr=False)
-    from newsmon.app.pipeline import send_due_digests
 
     while True:
         run_pass(settings, console, force=args.force)

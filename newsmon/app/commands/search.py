@@ -9,6 +9,9 @@ from rich.console import Console
 
 from newsmon.core.settings import Settings
 from newsmon.core.text import json_dumps, markup
+from newsmon.store.backends import open_index
+from newsmon.store.db import open_engine
+from newsmon.store.index import SearchQuery
 
 
 def parse_since(value: str) -> datetime:
@@ -57,10 +60,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.store.backends import open_index
-    from newsmon.store.db import open_engine
-    from newsmon.store.index import SearchQuery
-
     query = SearchQuery(
         q=" ".join(args.query), since=args.since, languages=tuple(args.lang), sources=tuple(args.source),
         subtopics=tuple(args.subtopic), on_topic=True if args.on_topic else None, limit=args.limit, sort=args.sort,

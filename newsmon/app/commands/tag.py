@@ -6,13 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
+from newsmon.core.errors import UserError
 from newsmon.core.settings import Settings
 from newsmon.core.text import json_dumps
-
-if TYPE_CHECKING:  # the tagger is imported when the command runs, not when the CLI starts
-    from newsmon.enrich.topic import TopicPack
+from newsmon.enrich.lang import detect_language
+from newsmon.enrich.topic import TopicPack, TopicPackError, load_topic_pack, load_topic_packs, tag
 
 _CONTEXT_CHARS = 40  # characters shown either side of a match with --explain
 
@@ -33,9 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load_pack(args: argparse.Namespace, settings: Settings) -> TopicPack:
-    from newsmon.core.errors import UserError
-    from newsmon.enrich.topic import TopicPackError, load_topic_pack, load_topic_packs
-
     try:
         packs = [load_topic_pack(args.pack)] if args.pack else load_topic_packs(settings.topics_dir)
     except TopicPackError as exc:
@@ -51,9 +48,6 @@ def _load_pack(args: argparse.Namespace, settings: Settings) -> TopicPack:
 
 
 def _tag_line(pack: TopicPack, item: dict, explain: bool) -> dict:
-    from newsmon.enrich.lang import detect_language
-    from newsmon.enrich.topic import tag
-
     title = item.get("title")
     text = item.get("text")
     language = detect_language(f"{title or ''}\n{text}", hint=item.get("language"))
@@ -122,8 +116,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _tag_input(args: argparse.Namespace, pack: TopicPack) -> int:
-    from newsmon.core.errors import UserError
-
     if args.input == "-":
         bad = tag_stream(pack, sys.stdin, sys.stdout, sys.stderr, args.explain, "stdin")
     else:

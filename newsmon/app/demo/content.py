@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
 
 from newsmon.app.demo.fixture_server import Route
 
@@ -185,9 +187,6 @@ def render_page(a: DemoArticle, base_url: str) -> bytes:
 def _rfc822(iso: str | None) -> str:
     if not iso:
         return ""
-    from datetime import datetime
-    from email.utils import format_datetime
-
     return f"<pubDate>{format_datetime(datetime.fromisoformat(iso))}</pubDate>"
 
 
