@@ -19,26 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from elasticsearch import (
-    ApiError,
-    AuthenticationException,
-    AuthorizationException,
-    BadRequestError,
-    Elasticsearch,
-    NotFoundError,
-    TransportError,
-    helpers,
-)
-
 from newsmon.core.documents import article_to_document, parse_datetime
 from newsmon.core.query import QuerySyntaxError
 from newsmon.core.records import Article
+from newsmon.core.settings import Settings
 from newsmon.store.db import StoreUnavailable
 from newsmon.store.es_query import build_cluster_size_body, build_search_body
 from newsmon.store.index import PutResult, SearchHit, SearchQuery
 
 if TYPE_CHECKING:
-    from newsmon.core.settings import Settings
+    from types import ModuleType
+
+    from elasticsearch import ApiError, Elasticsearch, TransportError
 
 MAPPING_PATH = Path(__file__).with_name("es_mapping.json")
 DEFAULT_ALIAS = "newsmon-articles"
@@ -61,6 +53,15 @@ class ElasticConfigError(StoreUnavailable):
 
 class ElasticSetupError(StoreUnavailable):
     """The cluster is reachable but not in a state newsmon can use as-is; the message says what to do."""
+
+
+def _es() -> ModuleType:
+    """The official client package, imported when first needed: it takes about 0.1 s to import, which the CLI's
+    start-up and installations on the embedded backend need not pay."""
+    import elasticsearch
+    import elasticsearch.helpers
+
+    return elasticsearch
 
 
 @lru_cache(maxsize=1)
@@ -120,7 +121,7 @@ def build_client(settings: Settings) -> Elasticsearch:
             )
         options["ca_certs"] = str(ca_path)
     try:
-        return Elasticsearch(settings.es_url, **options)
+        return _es().Elasticsearch(settings.es_url, **options)
     except ValueError as exc:
         raise ElasticConfigError(f"cannot use NEWSMON_ES_URL={settings.es_url!r}: {exc}") from exc
 
@@ -191,26 +192,27 @@ class ElasticIndex:
     @contextmanager
     def _cluster(self, doing: str) -> Iterator[None]:
         """Turn the client's infrastructure errors into StoreUnavailable with what to check."""
+        es = _es()
         try:
             yield
-        except (AuthenticationException, AuthorizationException) as exc:
+        except (es.AuthenticationException, es.AuthorizationException) as exc:
             raise StoreUnavailable(
                 f"Elasticsearch at {self.url} refused to {doing} (HTTP {exc.status_code}: {_reason(exc)}); "
                 "check NEWSMON_ES_API_KEY or NEWSMON_ES_USERNAME/NEWSMON_ES_PASSWORD and the user's privileges"
             ) from exc
-        except NotFoundError as exc:
+        except es.NotFoundError as exc:
             raise StoreUnavailable(
                 f"Elasticsearch at {self.url} has no {self.alias!r} to {doing} ({_reason(exc)}); "
                 "run `newsmon es setup` first"
             ) from exc
-        except ApiError as exc:
+        except es.ApiError as exc:
             if exc.status_code >= 500 or exc.status_code == 429:
                 raise StoreUnavailable(
                     f"Elasticsearch at {self.url} failed to {doing} (HTTP {exc.status_code}: {_reason(exc)}); "
                     "check the cluster's health (GET _cluster/health) and try again"
                 ) from exc
             raise
-        except TransportError as exc:
+        except es.TransportError as exc:
             raise StoreUnavailable(
                 f"cannot reach Elasticsearch at {self.url} to {doing} ({_transport_reason(exc)}); check that it is up "
                 "(docker compose up -d elasticsearch), NEWSMON_ES_URL, and NEWSMON_ES_CA_CERTS for https"
@@ -237,7 +239,7 @@ class ElasticIndex:
                 pending.add(doc_id)
                 yield {"_op_type": "create", "_index": target, "_id": doc_id, "_source": doc}
 
-        outcomes = helpers.streaming_bulk(
+        outcomes = _es().helpers.streaming_bulk(
             self.client,
             actions(),
             chunk_size=self.bulk_chunk_docs,
@@ -255,7 +257,7 @@ class ElasticIndex:
             doc_id = str(info.get("_id"))
             status = int(info.get("status") or 0)
             pending.discard(doc_id)
-            if not ok and isinstance(info.get("exception"), ApiError) and status in RETRY_STATUSES:
+            if not ok and isinstance(info.get("exception"), _es().ApiError) and status in RETRY_STATUSES:
                 # The whole request kept failing (not one document): infrastructure, so the task retries.
                 raise StoreUnavailable(
                     f"Elasticsearch at {self.url} kept answering HTTP {status} to bulk requests after "
@@ -288,7 +290,7 @@ class ElasticIndex:
         with self._cluster("search"):
             try:
                 response = self.client.search(index=self.alias, body=body)
-            except BadRequestError as exc:
+            except _es().BadRequestError as exc:
                 raise QuerySyntaxError(f"Elasticsearch cannot run {query.q!r}: {_reason(exc)}") from exc
             hits = response["hits"]["hits"]
             sizes = self._cluster_sizes([h["_source"].get("cluster_id") for h in hits])
@@ -366,7 +368,7 @@ class ElasticIndex:
     def _installed_template_version(self) -> int | None:
         try:
             found = self.client.indices.get_index_template(name=self.alias)
-        except NotFoundError:
+        except _es().NotFoundError:
             return None
         for item in found.get("index_templates", []):
             version = item.get("index_template", {}).get("version")
@@ -378,7 +380,7 @@ class ElasticIndex:
         aliases = {self.alias: {"is_write_index": True}} if with_alias else None
         try:
             self.client.indices.create(index=name, aliases=aliases)
-        except ApiError as exc:
+        except _es().ApiError as exc:
             if exc.status_code == 400 and "resource_already_exists" in str(exc):
                 return  # another `es setup` created it a moment ago
             raise
@@ -387,7 +389,7 @@ class ElasticIndex:
         """index name -> alias properties, for every index the alias points at ({} if none)."""
         try:
             found = self.client.indices.get_alias(name=self.alias)
-        except NotFoundError:
+        except _es().NotFoundError:
             return {}
         return {index: props.get("aliases", {}).get(self.alias, {}) for index, props in found.body.items()}
 
@@ -401,7 +403,7 @@ class ElasticIndex:
     def _next_index_number(self) -> int:
         try:
             found = self.client.indices.get_alias(index=f"{self.alias}-*")
-        except NotFoundError:
+        except _es().NotFoundError:
             return 1
         numbers = [int(m.group(1)) for name in found.body if (m := _INDEX_NUMBER.search(name))]
         return max(numbers, default=0) + 1

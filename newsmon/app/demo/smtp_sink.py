@@ -7,8 +7,6 @@ import email.policy
 import socket
 from email.message import EmailMessage
 
-from aiosmtpd.controller import Controller
-
 
 def _free_port() -> int:
     # aiosmtpd's controller connects to its own port to check it started, so port 0 cannot be used.
@@ -30,6 +28,9 @@ class SmtpSink:
     """Start with `with SmtpSink() as sink:`; `sink.port`, `sink.messages`."""
 
     def __init__(self) -> None:
+        # Imported here: only the demo and tests run a sink, and the CLI's start-up need not pay for aiosmtpd.
+        from aiosmtpd.controller import Controller
+
         self._handler = _Keep()
         self._controller = Controller(self._handler, hostname="127.0.0.1", port=_free_port())
 
