@@ -32,16 +32,16 @@ COPY --chown=airflow:0 requirements.txt constraints.txt ./
 RUN pip install -r requirements.txt -c constraints.txt "psycopg[binary]==3.3.9"
 
 COPY --chown=airflow:0 pyproject.toml README.md ./
+# newsmon/ingest and newsmon/enrich are symlinks to ../ingest and ../enrich: COPY keeps them as symlinks,
+# so both folders are copied beside the package.
 COPY --chown=airflow:0 newsmon ./newsmon
 COPY --chown=airflow:0 ingest ./ingest
 COPY --chown=airflow:0 enrich ./enrich
-COPY --chown=airflow:0 store ./store
-COPY --chown=airflow:0 alerts ./alerts
 COPY --chown=airflow:0 config ./config
 COPY --chown=airflow:0 kibana ./kibana
 COPY --chown=airflow:0 dags /opt/airflow/dags
-# Editable on purpose: store/es_mapping.json and kibana/newsmon.ndjson are read from the source tree
-# (a plain `pip install .` wheel leaves both out), and config/ is found beside the package.
+# Editable on purpose: kibana/newsmon.ndjson and config/ are read from beside the package (the wheel of a
+# plain `pip install .` carries the package and its es_mapping.json, not those).
 RUN pip install --no-deps -e .
 
 WORKDIR /opt/airflow

@@ -26,6 +26,7 @@ run: install
 ## The whole offline suite (the opt-in Elasticsearch suite is `make test-es`)
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
 	NEWSMON_SHARED_DIR=$(SHARED_DIR) $(BIN)/pytest -m "not es" -q -p no:cacheprovider
 
 ## Real-cluster suite: NEWSMON_TEST_ES_URL=http://localhost:9200 NEWSMON_ES_USERNAME=elastic NEWSMON_ES_PASSWORD=... make test-es
@@ -41,6 +42,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 ## Quality numbers over ../shared/corpus
 eval: install
@@ -54,4 +56,4 @@ bench: install
 	$(BIN)/python bench/bench_replay.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .import_linter_cache *.egg-info

@@ -72,11 +72,11 @@ def _documents(count: int, rng: random.Random):
 
 def run_size(count: int, batch: int, workdir: Path) -> dict:
     """Ingest `count` documents into a fresh state DB; returns timings (s), peak RSS (MiB) and DB size."""
-    import store.clusters as clusters_mod
-    from enrich.dedup import content_hash, fingerprint
-    from ingest.urls import article_id, canonical_url
-    from newsmon.records import Article
-    from store.db import open_engine
+    import newsmon.store.clusters as clusters_mod
+    from newsmon.core.records import Article
+    from newsmon.enrich.dedup import content_hash, fingerprint
+    from newsmon.ingest.urls import article_id, canonical_url
+    from newsmon.store.db import open_engine
 
     db_path = workdir / f"bench-{count}.db"
     engine = open_engine(f"sqlite:///{db_path}")

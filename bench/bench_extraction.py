@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import trafilatura
 
-    from ingest.extract import ExtractionSkip, extract_article
+    from newsmon.ingest.extract import ExtractionSkip, extract_article
 
     try:
         pages = load_pages(DATASETS, every=args.every)

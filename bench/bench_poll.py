@@ -1,7 +1,7 @@
 """Cost of polling an unchanged feed against the first poll of the same feed, through the real pipeline.
 
 Run: `.venv/bin/python bench/bench_poll.py [--items N] [--feeds F] [--repeat R]`. A loopback site serves F
-feeds of N items each plus every article page; `newsmon.pipeline.poll_feeds` polls all F feeds in one
+feeds of N items each plus every article page; `newsmon.app.pipeline.poll_feeds` polls all F feeds in one
 batch, first on an empty state DB (fetch every feed, parse it, fetch and extract every article), then
 again with nothing changed: once with a server that answers 304, once with a server that ignores
 validators and resends the identical body, and once with our validators and body hash wiped (what the
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.hostile import FeedServer  # noqa: E402
-from newsmon.settings import load_settings  # noqa: E402
+from newsmon.core.settings import load_settings  # noqa: E402
 
 NOW = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
 PARAGRAPH = ("Lithuania's border guard said lorries queued again at the Medininkai checkpoint on the border "
@@ -75,7 +75,7 @@ class Site:
 
 
 def measure(site: Site, ids: list[str], now: datetime) -> dict[str, float]:
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     hits_before, bytes_before = len(site.server.hits), site.server.bytes_served
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -86,8 +86,8 @@ def measure(site: Site, ids: list[str], now: datetime) -> dict[str, float]:
 
 
 def wipe_validators(site: Site) -> None:
-    from store.db import open_engine
-    from store.feedstate import all_feed_states, save_feed_state
+    from newsmon.store.db import open_engine
+    from newsmon.store.feedstate import all_feed_states, save_feed_state
 
     engine = open_engine(site.settings.database_url)
     with engine.begin() as conn:

@@ -1,4 +1,4 @@
-"""Cost of prefix* terms on the embedded index: why newsmon.query caps them at MAX_PREFIX_TERMS.
+"""Cost of prefix* terms on the embedded index: why newsmon.core.query caps them at MAX_PREFIX_TERMS.
 
 Usage: .venv/bin/python bench/bench_query.py [--articles 40] [--counts 5,10,20,40,80,160]
 Builds a throw-away SQLite store of generated articles (400 words each from a 3,000-word made-up
@@ -21,11 +21,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import newsmon.query as query_module  # noqa: E402
-from newsmon.records import Article, TopicResult  # noqa: E402
-from store.db import open_engine  # noqa: E402
-from store.index import SearchQuery  # noqa: E402
-from store.sqlite_index import SqliteIndex  # noqa: E402
+import newsmon.core.query as query_module  # noqa: E402
+from newsmon.core.records import Article, TopicResult  # noqa: E402
+from newsmon.store.db import open_engine  # noqa: E402
+from newsmon.store.index import SearchQuery  # noqa: E402
+from newsmon.store.sqlite_index import SqliteIndex  # noqa: E402
 
 SYLLABLES = ("ba", "la", "ru", "si", "ja", "vil", "ni", "us", "mi", "nsk", "gra", "ca", "ka", "u", "nas", "pa", "sie")
 AT = datetime(2026, 11, 20, tzinfo=UTC)
@@ -66,7 +66,7 @@ def main() -> int:
     rnd = random.Random(20261120)
     with tempfile.TemporaryDirectory() as tmp:
         index, vocab = make_store(Path(tmp), args.articles, rnd)
-        print(f"{args.articles} articles; cap in newsmon.query: MAX_PREFIX_TERMS = 20")
+        print(f"{args.articles} articles; cap in newsmon.core.query: MAX_PREFIX_TERMS = 20")
         print(f"{'N':>5} {'prefix* (s)':>12} {'ratio':>7} {'words (s)':>10} {'ratio':>7}")
         base_prefix = base_words = None
         for n in counts:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 def load_pages(corpus: Path, n: int, seed: int = 7) -> list[tuple[str, bytes]]:
     manifest = corpus / "manifest.jsonl"
     if not manifest.exists():
-        from newsmon import demo_content
+        from newsmon.app.demo import content as demo_content
 
         base = "http://127.0.0.1:1"
         return [(base + demo_content.article_path(a), demo_content.render_page(a, base)) for a in demo_content.ARTICLES]
@@ -54,9 +54,9 @@ def bare_trafilatura(pages: list[tuple[str, bytes]]) -> float:
 
 
 def full_pipeline(pages: list[tuple[str, bytes]]) -> tuple[float, dict]:
-    from newsmon.fixture_server import FixtureServer, Route
-    from newsmon.pipeline import run_once
-    from newsmon.settings import load_settings
+    from newsmon.app.demo.fixture_server import FixtureServer, Route
+    from newsmon.app.pipeline import run_once
+    from newsmon.core.settings import load_settings
 
     with FixtureServer() as server, tempfile.TemporaryDirectory() as tmp:
         items = []
@@ -93,10 +93,11 @@ def main() -> int:
     args = parser.parse_args()
     pages = load_pages(args.corpus, args.pages)
     bare_trafilatura(pages[:3])  # warm imports and caches for both sides
-    import alerts.outbox  # noqa: F401  (one-time import costs are not per-page costs)
-    import enrich.topic  # noqa: F401
-    import ingest.extract  # noqa: F401
-    import store.clusters  # noqa: F401
+    # one-time import costs are not per-page costs
+    import newsmon.alerts.outbox
+    import newsmon.enrich.topic
+    import newsmon.ingest.extract
+    import newsmon.store.clusters  # noqa: F401
     bare_s = bare_trafilatura(pages)
     full_s, counts = full_pipeline(pages)
     n = len(pages)

@@ -1,4 +1,4 @@
-"""Tagging speed on one core: articles/s of enrich.topic.tag over the dev texts, against a plain regex scan.
+"""Tagging speed on one core: articles/s of newsmon.enrich.topic.tag over the dev texts, against a plain regex scan.
 
 Usage: .venv/bin/python bench/bench_topic.py [--data ../shared/corpus/topic/dev.jsonl] [--seconds 3]
 The baseline is what a keyword alert system does: one regex alternation of every pack term's surface
@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from enrich.topic import load_topic_pack, tag  # noqa: E402
+from newsmon.enrich.topic import load_topic_pack, tag  # noqa: E402
 
 TARGET_ARTICLES_PER_S = 2000
 
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {len(items)} texts, {total_chars / len(items):,.0f} characters on average, "
           f"{len(pack.terms)} pack terms, one core")
     base_best, base_median = rate(f"baseline: regex scan of {len(surfaces)} keywords", baseline, args.seconds)
-    tag_best, tag_median = rate("enrich.topic.tag (stems, scoring, explanation)", tagger, args.seconds)
+    tag_best, tag_median = rate("newsmon.enrich.topic.tag (stems, scoring, explanation)", tagger, args.seconds)
     verdict = "meets" if tag_best >= TARGET_ARTICLES_PER_S else "BELOW"
     print(f"ratio tag/baseline: best {tag_best / base_best:.2f}x, median {tag_median / base_median:.2f}x; "
           f"best {verdict} the target of {TARGET_ARTICLES_PER_S:,} articles/s on one core")

@@ -6,7 +6,7 @@ Usage:
     .venv/bin/python bench/eval_dedup.py --json out.json
 
 Reads ../shared/corpus/dedup/ and ../shared/corpus/topic/dev.jsonl (or $NEWSMON_SHARED_DIR/corpus/...).
-Every pair is decided by the real store.clusters.assign_clusters on an in-memory SQLite state DB (rolled
+Every pair is decided by the real newsmon.store.clusters.assign_clusters on an in-memory SQLite state DB (rolled
 back after each pair), so LSH banding, verification and the short-text guard are all measured.
 """
 
@@ -30,11 +30,11 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import create_engine  # noqa: E402
 
-import store.clusters as clusters_mod  # noqa: E402
-from enrich.dedup import content_hash, fingerprint, shingle_count  # noqa: E402
-from ingest.urls import article_id, canonical_url  # noqa: E402
-from newsmon.records import Article  # noqa: E402
-from store.db import metadata  # noqa: E402
+import newsmon.store.clusters as clusters_mod  # noqa: E402
+from newsmon.core.records import Article  # noqa: E402
+from newsmon.enrich.dedup import content_hash, fingerprint, shingle_count  # noqa: E402
+from newsmon.ingest.urls import article_id, canonical_url  # noqa: E402
+from newsmon.store.schema import metadata  # noqa: E402
 
 SEED = 8
 
@@ -451,7 +451,7 @@ def print_table(title: str, scores: dict[str, Score], order: list[str]) -> None:
 
 def sweep(pairs: list[Pair]) -> None:
     """F1 of (exact + near) vs negatives over a grid of thresholds, from the estimated similarities."""
-    from enrich.dedup import estimated_containment, estimated_jaccard
+    from newsmon.enrich.dedup import estimated_containment, estimated_jaccard
 
     measured = []
     for pair in pairs:
@@ -476,9 +476,9 @@ def sweep(pairs: list[Pair]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true", help="print F1 over a grid of thresholds")
-    parser.add_argument("--near-jaccard", type=float, help="override store.clusters.NEAR_JACCARD for this run")
-    parser.add_argument("--near-containment", type=float, help="override store.clusters.NEAR_CONTAINMENT")
-    parser.add_argument("--min-jaccard", type=float, help="override store.clusters.MIN_JACCARD_FOR_CONTAINMENT")
+    parser.add_argument("--near-jaccard", type=float, help="override newsmon.store.clusters.NEAR_JACCARD for this run")
+    parser.add_argument("--near-containment", type=float, help="override newsmon.store.clusters.NEAR_CONTAINMENT")
+    parser.add_argument("--min-jaccard", type=float, help="override newsmon.store.clusters.MIN_JACCARD_FOR_CONTAINMENT")
     parser.add_argument("--json", type=Path, help="also write the scores as JSON to this file")
     args = parser.parse_args(argv)
     if args.near_jaccard is not None:

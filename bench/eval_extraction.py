@@ -182,7 +182,7 @@ class Output:
 
 
 def run_newsmon(page: EvalPage, html: bytes) -> Output:
-    from ingest.extract import ExtractionSkip, extract_with_report
+    from newsmon.ingest.extract import ExtractionSkip, extract_with_report
 
     started = time.perf_counter()
     try:
@@ -266,10 +266,10 @@ def date_audit(page: EvalPage, html: bytes) -> dict:
     structured datePublished (JSON-LD, meta, itemprop) name another day? Both point at ground-truth
     noise (an "Updated" day, a day from outside the page) rather than at a date we failed to read.
     """
-    from ingest.extract import _parse
-    from ingest.extract_dates import day_is_printed, publisher_local_day
-    from ingest.extract_input import html_text_from_input
-    from ingest.extract_meta import read_page_meta
+    from newsmon.ingest.extract import _parse
+    from newsmon.ingest.extract_dates import day_is_printed, publisher_local_day
+    from newsmon.ingest.extract_input import html_text_from_input
+    from newsmon.ingest.extract_meta import read_page_meta
 
     text = html_text_from_input(html, None)
     truth = truth_days(page.published or "")

@@ -1,7 +1,7 @@
 """Evaluate the feed-parsing boundary on ../shared/corpus/feeds: crashes, hangs, typed skips, title/link agreement.
 
 Run: `.venv/bin/python bench/eval_feeds.py [--shared DIR] [--mismatches N] [--json]`.
-Every file under corpus/feeds goes through ingest.feeds.parse_feed (as the poller would call it, with no
+Every file under corpus/feeds goes through newsmon.ingest.feeds.parse_feed (as the poller would call it, with no
 HTTP headers). For files whose source project ships an expected parse (`expected_output` in
 manifest.jsonl: feed-rs `*.serde.json`, rss-parser `expected-output/*.json`), each expected entry's
 title and link are compared with ours, entry by entry in document order.
@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.feeds import FeedParseError, parse_feed  # noqa: E402
+from newsmon.ingest.feeds import FeedParseError, parse_feed  # noqa: E402
 
 PER_FILE_DEADLINE_S = 10
 _SPACE = re.compile(r"\s+")

@@ -18,8 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from enrich.lang import detect_language  # noqa: E402
-from enrich.topic import load_topic_pack, tag  # noqa: E402
+from newsmon.enrich.lang import detect_language  # noqa: E402
+from newsmon.enrich.topic import load_topic_pack, tag  # noqa: E402
 
 
 def shared_dir() -> Path:

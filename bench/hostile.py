@@ -366,11 +366,11 @@ def run_document_case(url: str, kind: str) -> dict[str, object]:
     """Poll `url` as a feed, or fetch and extract it as a page; the named outcome, seconds and peak RSS growth."""
     from datetime import UTC, datetime
 
-    from ingest.extract import ExtractionSkip, extract_article
-    from ingest.http import SafeClient
-    from ingest.poll import poll_feed
-    from newsmon.records import Feed
-    from newsmon.settings import load_settings
+    from newsmon.core.records import Feed
+    from newsmon.core.settings import load_settings
+    from newsmon.ingest.extract import ExtractionSkip, extract_article
+    from newsmon.ingest.http import SafeClient
+    from newsmon.ingest.poll import poll_feed
 
     settings = load_settings(**BENCH_SETTINGS)
     with SafeClient(settings) as client:
@@ -429,8 +429,8 @@ def _memory_mb(*, reset_peak: bool = False) -> tuple[float, float]:
 
 def run_case(url: str) -> dict[str, object]:
     """Fetch `url` once with BENCH_SETTINGS; returns the named outcome, seconds and peak RSS growth."""
-    from ingest.http import FetchError, SafeClient
-    from newsmon.settings import load_settings
+    from newsmon.core.settings import load_settings
+    from newsmon.ingest.http import FetchError, SafeClient
 
     settings = load_settings(**BENCH_SETTINGS)
     with SafeClient(settings) as client:
@@ -488,8 +488,8 @@ def main() -> int:
         print(json.dumps(run_document_case(sys.argv[2], sys.argv[3])))
         return 0
     only = sys.argv[1] if len(sys.argv) == 2 else None  # "servers" or "documents"
-    from ingest.feeds import FEED_PARSE_CPU_S
-    from newsmon.pipeline import PAGE_PROCESSING_CPU_S
+    from newsmon.app.pipeline import PAGE_PROCESSING_CPU_S
+    from newsmon.ingest.feeds import FEED_PARSE_CPU_S
 
     deadline_s = BENCH_SETTINGS["total_timeout_s"]
     server_rows: list[Row] = []

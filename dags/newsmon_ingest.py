@@ -1,6 +1,6 @@
 """newsmon_ingest: every 10 minutes, plan due feeds → poll them (mapped per host batch) → cluster + index → alert.
 
-Wiring only: each task is one call into newsmon.pipeline, imported inside the task, so parsing this
+Wiring only: each task is one call into newsmon.app.pipeline, imported inside the task, so parsing this
 file touches no network, store or clock. XComs carry feed ids and counts, never article text.
 """
 
@@ -32,15 +32,15 @@ DEFAULT_ARGS = {
 def newsmon_ingest() -> None:
     @task
     def plan() -> list[list[str]]:
-        from newsmon.pipeline import plan_feeds
-        from newsmon.settings import load_settings
+        from newsmon.app.pipeline import plan_feeds
+        from newsmon.core.settings import load_settings
 
         return plan_feeds(load_settings())
 
     @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20))
     def poll(feed_ids: list[str]) -> dict:
-        from newsmon.pipeline import poll_feeds
-        from newsmon.settings import load_settings
+        from newsmon.app.pipeline import poll_feeds
+        from newsmon.core.settings import load_settings
 
         return poll_feeds(load_settings(), feed_ids)
 
@@ -48,15 +48,15 @@ def newsmon_ingest() -> None:
     # and alerted; both stages only handle what was committed, so running after a failure is safe.
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=20))
     def cluster_and_index(poll_counts: list[dict] | None = None) -> dict:
-        from newsmon.pipeline import cluster_and_index as run
-        from newsmon.settings import load_settings
+        from newsmon.app.pipeline import cluster_and_index as run
+        from newsmon.core.settings import load_settings
 
         return run(load_settings())
 
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
     def alert(index_counts: dict | None = None) -> dict:
-        from newsmon.pipeline import send_alerts
-        from newsmon.settings import load_settings
+        from newsmon.app.pipeline import send_alerts
+        from newsmon.core.settings import load_settings
 
         return send_alerts(load_settings(), raise_on_failure=True)
 

@@ -1,6 +1,6 @@
 """newsmon_maintenance: daily, prune old state DB rows → count articles stuck before the index → refresh statistics.
 
-Wiring only: each task is one call into newsmon.maintenance, imported inside the task, so parsing this
+Wiring only: each task is one call into newsmon.app.maintenance, imported inside the task, so parsing this
 file touches no store or clock. The steps run one after another so SQLite sees one writer at a time.
 """
 
@@ -26,36 +26,36 @@ DEFAULT_ARGS = {"owner": "newsmon", "retries": 2, "retry_delay": timedelta(minut
 def newsmon_maintenance() -> None:
     @task(execution_timeout=timedelta(minutes=30))
     def prune_seen_entries() -> int:
-        from newsmon.maintenance import prune_seen_entries as prune
-        from newsmon.settings import load_settings
+        from newsmon.app.maintenance import prune_seen_entries as prune
+        from newsmon.core.settings import load_settings
 
         return prune(load_settings())
 
     @task(execution_timeout=timedelta(minutes=30))
     def prune_sent_alerts() -> int:
-        from newsmon.maintenance import prune_sent_alerts as prune
-        from newsmon.settings import load_settings
+        from newsmon.app.maintenance import prune_sent_alerts as prune
+        from newsmon.core.settings import load_settings
 
         return prune(load_settings())
 
     @task(execution_timeout=timedelta(minutes=60))
     def prune_lsh_bands() -> int:
-        from newsmon.maintenance import prune_lsh_bands as prune
-        from newsmon.settings import load_settings
+        from newsmon.app.maintenance import prune_lsh_bands as prune
+        from newsmon.core.settings import load_settings
 
         return prune(load_settings())
 
     @task
     def count_stuck_articles() -> int:
-        from newsmon.maintenance import count_stuck_articles as count
-        from newsmon.settings import load_settings
+        from newsmon.app.maintenance import count_stuck_articles as count
+        from newsmon.core.settings import load_settings
 
         return count(load_settings())
 
     @task(execution_timeout=timedelta(minutes=60))
     def optimize_database() -> dict[str, int]:
-        from newsmon.maintenance import optimize_database as optimize
-        from newsmon.settings import load_settings
+        from newsmon.app.maintenance import optimize_database as optimize
+        from newsmon.core.settings import load_settings
 
         return optimize(load_settings())
 

@@ -7,9 +7,12 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 # Measured in bench/eval_dedup.py (see docs/dedup.md): 3-word shingles keep edited wire copies
 # together (one edited word breaks 3 shingles, not 5) while different articles on one event share few.
@@ -67,9 +70,17 @@ def shingle_hashes(normalised_words: Sequence[str], size: int = SHINGLE_WORDS) -
     return np.unique(combined >> np.uint64(32))
 
 
+def _minhash_class() -> type[MinHash]:
+    # Imported on first use: importing datasketch pulls in scipy (about 0.3 s), which the CLI's start-up and
+    # every command that fingerprints nothing need not pay.
+    from datasketch import MinHash
+
+    return MinHash
+
+
 @cache
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    return MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32").permutations
+    return _minhash_class()(num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32").permutations
 
 
 def _identity(value: int) -> int:
@@ -78,7 +89,7 @@ def _identity(value: int) -> int:
 
 def minhash(hashes: np.ndarray, num_perm: int = NUM_PERM) -> MinHash:
     """datasketch MinHash over already-hashed shingles (hashing words once is what makes this fast)."""
-    sketch = MinHash(
+    sketch = _minhash_class()(
         num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32", hashfunc=_identity, permutations=_permutations(num_perm)
     )
     sketch.update_batch(hashes.tolist())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
-from enrich.textnorm import normalize_language
+from newsmon.enrich.textnorm import normalize_language
 
 # Languages written in Cyrillic. A declared language whose script disagrees with the text (a
 # Russian-language edition of a Lithuanian site that still says lang="lt") is not trusted.

@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from enrich.textnorm import fold_aligned, normalize_language, repair_mixed_scripts, stem_dictionary_form
-from newsmon.records import TopicMatch, TopicResult
-from newsmon.yaml_keys import DuplicateKeyError, refuse_duplicate_keys
+from newsmon.core.records import TopicMatch, TopicResult
+from newsmon.core.yaml_keys import DuplicateKeyError, refuse_duplicate_keys
+from newsmon.enrich.textnorm import fold_aligned, normalize_language, repair_mixed_scripts, stem_dictionary_form
 
 ANCHOR_KINDS = frozenset({"country", "place", "person", "organisation", "checkpoint", "facility"})
 NEGATIVE_KINDS = frozenset({"other_border", "context"})

@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from ingest.feeds import FeedParseError, parse_feed
-from ingest.http import FetchError
+from newsmon.ingest.feeds import FeedParseError, parse_feed
+from newsmon.ingest.http import FetchError
 
 FEED_TYPES = frozenset({
     "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
+from types import ModuleType
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-import htmldate.extractors
-import trafilatura
-from htmldate import find_date
 from lxml.etree import ParserError
 from lxml.html import HtmlElement, fromstring
-from trafilatura.utils import HTML_PARSER, fromstring_bytes, is_dubious_html, repair_faulty_html
 
-from ingest.extract_chunks import recover_split_body
-from ingest.extract_clean import clean_text
-from ingest.extract_dates import day_is_printed, publisher_local_day
-from ingest.extract_input import InputRejected, html_text_from_input
-from ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
-from ingest.markup_scan import MarkupLimits, scan_page
-from newsmon.records import Extracted, FeedEntry
-from newsmon.textclean import (
+from newsmon.core.records import Extracted, FeedEntry
+from newsmon.core.text import (
     MAX_SITE_NAME_CHARS,
     clean_name,
     clean_names,
@@ -34,6 +26,12 @@ from newsmon.textclean import (
     drop_invisible,
     strip_controls,
 )
+from newsmon.ingest.extract_chunks import recover_split_body
+from newsmon.ingest.extract_clean import clean_text
+from newsmon.ingest.extract_dates import day_is_printed, publisher_local_day
+from newsmon.ingest.extract_input import InputRejected, html_text_from_input
+from newsmon.ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
+from newsmon.ingest.markup_scan import MarkupLimits, scan_page
 
 # trafilatura logs every discarded page at WARNING; our skips are counted and reported instead.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -75,8 +73,25 @@ def _free_text_date_parser():
     return _date_parser_for(_page_language.get())
 
 
-if hasattr(htmldate.extractors, "get_external_parser"):
-    htmldate.extractors.get_external_parser = _free_text_date_parser
+class _Libraries(NamedTuple):
+    trafilatura: ModuleType
+    utils: ModuleType  # trafilatura.utils: load_html's repair and parse helpers
+    find_date: Callable[..., str | None]  # htmldate's
+
+
+@cache
+def _libraries() -> _Libraries:
+    """trafilatura and htmldate, imported on the first extraction: the two take about 0.15 s to import, which
+    the CLI's start-up and every command that extracts nothing need not pay. htmldate gets our date parser
+    here, before any of our calls can reach it."""
+    import htmldate.extractors
+    import trafilatura
+    import trafilatura.utils
+
+    if hasattr(htmldate.extractors, "get_external_parser"):
+        htmldate.extractors.get_external_parser = _free_text_date_parser
+    return _Libraries(trafilatura, trafilatura.utils, htmldate.find_date)
+
 
 # Below this many characters the "article" is a teaser, a paywall stub or an error page.
 MIN_TEXT_CHARS = 120
@@ -247,20 +262,22 @@ def _repair(text: str) -> tuple[str, bool]:
     exactly what lxml parses and the repair (a pass over the whole page) is done once.
     """
     beginning = text[:50].lower()
-    return repair_faulty_html(text, beginning), is_dubious_html(beginning)
+    utils = _libraries().utils
+    return utils.repair_faulty_html(text, beginning), utils.is_dubious_html(beginning)
 
 
 def _parse_repaired(repaired: str, dubious: bool) -> HtmlElement | None:
     """The second half of load_html: lxml on the repaired text, retried on its bytes."""
+    utils = _libraries().utils
     retried = False
     try:
-        tree = fromstring(repaired, parser=HTML_PARSER)
+        tree = fromstring(repaired, parser=utils.HTML_PARSER)
     except ValueError:  # "Unicode strings with encoding declaration are not supported"
-        tree, retried = fromstring_bytes(repaired), True
+        tree, retried = utils.fromstring_bytes(repaired), True
     except Exception:  # as in load_html: any other lxml failure on the str is retried on its bytes below
         tree = None
     if (tree is None or len(tree) < 1) and not retried:
-        tree = fromstring_bytes(repaired)
+        tree = utils.fromstring_bytes(repaired)
     if tree is not None and dubious and len(tree) < 2:  # not (well-formed) HTML at all
         return None
     return tree
@@ -283,7 +300,7 @@ def _parse(text: str, url: str) -> HtmlElement:
 
 def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> str:
     try:
-        document = trafilatura.bare_extraction(
+        document = _libraries().trafilatura.bare_extraction(
             tree,
             url=url,
             include_comments=False,
@@ -301,7 +318,7 @@ def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> st
 def _htmldate(tree: HtmlElement, url: str, now: datetime, *, extensive: bool = False) -> datetime | None:
     # htmldate only yields a calendar day: midnight of that day, with no zone stated.
     try:
-        found = find_date(
+        found = _libraries().find_date(
             tree,
             url=url or None,
             original_date=True,

@@ -14,7 +14,7 @@ from functools import cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ingest.extract_meta import UNZONED
+from newsmon.ingest.extract_meta import UNZONED
 
 # A datetime with a non-zero UTC offset, as <time datetime>, JSON and meta tags write it.
 _OFFSET_DATETIME_RE = re.compile(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from dateutil import parser as dateparser
 from lxml.html import HtmlElement
 
-from newsmon.textclean import clean_title
+from newsmon.core.text import clean_title
 
 # schema.org types whose datePublished/author describe the article itself (not the site or a video).
 ARTICLE_TYPES = frozenset(

@@ -17,10 +17,11 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from feedparser.encodings import convert_to_utf8
 
-from ingest.deadline import CpuDeadlineExceeded, cpu_deadline
-from ingest.markup_scan import MarkupLimits, closing_tags, count_item_tags, scan_feed
-from newsmon.records import FeedEntry, ParsedFeed
-from newsmon.textclean import clean_title
+from newsmon.core.records import FeedEntry, ParsedFeed
+from newsmon.core.text import clean_title
+from newsmon.ingest.deadline import CpuDeadlineExceeded, cpu_deadline
+from newsmon.ingest.markup_scan import MarkupLimits, closing_tags, count_item_tags, scan_feed
+from newsmon.ingest.urls import canonical_url
 
 # A gzip-compressed feed *file* (not Content-Encoding) is unpacked up to this size.
 MAX_FEED_DECOMPRESSED_BYTES = 30 * 1024 * 1024
@@ -50,10 +51,6 @@ class FeedParseError(Exception):
 
 
 def _canonical_or_raw(link: str) -> str:
-    try:
-        from ingest.urls import canonical_url
-    except ImportError:  # ingest/urls.py is another module's job; until it exists identity is the raw link
-        return link
     try:
         return canonical_url(link)
     except Exception:

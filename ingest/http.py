@@ -8,11 +8,10 @@ import email.utils
 import ipaddress
 import socket
 import ssl
-import threading
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -20,7 +19,10 @@ import brotli
 import httpcore
 import httpx
 
-from newsmon.records import Page
+from newsmon.core.records import Page
+from newsmon.ingest.fetch_errors import FetchError, TargetRefused
+from newsmon.ingest.limiter import HostLimiter, SendTicket
+from newsmon.ingest.robots import RobotsCache
 
 Kind = Literal["page", "feed", "robots"]
 
@@ -62,32 +64,8 @@ NEVER_TEXT_TYPES = frozenset(
 )
 
 
-class FetchError(Exception):
-    """A fetch that produced no usable response: network error, cap exceeded, refused target or non-2xx."""
-
-    def __init__(
-        self,
-        url: str,
-        reason: str,
-        *,
-        retryable: bool = False,
-        status: int | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-        self.retryable = retryable
-        self.status = status
-        self.retry_after_s = retry_after_s
-
-
 class AddressRefused(Exception):
     """Raised inside the connection layer when a host resolves only to addresses we must not contact."""
-
-
-class TargetRefused(FetchError):
-    """The host resolves only to addresses newsmon must not contact (private, loopback, metadata)."""
 
 
 @dataclass(frozen=True)
@@ -272,78 +250,8 @@ class _GuardedTransport(httpx.HTTPTransport):
         self._backend.close()
 
 
-@dataclass
-class _HostSlot:
-    semaphore: threading.BoundedSemaphore
-    # Held from the end of the wait until the request has been written, so that sends are spaced by
-    # when they actually left (a slow connect cannot bunch the next requests up behind it).
-    start_lock: threading.Lock = field(default_factory=threading.Lock)
-    last_sent_at: float = float("-inf")
-    crawl_delay_s: float = 0.0
-    # Set when the host answered 429/503: no request goes to it before this (monotonic) time.
-    blocked_until: float = float("-inf")
-
-
-class _SendTicket:
-    """One request's claim on its host: marks the send time and lets the next request start its wait."""
-
-    def __init__(self, slot: _HostSlot) -> None:
-        self.slot = slot
-        self.sent = False
-
-    def mark_sent(self) -> None:
-        if not self.sent:
-            self.sent = True
-            self.slot.last_sent_at = time.monotonic()
-            self.slot.start_lock.release()
-
-
 # The ticket of the request running in this thread; the socket wrapper marks it on the first write.
-_ticket: contextvars.ContextVar[_SendTicket | None] = contextvars.ContextVar("newsmon_send_ticket", default=None)
-
-
-@dataclass
-class HostLimiter:
-    """In-process per-host politeness: ≤ `concurrency` requests in flight, sends ≥ `min_interval_s` apart."""
-
-    concurrency: int
-    min_interval_s: float
-    _slots: dict[str, _HostSlot] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _slot(self, host: str) -> _HostSlot:
-        with self._lock:
-            slot = self._slots.get(host)
-            if slot is None:
-                slot = _HostSlot(threading.BoundedSemaphore(max(1, self.concurrency)))
-                self._slots[host] = slot
-            return slot
-
-    def set_crawl_delay(self, host: str, delay_s: float) -> None:
-        """A robots.txt Crawl-delay larger than our own interval wins for that host."""
-        self._slot(host).crawl_delay_s = delay_s
-
-    def block(self, host: str, seconds: float) -> None:
-        """The host asked us to wait (429/503 Retry-After): every request to it in this process waits too."""
-        slot = self._slot(host)
-        slot.blocked_until = max(slot.blocked_until, time.monotonic() + seconds)
-
-    def blocked_for_s(self, host: str) -> float:
-        """Seconds left of a host's Retry-After block (0 when not blocked)."""
-        return max(0.0, self._slot(host).blocked_until - time.monotonic())
-
-    def acquire(self, host: str) -> _SendTicket:
-        slot = self._slot(host)
-        slot.semaphore.acquire()
-        slot.start_lock.acquire()
-        wait_s = slot.last_sent_at + max(self.min_interval_s, slot.crawl_delay_s) - time.monotonic()
-        if wait_s > 0:
-            time.sleep(wait_s)
-        return _SendTicket(slot)
-
-    def release(self, ticket: _SendTicket) -> None:
-        ticket.mark_sent()  # a request that failed before sending still counts as contact
-        ticket.slot.semaphore.release()
+_ticket: contextvars.ContextVar[SendTicket | None] = contextvars.ContextVar("newsmon_send_ticket", default=None)
 
 
 def parse_retry_after(value: str | None, *, now_at: datetime | None = None) -> float | None:
@@ -458,9 +366,7 @@ class SafeClient:
             ),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         )
-        from ingest.robots import RobotsCache
-
-        self.robots = RobotsCache(self)
+        self.robots = RobotsCache(self._fetch_robots, self.limiter, self.user_agent)
         self.requests_sent = 0
         self.bytes_received = 0
 
@@ -480,6 +386,9 @@ class SafeClient:
         `user_agent` replaces the client's User-Agent for this fetch only (a feed's configured override).
         """
         return self.fetch_detailed(url, etag=etag, last_modified=last_modified, kind=kind, user_agent=user_agent).page
+
+    def _fetch_robots(self, url: str) -> Page:
+        return self.fetch(url, kind="robots")
 
     def fetch_detailed(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, kind: Kind = "page",

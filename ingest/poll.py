@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ingest.feeds import FeedParseError, parse_feed
-from ingest.http import FetchError
-from ingest.urls import same_site
-from newsmon.records import Feed, FeedState, ParsedFeed
+from newsmon.core.records import Feed, FeedState, ParsedFeed
+from newsmon.ingest.feeds import FeedParseError, parse_feed
+from newsmon.ingest.http import FetchError
+from newsmon.ingest.urls import same_site
 
 log = logging.getLogger("newsmon.poll")
 

@@ -1,17 +1,18 @@
-"""robots.txt per host, fetched through SafeClient, parsed with protego and cached (RFC 9309 rules)."""
+"""robots.txt per host, fetched with the fetch function it is given, parsed with protego and cached (RFC 9309 rules)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from protego import Protego
 
-if TYPE_CHECKING:
-    from ingest.http import SafeClient
+from newsmon.core.records import Page
+from newsmon.ingest.fetch_errors import FetchError, TargetRefused
+from newsmon.ingest.limiter import HostLimiter
 
 # RFC 9309: crawlers should not use a cached copy for more than 24 hours.
 ROBOTS_TTL_S = 24 * 3600.0
@@ -31,10 +32,16 @@ class _Entry:
 
 
 class RobotsCache:
-    """Answers `allowed(url)` for the client's User-Agent, fetching each host's robots.txt once per TTL."""
+    """Answers `allowed(url)` for `user_agent`, fetching each host's robots.txt once per TTL.
 
-    def __init__(self, client: SafeClient, *, ttl_s: float = ROBOTS_TTL_S) -> None:
-        self.client = client
+    `fetch(url)` fetches one robots.txt (raising FetchError); a Crawl-delay it states goes to `limiter`.
+    """
+
+    def __init__(self, fetch: Callable[[str], Page], limiter: HostLimiter, user_agent: str, *,
+                 ttl_s: float = ROBOTS_TTL_S) -> None:
+        self.fetch = fetch
+        self.limiter = limiter
+        self.user_agent = user_agent
         self.ttl_s = ttl_s
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
@@ -44,7 +51,7 @@ class RobotsCache:
     @property
     def agent(self) -> str:
         # Match robots groups on the product token ("newsmon"), as RFC 9309 says.
-        return self.client.user_agent.split("/", 1)[0].split()[0] or "*"
+        return self.user_agent.split("/", 1)[0].split()[0] or "*"
 
     def allowed(self, url: str) -> tuple[bool, str]:
         """(allowed, why) for fetching `url`; `why` names the rule source for skip reasons."""
@@ -76,12 +83,10 @@ class RobotsCache:
             return entry
 
     def _load(self, origin: str, *, previous: _Entry | None) -> _Entry:
-        from ingest.http import FetchError, TargetRefused
-
         self.fetches += 1
         now = time.monotonic()
         try:
-            page = self.client.fetch(f"{origin}/robots.txt", kind="robots")
+            page = self.fetch(f"{origin}/robots.txt")
         except TargetRefused:
             raise  # the host itself is off limits: that, not robots.txt, is why its pages are not fetched
         except FetchError as exc:
@@ -97,5 +102,5 @@ class RobotsCache:
         if delay_s:
             host = urlsplit(origin)
             port = host.port or (443 if host.scheme == "https" else 80)
-            self.client.limiter.set_crawl_delay(f"{host.scheme}://{host.hostname}:{port}", min(float(delay_s), MAX_CRAWL_DELAY_S))
+            self.limiter.set_crawl_delay(f"{host.scheme}://{host.hostname}:{port}", min(float(delay_s), MAX_CRAWL_DELAY_S))
         return _Entry(parser, None, now + self.ttl_s)

@@ -3,7 +3,7 @@
     .venv/bin/python kibana/saved_objects.py > kibana/newsmon.ndjson
 
 The NDJSON is committed (it is what `newsmon kibana import` uploads); tests check that it equals this
-script's output, that every reference resolves, that every field exists in store/es_mapping.json and that
+script's output, that every reference resolves, that every field exists in newsmon/store/es_mapping.json and that
 every query parses as Lucene.
 """
 

@@ -21,11 +21,11 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 
-from newsmon import demo_content  # noqa: E402
-from newsmon.commands.demo import demo_settings  # noqa: E402
-from newsmon.fixture_server import FixtureServer  # noqa: E402
-from newsmon.settings import Settings, load_settings  # noqa: E402
-from newsmon.smtp_sink import SmtpSink  # noqa: E402
+from newsmon.app.commands.demo import demo_settings  # noqa: E402
+from newsmon.app.demo import content as demo_content  # noqa: E402
+from newsmon.app.demo.fixture_server import FixtureServer  # noqa: E402
+from newsmon.app.demo.smtp_sink import SmtpSink  # noqa: E402
+from newsmon.core.settings import Settings, load_settings  # noqa: E402
 
 
 def shared_dir() -> Path:

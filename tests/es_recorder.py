@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from newsmon.records import Article, TopicMatch, TopicResult
+from newsmon.core.records import Article, TopicMatch, TopicResult
 
 PRODUCT_HEADERS = {
     "X-Elastic-Product": "Elasticsearch",

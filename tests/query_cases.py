@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from newsmon.records import Article, TopicResult
+from newsmon.core.records import Article, TopicResult
 
 FETCHED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

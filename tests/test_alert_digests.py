@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsmon.pipeline import run_once, send_digests
+from newsmon.app.pipeline import run_once, send_digests
 
 
 def _digest_rule(demo_env, mode: str) -> None:

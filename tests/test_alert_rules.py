@@ -10,11 +10,11 @@ from typing import ClassVar
 
 import pytest
 
-from alerts.channels import Alert, deliver
-from alerts.match import ArticleView, rule_matches
-from newsmon.config import AlertRule
-from newsmon.records import Article, TopicResult
-from newsmon.settings import load_settings
+from newsmon.alerts.channels import Alert, deliver
+from newsmon.alerts.match import ArticleView, rule_matches
+from newsmon.core.config import AlertRule
+from newsmon.core.records import Article, TopicResult
+from newsmon.core.settings import load_settings
 
 AT = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -87,7 +87,7 @@ def test_a_json_webhook_channel_posts_the_alert_to_a_real_receiver(webhook):
 
 
 def test_rules_with_date_maths_and_field_groups_match_and_broken_dates_are_refused_on_load(tmp_path):
-    from newsmon.config import ConfigError, load_alert_rules
+    from newsmon.core.config import ConfigError, load_alert_rules
 
     view = _view("Balloons over Vilnius", "Balloons from Belarus.", language="en")
     view.article.__class__  # noqa: B018 (the view is built from a real Article)
@@ -102,7 +102,7 @@ def test_rules_with_date_maths_and_field_groups_match_and_broken_dates_are_refus
 
 
 def test_two_rules_with_one_name_are_refused(tmp_path):
-    from newsmon.config import ConfigError, load_alert_rules
+    from newsmon.core.config import ConfigError, load_alert_rules
 
     path = tmp_path / "alerts.yaml"
     path.write_text("rules:\n"

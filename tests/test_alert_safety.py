@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from alerts.channels import describe_channel
-from alerts.outbox import MAX_ATTEMPTS, deliver_pending, enqueue_matches
-from newsmon.cli import main
-from newsmon.config import AlertRule, ConfigError, load_alert_rules
-from newsmon.pipeline import run_once
-from newsmon.records import Article, TopicResult
-from newsmon.settings import Settings, load_settings
-from newsmon.smtp_sink import SmtpSink
-from store.db import alert_outbox, open_engine, runs
+from newsmon.alerts.outbox import MAX_ATTEMPTS, deliver_pending, enqueue_matches
+from newsmon.app.cli import main
+from newsmon.app.demo.smtp_sink import SmtpSink
+from newsmon.app.pipeline import run_once
+from newsmon.core.channel_urls import describe_channel
+from newsmon.core.config import AlertRule, ConfigError, load_alert_rules
+from newsmon.core.records import Article, TopicResult
+from newsmon.core.settings import Settings, load_settings
+from newsmon.store.db import open_engine
+from newsmon.store.schema import alert_outbox, runs
 
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 # Shaped like a real bot token (digits, colon, 35 characters) so Apprise accepts the URL; it is made up.

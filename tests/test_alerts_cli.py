@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from newsmon.cli import main
-from newsmon.pipeline import run_once
+from newsmon.app.cli import main
+from newsmon.app.pipeline import run_once
 
 
 def _env(monkeypatch, demo_env):

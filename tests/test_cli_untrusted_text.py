@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from newsmon.cli import main
-from newsmon.fixture_server import Route
-from newsmon.records import Article
-from newsmon.settings import load_settings
-from store.db import open_engine
-from store.sqlite_index import SqliteIndex
+from newsmon.app.cli import main
+from newsmon.app.demo.fixture_server import Route
+from newsmon.core.records import Article
+from newsmon.core.settings import load_settings
+from newsmon.store.db import open_engine
+from newsmon.store.sqlite_index import SqliteIndex
 
 # OSC 52 asks the terminal to put "echo hi" on the clipboard; CSI 2J clears the screen, CSI 31m turns text red.
 CLIPBOARD = "\x1b]52;c;ZWNobyBoaQ==\x07"

@@ -25,10 +25,11 @@ from test_dedup_fixtures import (
     wire_copy,
 )
 
-import store.clusters as clusters_mod
-from newsmon.records import Article
-from store.clusters import assign_clusters, cluster_info, dedup_bands, dedup_bands_recent, dedup_docs
-from store.db import clusters, metadata, open_engine
+import newsmon.store.clusters as clusters_mod
+from newsmon.core.records import Article
+from newsmon.store.clusters import assign_clusters, cluster_info
+from newsmon.store.db import open_engine
+from newsmon.store.schema import clusters, dedup_bands, dedup_bands_recent, dedup_docs, metadata
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import yaml
 from es_recorder import EsRecorder
 from jsonschema import Draft7Validator
 
-from newsmon.settings import Settings
+from newsmon.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"

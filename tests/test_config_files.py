@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from newsmon.cli import main
-from newsmon.config import ConfigError, load_alert_rules, load_feeds
-from newsmon.settings import load_settings
+from newsmon.app.cli import main
+from newsmon.core.config import ConfigError, load_alert_rules, load_feeds
+from newsmon.core.settings import load_settings
 
 
 def test_shipped_feeds_and_alert_rules_load():

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from store.db import alert_outbox, open_engine
-from store.index import SearchQuery, open_index
+from newsmon.store.backends import open_index
+from newsmon.store.db import open_engine
+from newsmon.store.index import SearchQuery
+from newsmon.store.schema import alert_outbox
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 

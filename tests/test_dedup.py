@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_dedup_fixtures import ASTRAVETS, BALLOONS, BALLOONS_OTHER_ARTICLE, BALLOONS_UPDATE_EXTRA, FENCE, wire_copy
 
-from enrich.dedup import (
+from newsmon.enrich.dedup import (
     MIN_WORDS_FOR_MATCH,
     NUM_PERM,
     content_hash,
@@ -42,7 +42,7 @@ def test_fingerprint_is_deterministic_and_has_one_value_per_permutation() -> Non
     assert len(first) == NUM_PERM
     assert first == fingerprint(BALLOONS)
     # A fresh interpreter gives the same values: fingerprints are stored and compared across runs.
-    code = "from enrich.dedup import fingerprint; from tests.test_dedup_fixtures import BALLOONS; print(list(fingerprint(BALLOONS)))"
+    code = "from newsmon.enrich.dedup import fingerprint; from tests.test_dedup_fixtures import BALLOONS; print(list(fingerprint(BALLOONS)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == list(first)
 
@@ -77,7 +77,7 @@ class CliResult:
 
 
 def _run_cli(lines: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> CliResult:
-    from newsmon.cli import main
+    from newsmon.app.cli import main
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     code = main(["dedup"])

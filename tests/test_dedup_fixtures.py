@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from enrich.dedup import content_hash, fingerprint
-from ingest.urls import article_id, canonical_url
-from newsmon.records import Article
+from newsmon.core.records import Article
+from newsmon.enrich.dedup import content_hash, fingerprint
+from newsmon.ingest.urls import article_id, canonical_url
 
 BALLOONS = """Lithuania closed its two remaining road checkpoints with Belarus, Medininkai and Šalčininkai, on Tuesday evening after another wave of smugglers' balloons forced Vilnius airport to suspend flights for the third night in a row.
 

@@ -25,13 +25,14 @@ from es_recorder import (
     search_response,
 )
 
-from ingest.urls import article_id
-from newsmon.query import QuerySyntaxError
-from newsmon.settings import Settings, load_settings
-from store.db import StoreUnavailable
-from store.documents import article_to_document
-from store.elastic import ElasticConfigError, ElasticIndex, ElasticSetupError, load_mappings, load_template
-from store.index import SearchQuery, open_index
+from newsmon.core.documents import article_to_document
+from newsmon.core.query import QuerySyntaxError
+from newsmon.core.settings import Settings, load_settings
+from newsmon.ingest.urls import article_id
+from newsmon.store.backends import open_index
+from newsmon.store.db import StoreUnavailable
+from newsmon.store.elastic import ElasticConfigError, ElasticIndex, ElasticSetupError, load_mappings, load_template
+from newsmon.store.index import SearchQuery
 
 FAST = {"bulk_initial_backoff_s": 0.001}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from es_recorder import EsRecorder, sample_articles, search_response
 
-from newsmon.cli import main
-from store.documents import article_to_document
+from newsmon.app.cli import main
+from newsmon.core.documents import article_to_document
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def es(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[EsRecorder]:
 
 def stage(tmp_path: Path, statuses: list[str]) -> list[str]:
     """Store the sample articles in the state DB with the given statuses; return their ids."""
-    from store.db import articles, open_engine
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import articles
 
     engine = open_engine(f"sqlite:///{tmp_path / 'newsmon.db'}")
     rows = []

@@ -18,11 +18,11 @@ import pytest
 from es_recorder import FETCHED_AT, drop_live_test_data, sample_articles
 from query_cases import ARTICLES, CASES
 
-from newsmon.records import Article, TopicResult
-from newsmon.settings import load_settings
-from store.documents import article_to_document
-from store.elastic import ElasticIndex
-from store.index import SearchQuery
+from newsmon.core.documents import article_to_document
+from newsmon.core.records import Article, TopicResult
+from newsmon.core.settings import load_settings
+from newsmon.store.elastic import ElasticIndex
+from newsmon.store.index import SearchQuery
 
 pytestmark = pytest.mark.es
 

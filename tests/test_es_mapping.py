@@ -1,4 +1,4 @@
-"""The strict mapping in store/es_mapping.json against the document builder and the pipeline's real documents."""
+"""The strict mapping in newsmon/store/es_mapping.json against the document builder and the pipeline's real documents."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from es_recorder import EsRecorder, mapping_violations, sample_articles
 
-from newsmon.query import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS
-from store.documents import DOCUMENT_FIELDS, article_to_document
-from store.elastic import MAPPING_PATH, load_mappings, load_template
+from newsmon.core.documents import DOCUMENT_FIELDS, article_to_document
+from newsmon.core.query import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS
+from newsmon.store.elastic import MAPPING_PATH, load_mappings, load_template
 
 LANGUAGE_ANALYZERS = {"en": "english", "lt": "lithuanian", "ru": "russian", "lv": "latvian", "de": "german"}
 
@@ -38,7 +38,7 @@ def test_every_document_field_is_mapped_and_every_mapped_field_is_a_document_fie
 def test_every_field_a_query_may_name_exists_in_the_mapping() -> None:
     props = load_mappings()["properties"]
     for name in TEXT_FIELDS + KEYWORD_FIELDS + DATE_FIELDS:
-        assert name in props, f"newsmon.query allows {name}: but the index has no such field"
+        assert name in props, f"newsmon.core.query allows {name}: but the index has no such field"
 
 
 def test_filter_fields_are_exact_and_dates_are_dates() -> None:
@@ -87,12 +87,12 @@ def test_the_mapping_check_catches_what_elasticsearch_would_reject(change: dict,
 
 def test_documents_the_pipeline_sends_from_the_demo_site_all_fit_the_mapping(tmp_path: Path) -> None:
     """End to end: the real pipeline over the team's demo site, indexing into Elasticsearch (the recorder)."""
-    from newsmon import demo_content
-    from newsmon.commands.demo import demo_settings
-    from newsmon.fixture_server import FixtureServer
-    from newsmon.pipeline import run_once
-    from newsmon.settings import load_settings
-    from store.elastic import ElasticIndex
+    from newsmon.app.commands.demo import demo_settings
+    from newsmon.app.demo import content as demo_content
+    from newsmon.app.demo.fixture_server import FixtureServer
+    from newsmon.app.pipeline import run_once
+    from newsmon.core.settings import load_settings
+    from newsmon.store.elastic import ElasticIndex
 
     with FixtureServer() as site, EsRecorder() as es:
         site.routes.update(demo_content.build_routes(site.base_url))

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from es_recorder import EsRecorder, RecordedRequest, sample_articles
 
-from newsmon.settings import load_settings
-from store.documents import article_to_document
-from store.elastic import ElasticIndex, load_template
-from store.index import SearchQuery
+from newsmon.core.documents import article_to_document
+from newsmon.core.settings import load_settings
+from newsmon.store.elastic import ElasticIndex, load_template
+from newsmon.store.index import SearchQuery
 
 
 def shared_dir() -> Path:
@@ -250,8 +250,8 @@ def test_every_request_of_a_backend_session_is_a_documented_operation_with_valid
 
 
 def test_fields_named_in_search_bodies_exist_in_the_mapping() -> None:
-    from store.elastic import load_mappings
-    from store.es_query import DEFAULT_TEXT_FIELDS, build_search_body
+    from newsmon.store.elastic import load_mappings
+    from newsmon.store.es_query import DEFAULT_TEXT_FIELDS, build_search_body
 
     props = load_mappings()["properties"]
     for query in SEARCHES:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.extract import ExtractionSkip, extract_article, extract_with_report
-from newsmon.records import FeedEntry
+from newsmon.core.records import FeedEntry
+from newsmon.ingest.extract import ExtractionSkip, extract_article, extract_with_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 URL = "https://pasienis.example/naujienos/medininku-punktas-vilkikai"

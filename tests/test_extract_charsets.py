@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.extract import ExtractionSkip, extract_article
+from newsmon.ingest.extract import ExtractionSkip, extract_article
 
 URL = "https://pasienio.example/naujienos/1"
 SENTENCES = (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsmon.cli import main
+from newsmon.app.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 LT_PAGE = FIXTURES / "lt_portal_comments.html"
@@ -83,7 +83,7 @@ def test_jsonl_keeps_input_order_and_reports_skips_in_place(
 
 def test_installed_command_runs_as_a_process() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "newsmon.cli", "extract", str(FIXTURES / "no_date.html"), "--json"],
+        [sys.executable, "-m", "newsmon", "extract", str(FIXTURES / "no_date.html"), "--json"],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ingest.extract import extract_with_report
-from ingest.extract_dates import day_is_printed
-from ingest.extract_meta import parse_datetime
+from newsmon.ingest.extract import extract_with_report
+from newsmon.ingest.extract_dates import day_is_printed
+from newsmon.ingest.extract_meta import parse_datetime
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

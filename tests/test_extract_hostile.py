@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from ingest.extract import ExtractionSkip, extract_article
-from ingest.extract_input import MAX_HTML_BYTES
+from newsmon.ingest.extract import ExtractionSkip, extract_article
+from newsmon.ingest.extract_input import MAX_HTML_BYTES
 
 URL = "https://hostile.example/page"
 ARTICLE = (

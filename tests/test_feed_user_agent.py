@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.poll import page_user_agent
-from newsmon.fixture_server import FixtureServer, Route
-from newsmon.records import Feed
-from newsmon.settings import load_settings
+from newsmon.app.demo.fixture_server import FixtureServer, Route
+from newsmon.core.records import Feed
+from newsmon.core.settings import load_settings
+from newsmon.ingest.poll import page_user_agent
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
@@ -58,7 +58,7 @@ def two_feeds(tmp_path):
 
 
 def test_a_feed_with_a_user_agent_override_is_fetched_with_it_and_other_feeds_with_the_default(two_feeds):
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     server, settings = two_feeds
     counts = poll_feeds(settings, ["guarded", "plain"], NOW)
@@ -68,7 +68,7 @@ def test_a_feed_with_a_user_agent_override_is_fetched_with_it_and_other_feeds_wi
 
 
 def test_article_pages_of_an_overridden_feed_get_its_user_agent_and_robots_txt_keeps_the_default(two_feeds):
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     server, settings = two_feeds
     poll_feeds(settings, ["guarded", "plain"], NOW)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.feeds import FeedParseError, parse_feed
+from newsmon.ingest.feeds import FeedParseError, parse_feed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "feeds"
 FEED_URL = "https://fixture.example.org/feeds/main.xml"

@@ -12,8 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.hostile import FeedServer
-from newsmon.cli import main
-from newsmon.records import FeedState
+from newsmon.app.cli import main
+from newsmon.core.records import FeedState
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "feeds"
 RSS = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>Vilnius Desk</title><language>lt</language>"
@@ -95,7 +95,7 @@ def test_add_finds_the_advertised_feed_and_appends_it_keeping_comments(env, caps
     assert code == 0 and "added" in out
     text = env.read_text(encoding="utf-8")
     assert text.startswith(FEEDS_YAML) and "# the first one" in text
-    from newsmon.config import load_feeds
+    from newsmon.core.config import load_feeds
 
     added = load_feeds(env)[-1]
     assert (added.url, added.name, added.language, added.country, added.affiliation) == (
@@ -125,9 +125,10 @@ def test_add_of_a_site_without_feeds_exits_2_saying_what_was_tried(env, capsys, 
 
 
 def test_status_shows_health_items_per_day_and_next_poll(env, capsys, tmp_path):
-    from newsmon.settings import load_settings
-    from store.db import open_engine, seen_entries
-    from store.feedstate import save_feed_state
+    from newsmon.core.settings import load_settings
+    from newsmon.store.db import open_engine
+    from newsmon.store.feedstate import save_feed_state
+    from newsmon.store.schema import seen_entries
 
     env.write_text(FEEDS_YAML + "  - id: gone\n    name: Gone\n    url: https://gone.example.org/rss\n"
                    "    evidence: written by the test\n"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-import ingest.feeds
-from ingest.feeds import FeedParseError, parse_feed
+import newsmon.ingest.feeds
+from newsmon.ingest.feeds import FeedParseError, parse_feed
 
 FEED_URL = "https://hostile.example.org/feed.xml"
 
@@ -101,7 +101,7 @@ def test_a_json_feed_of_many_thousand_items_is_read_only_up_to_the_item_limit():
 
 
 def test_a_feed_that_needs_more_cpu_than_allowed_is_an_unusable_feed(monkeypatch):
-    monkeypatch.setattr(ingest.feeds, "FEED_PARSE_CPU_S", 0.01)
+    monkeypatch.setattr(newsmon.ingest.feeds, "FEED_PARSE_CPU_S", 0.01)
     reason = refusal(rss("".join(rss_item(i, "<description>Queues grew again overnight.</description>") for i in range(900))))
     assert "CPU time" in reason
 

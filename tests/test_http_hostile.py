@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import hostile
 from bench.hostile import FeedServer
-from ingest.http import FetchError, SafeClient, address_refusal, parse_retry_after
-from newsmon.settings import load_settings
+from newsmon.core.settings import load_settings
+from newsmon.ingest.http import FetchError, SafeClient, address_refusal, parse_retry_after
 
 TOTAL_S = 2.0
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Vilnius</title><item><link>http://example.org/a</link></item></channel></rss>"

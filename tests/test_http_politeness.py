@@ -14,8 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.hostile import FeedServer
-from ingest.http import FetchError, SafeClient
-from newsmon.settings import load_settings
+from newsmon.core.settings import load_settings
+from newsmon.ingest.http import FetchError, SafeClient
 
 FEED = b"<rss version='2.0'><channel><title>t</title><item><link>http://example.org/a</link></item></channel></rss>"
 INTERVAL_S = 0.25

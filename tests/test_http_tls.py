@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,10 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ingest.http import FetchError, SafeClient
-from newsmon.settings import load_settings
+from newsmon.core.settings import load_settings
+from newsmon.ingest.http import FetchError, SafeClient
 
 FEED = b"<rss version='2.0'><channel><title>TLS desk</title><item><link>https://example.org/a</link></item></channel></rss>"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from newsmon.cli import main
+from newsmon.app.cli import main
 
 NDJSON = Path(__file__).resolve().parents[1] / "kibana" / "newsmon.ndjson"
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from newsmon.query import parse_query
-from store.elastic import load_mappings
+from newsmon.core.query import parse_query
+from newsmon.store.elastic import load_mappings
 
 ROOT = Path(__file__).resolve().parents[1]
 NDJSON = ROOT / "kibana" / "newsmon.ndjson"
@@ -139,7 +139,7 @@ def test_the_dashboard_panels_match_its_references_and_cover_the_required_views(
 
 @pytest.mark.parametrize("query", ["on_topic:true AND (", "author:x"])
 def test_a_broken_saved_search_query_would_be_caught(query: str) -> None:
-    from newsmon.query import QuerySyntaxError
+    from newsmon.core.query import QuerySyntaxError
 
     with pytest.raises(QuerySyntaxError):
         parse_query(query)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enrich.lang import detect_language
+from newsmon.enrich.lang import detect_language
 
 SAMPLES = {
     "lt": "Pasieniečiai praėjusią parą neįleido į šalį dar kelių dešimčių užsieniečių, bandžiusių neteisėtai kirsti sieną.",

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from test_dedup_fixtures import BALLOONS, BASE_AT, FENCE, article
 
-from newsmon.cli import main
-from newsmon.maintenance import Retention, run_maintenance
-from newsmon.records import Article
-from newsmon.settings import Settings, load_settings
-from store.clusters import BAND_TABLES, assign_clusters, dedup_docs
-from store.db import alert_outbox, articles, open_engine, seen_entries
+from newsmon.app.cli import main
+from newsmon.app.maintenance import Retention, run_maintenance
+from newsmon.core.records import Article
+from newsmon.core.settings import Settings, load_settings
+from newsmon.store.clusters import assign_clusters
+from newsmon.store.db import open_engine
+from newsmon.store.schema import BAND_TABLES, alert_outbox, articles, dedup_docs, seen_entries
 
 NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
 

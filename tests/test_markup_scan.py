@@ -7,7 +7,7 @@ import random
 import pytest
 from trafilatura.utils import load_html, repair_faulty_html
 
-from ingest.markup_scan import CHEAP_ATTRIBUTES, MarkupLimits, closing_tags, scan_feed, scan_page
+from newsmon.ingest.markup_scan import CHEAP_ATTRIBUTES, MarkupLimits, closing_tags, scan_feed, scan_page
 
 UNLIMITED = MarkupLimits(max_tags=10**9, max_attributes=10**9, max_attribute_pairs=10**18)
 # Markup on which tokenizers disagree: raw-text elements and their end tags, script escape states, comment

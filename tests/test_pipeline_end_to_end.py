@@ -8,10 +8,12 @@ from datetime import UTC
 
 from sqlalchemy import func, select
 
-from newsmon import demo_content
-from newsmon.pipeline import cluster_and_index, run_once, send_alerts
-from store.db import alert_outbox, open_engine
-from store.index import SearchQuery, open_index
+from newsmon.app.demo import content as demo_content
+from newsmon.app.pipeline import cluster_and_index, run_once, send_alerts
+from newsmon.store.backends import open_index
+from newsmon.store.db import open_engine
+from newsmon.store.index import SearchQuery
+from newsmon.store.schema import alert_outbox
 
 
 def _index(settings):
@@ -158,8 +160,8 @@ HOSTILE_FEEDS = {
 
 
 def test_hostile_feeds_among_good_ones_back_off_while_the_good_ones_are_indexed_and_alerted(demo_env):
-    from newsmon.fixture_server import Route
-    from store.feedstate import load_feed_state
+    from newsmon.app.demo.fixture_server import Route
+    from newsmon.store.feedstate import load_feed_state
 
     feeds_yaml = demo_env.settings.feeds_file
     hostile = "".join(f"  - id: {name}\n    name: Hostile {name}\n    url: {demo_env.server.base_url}/hostile/{name}\n"

@@ -12,12 +12,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.hostile import FeedServer
-from ingest.http import SafeClient
-from ingest.poll import is_due, poll_feed, record_new_items
-from newsmon.records import Feed, FeedState
-from newsmon.settings import load_settings
-from store.db import open_engine
-from store.feedstate import all_feed_states, load_feed_state, save_feed_state
+from newsmon.core.records import Feed, FeedState
+from newsmon.core.settings import load_settings
+from newsmon.ingest.http import SafeClient
+from newsmon.ingest.poll import is_due, poll_feed, record_new_items
+from newsmon.store.db import open_engine
+from newsmon.store.feedstate import all_feed_states, load_feed_state, save_feed_state
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -174,7 +174,7 @@ def test_last_modified_alone_is_used_for_the_conditional_get(server, client):
 
 
 def test_forgetting_validators_makes_the_next_poll_parse_again(server, client):
-    from ingest.poll import forget_validators
+    from newsmon.ingest.poll import forget_validators
 
     server.add("/feed.xml", FEED_BODY, etag='"abc"')
     first = poll_feed(client, feed_for(server), None, NOW)

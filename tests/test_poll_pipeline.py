@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.hostile import FeedServer
-from newsmon.settings import load_settings
+from newsmon.core.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ def article_hits(server: FeedServer) -> int:
 
 @pytest.mark.parametrize("validators", [True, False], ids=["server-answers-304", "server-ignores-validators"])
 def test_second_poll_of_unchanged_feed_fetches_no_articles(site, validators):
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 4), etag='"v1"' if validators else None,
@@ -70,7 +70,7 @@ def test_second_poll_of_unchanged_feed_fetches_no_articles(site, validators):
 
 
 def test_a_changed_feed_fetches_only_its_new_article(site):
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 3), etag='"v1"')
@@ -81,7 +81,7 @@ def test_a_changed_feed_fetches_only_its_new_article(site):
 
 
 def test_editing_a_healthy_feeds_url_in_feeds_yaml_polls_the_new_url_at_once(demo_env):
-    from newsmon.pipeline import run_once
+    from newsmon.app.pipeline import run_once
 
     run_once(demo_env.settings)
     feeds_yaml = demo_env.settings.feeds_file
@@ -97,7 +97,7 @@ def test_editing_a_healthy_feeds_url_in_feeds_yaml_polls_the_new_url_at_once(dem
 
 @pytest.mark.parametrize("validators", [True, False], ids=["server-answers-304", "server-ignores-validators"])
 def test_entries_past_the_per_poll_cap_are_ingested_by_the_next_poll_of_the_unchanged_feed(site, validators):
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     server, settings = site
     capped = settings.model_copy(update={"max_entries_per_poll": 3})
@@ -112,7 +112,7 @@ def test_entries_past_the_per_poll_cap_are_ingested_by_the_next_poll_of_the_unch
 
 
 def test_items_past_the_parsing_limit_are_counted_as_not_read(site):
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 1_200))
@@ -126,12 +126,12 @@ class WorkerStopped(BaseException):
 
 
 def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_goes_on(site, monkeypatch):
-    import ingest.extract
-    from newsmon.pipeline import MAX_PROCESSING_ATTEMPTS, poll_feeds
+    from newsmon.app import pipeline
+    from newsmon.app.pipeline import MAX_PROCESSING_ATTEMPTS, poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 3), etag='"v1"')
-    extract_article, stopped = ingest.extract.extract_article, []
+    extract_article, stopped = pipeline.extract_article, []
 
     def extract_or_hang(body, url, **kwargs):
         if url.endswith("/news/1.html"):  # this page never finishes: the worker is stopped inside it
@@ -139,7 +139,7 @@ def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_go
             raise WorkerStopped()
         return extract_article(body, url, **kwargs)
 
-    monkeypatch.setattr(ingest.extract, "extract_article", extract_or_hang)
+    monkeypatch.setattr(pipeline, "extract_article", extract_or_hang)
     for run in range(MAX_PROCESSING_ATTEMPTS):
         with pytest.raises(WorkerStopped):
             poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10 * run))
@@ -150,7 +150,7 @@ def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_go
 
 
 def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_by_the_next_poll(site):
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 2), etag='"v1"')
@@ -163,7 +163,7 @@ def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_by_the_next_po
 
 
 def test_an_entry_link_with_an_impossible_port_is_a_counted_skip_and_the_feed_goes_on(site):
-    from newsmon.pipeline import poll_feeds
+    from newsmon.app.pipeline import poll_feeds
 
     server, settings = site
     body = feed_xml(server.base, 3).replace(f"{server.base}/news/1.html".encode(), b"http://127.0.0.1:99999/news/1.html")
@@ -174,10 +174,10 @@ def test_an_entry_link_with_an_impossible_port_is_a_counted_skip_and_the_feed_go
 
 
 def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_on(site, monkeypatch):
-    import ingest.poll
-    from newsmon.pipeline import poll_feeds
-    from store.db import open_engine
-    from store.feedstate import load_feed_state
+    from newsmon.app import pipeline
+    from newsmon.app.pipeline import poll_feeds
+    from newsmon.store.db import open_engine
+    from newsmon.store.feedstate import load_feed_state
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 2))
@@ -185,14 +185,14 @@ def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_o
     feeds_yaml = settings.feeds_file
     feeds_yaml.write_text(feeds_yaml.read_text().replace("feeds:\n", "feeds:\n  - id: crashing\n    name: Crashing\n"
                                                          f"    url: {server.url('/other.xml')}\n    language: en\n    evidence: a test fixture on loopback\n", 1))
-    poll_feed = ingest.poll.poll_feed
+    poll_feed = pipeline.poll_feed
 
     def poll_with_a_bug(client, feed, state, now):  # stands in for any bug on one feed's path
         if feed.id == "crashing":
             raise KeyError("a bug on this feed's path")
         return poll_feed(client, feed, state, now)
 
-    monkeypatch.setattr(ingest.poll, "poll_feed", poll_with_a_bug)
+    monkeypatch.setattr(pipeline, "poll_feed", poll_with_a_bug)
     counts = poll_feeds(settings, ["crashing", "border-desk"], NOW)
     assert counts["staged"] == 2 and counts["feeds_failed"] == 1
     assert any(reason.startswith("feed crashing: polling crashed (KeyError") for reason in counts["skipped_reasons"])

@@ -12,15 +12,22 @@ import pytest
 from es_recorder import EsRecorder
 from query_cases import ARTICLES, CASES
 
-from alerts.match import ArticleView, rule_matches
-from newsmon.config import AlertRule, ConfigError, load_alert_rules
-from newsmon.query import MAX_NESTING, MAX_PREFIX_TERMS, MAX_QUERY_CHARS, MAX_TERMS, QuerySyntaxError, resolve_bound
-from newsmon.settings import load_settings
-from store.db import open_engine
-from store.elastic import ElasticIndex
-from store.es_query import build_search_body
-from store.index import SearchQuery
-from store.sqlite_index import SqliteIndex
+from newsmon.alerts.match import ArticleView, rule_matches
+from newsmon.core.config import AlertRule, ConfigError, load_alert_rules
+from newsmon.core.query import (
+    MAX_NESTING,
+    MAX_PREFIX_TERMS,
+    MAX_QUERY_CHARS,
+    MAX_TERMS,
+    QuerySyntaxError,
+    resolve_bound,
+)
+from newsmon.core.settings import load_settings
+from newsmon.store.db import open_engine
+from newsmon.store.elastic import ElasticIndex
+from newsmon.store.es_query import build_search_body
+from newsmon.store.index import SearchQuery
+from newsmon.store.sqlite_index import SqliteIndex
 
 KEY_OF = {article.id: key for key, article in ARTICLES.items()}
 

@@ -10,8 +10,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.hostile import FeedServer
-from ingest.http import FetchError, SafeClient
-from newsmon.settings import load_settings
+from newsmon.core.settings import load_settings
+from newsmon.ingest.http import FetchError, SafeClient
 
 ROBOTS = b"""User-agent: *
 Disallow: /private/
@@ -94,8 +94,8 @@ def test_unreachable_robots_txt_makes_the_page_skip_retryable(server):
 
 
 def test_a_page_on_a_refused_address_says_so_instead_of_blaming_robots_txt():
-    from ingest.http import FetchError, SafeClient
-    from newsmon.settings import load_settings
+    from newsmon.core.settings import load_settings
+    from newsmon.ingest.http import FetchError, SafeClient
 
     with SafeClient(load_settings(allow_loopback=False, respect_robots=True)) as client:
         with pytest.raises(FetchError) as err:

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from newsmon.query import QuerySyntaxError
-from newsmon.records import Article, TopicResult
-from store.db import open_engine
-from store.index import SearchQuery
-from store.sqlite_index import SqliteIndex
+from newsmon.core.query import QuerySyntaxError
+from newsmon.core.records import Article, TopicResult
+from newsmon.store.db import open_engine
+from newsmon.store.index import SearchQuery
+from newsmon.store.sqlite_index import SqliteIndex
 
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

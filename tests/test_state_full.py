@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 
-from newsmon import demo_content
-from newsmon.cli import main
-from newsmon.pipeline import cluster_and_index, plan_feeds, poll_feeds
-from store.db import StoreUnavailable, articles, open_engine
+from newsmon.app.cli import main
+from newsmon.app.demo import content as demo_content
+from newsmon.app.pipeline import cluster_and_index, plan_feeds, poll_feeds
+from newsmon.store.db import StoreUnavailable, open_engine
+from newsmon.store.schema import articles
 
 
 @contextmanager

@@ -20,12 +20,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from test_dedup_fixtures import BALLOONS, BASE_AT, FENCE, article, wire_copy
 
-from newsmon.maintenance import Retention, run_maintenance
-from newsmon.records import FeedState
-from newsmon.settings import load_settings
-from store.clusters import assign_clusters
-from store.db import alert_outbox, init_schema, insert_ignore, meta, open_engine, seen_entries
-from store.feedstate import all_feed_states, load_feed_state, save_feed_state
+from newsmon.app.maintenance import Retention, run_maintenance
+from newsmon.core.records import FeedState
+from newsmon.core.settings import load_settings
+from newsmon.store.clusters import assign_clusters
+from newsmon.store.db import init_schema, insert_ignore, open_engine
+from newsmon.store.feedstate import all_feed_states, load_feed_state, save_feed_state
+from newsmon.store.schema import alert_outbox, meta, seen_entries
 
 URL = os.environ.get("NEWSMON_TEST_STATE_URL", "")
 
@@ -70,7 +71,7 @@ def test_open_engine_creates_every_table_and_opening_again_changes_nothing(engin
 
 
 def test_an_unreachable_server_is_reported_as_an_unavailable_store_naming_the_setting():
-    from store.db import StoreUnavailable
+    from newsmon.store.db import StoreUnavailable
 
     closed = make_url(URL).set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
     with pytest.raises(StoreUnavailable, match="NEWSMON_STATE_URL"):

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, event, select
 
-from newsmon import demo_content
-from newsmon.pipeline import cluster_and_index, plan_feeds, poll_feeds
-from store.db import meta, open_engine
+from newsmon.app.demo import content as demo_content
+from newsmon.app.pipeline import cluster_and_index, plan_feeds, poll_feeds
+from newsmon.store.db import open_engine
+from newsmon.store.schema import meta
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 3
@@ -24,8 +25,8 @@ WORKERS = 3
 WORKER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from store.db import StoreUnavailable, open_engine
-    import store.clusters, store.sqlite_index
+    from newsmon.store.db import StoreUnavailable, open_engine
+    import newsmon.store.clusters, newsmon.store.sqlite_index
     db, go, me = sys.argv[1:4]
     Path(f"{go}.{me}").touch()
     while not Path(go).exists():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enrich.textnorm import fold, fold_aligned, normalize_language, stem, tokenize
+from newsmon.enrich.textnorm import fold, fold_aligned, normalize_language, stem, tokenize
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_latvian_and_ukrainian_common_words_meet_through_the_dictionary_lemma(la
 
 
 def test_dictionary_forms_stem_the_same_with_or_without_the_lemmatiser() -> None:
-    from enrich.textnorm import stem_dictionary_form
+    from newsmon.enrich.textnorm import stem_dictionary_form
 
     for language, word in [("uk", "Литва"), ("uk", "Білорусь"), ("lv", "Baltkrievija"), ("lv", "Lietuva")]:
         assert stem_dictionary_form(word, language) == stem(word, language)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from enrich.textnorm import fold_aligned
-from enrich.topic import TopicPack, load_topic_pack, tag
+from newsmon.enrich.textnorm import fold_aligned
+from newsmon.enrich.topic import TopicPack, load_topic_pack, tag
 
 PACK_PATH = Path(__file__).resolve().parents[1] / "config" / "topics" / "lt-by.yaml"
 

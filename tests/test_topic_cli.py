@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsmon.cli import main
+from newsmon.app.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NEWSMON_SHARED_DIR") or REPO.parent / "shared")

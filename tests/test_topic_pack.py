@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from enrich.topic import TopicPackError, load_topic_pack, load_topic_packs, tag
+from newsmon.enrich.topic import TopicPackError, load_topic_pack, load_topic_packs, tag
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from ingest.extract import extract_article
-from ingest.feeds import parse_feed
-from newsmon.fixture_server import Route
-from newsmon.pipeline import run_once
-from newsmon.textclean import MAX_SUBJECT_TITLE_CHARS, MAX_TITLE_CHARS, clean_title, drop_invisible, strip_controls
-from store.db import open_engine
-from store.index import SearchQuery, open_index
+from newsmon.app.demo.fixture_server import Route
+from newsmon.app.pipeline import run_once
+from newsmon.core.text import MAX_SUBJECT_TITLE_CHARS, MAX_TITLE_CHARS, clean_title, drop_invisible, strip_controls
+from newsmon.ingest.extract import extract_article
+from newsmon.ingest.feeds import parse_feed
+from newsmon.store.backends import open_index
+from newsmon.store.db import open_engine
+from newsmon.store.index import SearchQuery
 
 RLO, PDF, ZWSP, ZWJ = "\u202e", "\u202c", "\u200b", "\u200d"
 PARAGRAPHS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.urls import UrlError, article_id, canonical_url
+from newsmon.ingest.urls import UrlError, article_id, canonical_url
 
 LRT = "https://www.lrt.lt/naujienos/lietuvoje/2/2712345/pasienyje-su-baltarusija-apgrezti-migrantai"
 DELFI = "https://www.delfi.lt/news/daily/lithuania/balionai-uzdare-vilniaus-oro-uosta.d?id=97654321"

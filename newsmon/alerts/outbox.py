@@ -1,0 +1,226 @@
+"""Alert outbox: one row per (rule, story cluster), moved pending → sent | failed with backoff.
+
+The unique (rule, cluster_id) key is what makes an alert fire once per story: later copies of the
+story, reruns and parallel workers all hit the same row. A row is claimed (status `sending`) before
+delivery and channels already delivered are remembered, so a retry never resends to them. A worker
+killed between sending and recording leaves a `sending` row that is released after
+SENDING_LEASE_S; the resend carries the same Message-ID, so mail clients fold it. Every claim counts as an
+attempt, so a row whose deliveries keep dying is given up after MAX_ATTEMPTS like one that keeps failing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from newsmon.alerts.channels import Alert, DeliveryError, deliver
+from newsmon.alerts.match import ArticleView, rule_matches
+from newsmon.core.config import AlertRule
+from newsmon.core.records import Article
+from newsmon.core.settings import Settings
+from newsmon.core.text import subject_title
+from newsmon.store.db import insert_ignore
+from newsmon.store.schema import alert_outbox, articles
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+SENDING_LEASE_S = 600
+BACKOFF_BASE_S = 30
+BACKOFF_MAX_S = 3600
+
+
+class AlertDeliveryError(RuntimeError):
+    """Some alerts could not be delivered this time; they stay in the outbox and the task should retry."""
+
+
+@dataclass
+class OutboxCounts:
+    matched: int = 0
+    enqueued: int = 0
+    already_alerted: int = 0
+    sent: int = 0
+    retry_later: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in self.__dict__.items() if k != "errors"}
+
+
+def channel_key(url: str) -> str:
+    """A stable key for one channel URL (credentials and all), without storing the URL itself."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def _payload(view: ArticleView) -> dict[str, object]:
+    """What an alert shows about one article, taken from the document the rules were matched on."""
+    doc = view.doc
+    return {
+        "article_id": doc["id"],
+        **{key: doc[key] for key in ("cluster_id", "title", "url", "source", "language", "published_at",
+                                     "on_topic", "subtopics")},
+        "relevance": round(doc["relevance"], 3),
+        "matched": sorted({m["surface"] for m in doc["matched"]})[:12],
+        "lead": " ".join(doc["text"].split()[:60]),
+    }
+
+
+def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: Sequence[Article], now: datetime) -> OutboxCounts:
+    """Queue one outbox row per (rule, cluster) for newly indexed articles that match a rule."""
+    counts = OutboxCounts()
+    for article in new_articles:
+        view = ArticleView(article)
+        for rule in rules:
+            if not rule.enabled or not rule_matches(rule, view):
+                continue
+            counts.matched += 1
+            row = {
+                "rule": rule.name,
+                "cluster_id": article.cluster_id or article.id,
+                "article_id": article.id,
+                "mode": rule.mode,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "payload": _payload(view),
+            }
+            if insert_ignore(conn, alert_outbox, row):
+                counts.enqueued += 1
+            else:
+                counts.already_alerted += 1
+    return counts
+
+
+def _cluster_size(conn: Connection, cluster_id: str) -> int:
+    return int(conn.execute(select(func.count()).where(articles.c.cluster_id == cluster_id)).scalar_one()) or 1
+
+
+def _format(rule: AlertRule, payloads: list[dict], sizes: dict[str, int]) -> Alert:
+    rows = [{k: v for k, v in p.items() if not k.startswith("_")} for p in payloads]
+    lines = []
+    for p in rows:
+        size = sizes.get(p["cluster_id"], 1)
+        also = f" · also reported by {size - 1} other outlet(s)" if size > 1 else ""
+        lines += [
+            p["title"],
+            f"{p['source']} · {p['published_at'] or 'publish date unknown'} · {p['language'] or '?'}{also}",
+            p["url"],
+            f"relevance {p['relevance']:.2f} · subtopics: {', '.join(p['subtopics']) or '-'} · matched: {', '.join(p['matched']) or '-'}",
+            p["lead"] + " …",
+            "",
+        ]
+    if len(rows) == 1:
+        subject = f"[newsmon] {rule.name}: {subject_title(rows[0]['title'])}"
+        message_id = f"<{rule.name.replace(' ', '_')}.{rows[0]['cluster_id']}@newsmon>"
+    else:
+        subject = f"[newsmon] {rule.name}: {len(rows)} stories ({rule.mode} digest)"
+        message_id = f"<{rule.name.replace(' ', '_')}.digest.{rows[0]['cluster_id']}.{len(rows)}@newsmon>"
+    payload = {"stories": rows} if len(rows) > 1 else dict(rows[0])
+    return Alert(rule=rule.name, subject=subject, body="\n".join(lines).strip() + "\n", message_id=message_id, payload=payload)
+
+
+def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settings, now: datetime, *, modes: tuple[str, ...] = ("instant",)) -> OutboxCounts:
+    """Deliver due outbox rows of the given modes; instant rows one by one, digest modes grouped per rule."""
+    counts = OutboxCounts()
+    by_name = {r.name: r for r in rules}
+    with engine.begin() as conn:
+        conn.execute(
+            update(alert_outbox)
+            .where(alert_outbox.c.status == "sending", alert_outbox.c.next_attempt_at <= now)
+            .values(status="pending")
+        )
+        due = conn.execute(
+            select(alert_outbox)
+            .where(alert_outbox.c.status == "pending", alert_outbox.c.mode.in_(modes))
+            .where((alert_outbox.c.next_attempt_at.is_(None)) | (alert_outbox.c.next_attempt_at <= now))
+            .order_by(alert_outbox.c.id)
+        ).mappings().all()
+        claimed = []
+        for row in due:
+            if row["attempts"] >= MAX_ATTEMPTS:
+                _give_up_unfinished(conn, row, counts)
+                continue
+            res = conn.execute(
+                update(alert_outbox)
+                .where(alert_outbox.c.id == row["id"], alert_outbox.c.status == "pending")
+                .values(status="sending", attempts=alert_outbox.c.attempts + 1,
+                        next_attempt_at=now + timedelta(seconds=SENDING_LEASE_S))
+            )
+            if res.rowcount:
+                claimed.append(dict(row))
+        sizes = {r["cluster_id"]: _cluster_size(conn, r["cluster_id"]) for r in claimed}
+    groups: dict[tuple[str, int | None], list[dict]] = {}
+    for row in claimed:
+        key = (row["rule"], None if row["mode"] != "instant" else row["id"])
+        groups.setdefault(key, []).append(row)
+    for (rule_name, _), rows in groups.items():
+        rule = by_name.get(rule_name)
+        if rule is None:
+            _finish(engine, rows, now, error=f"rule {rule_name!r} is no longer in alerts.yaml", permanent=True, counts=counts)
+            continue
+        # Each row remembers the channels that already took it, so a retry (or a digest that grew since a
+        # partial failure) sends each channel exactly the stories it has not had yet.
+        delivered = {r["id"]: set(r["payload"].get("_delivered", [])) for r in rows}
+        errors: dict[int, list[str]] = {r["id"]: [] for r in rows}
+        for channel in rule.channels:
+            key = channel_key(channel)
+            needing = [r for r in rows if key not in delivered[r["id"]]]
+            if not needing:
+                continue
+            alert = _format(rule, [r["payload"] for r in needing], sizes)
+            try:
+                deliver(channel, alert, settings)
+            except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
+                log.warning("rule %r: %s", rule_name, exc)
+                for r in needing:
+                    errors[r["id"]].append(str(exc))
+            else:
+                for r in needing:
+                    delivered[r["id"]].add(key)
+        for r in rows:
+            _finish(engine, [r], now, error="; ".join(errors[r["id"]]) or None, permanent=False, counts=counts,
+                    delivered=delivered[r["id"]])
+    return counts
+
+
+def _give_up_unfinished(conn: Connection, row: dict, counts: OutboxCounts) -> None:
+    # Only a claim whose delivery never recorded an outcome (the worker was killed, or crashed mid-send) gets
+    # here: without this, such a row would be re-claimed after every lease, and its channels sent it each time.
+    error = f"gave up after {row['attempts']} delivery attempts, the last of which never finished"
+    res = conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"], alert_outbox.c.status == "pending")
+                       .values(status="failed", last_error=error, next_attempt_at=None))
+    if res.rowcount:
+        log.warning("alert %s of rule %r: %s", row["id"], row["rule"], error)
+        counts.failed += 1
+        counts.errors.append(error)
+
+
+def _finish(engine: Engine, rows: list[dict], now: datetime, *, error: str | None, permanent: bool,
+            counts: OutboxCounts, delivered: set[str] | None = None) -> None:
+    with engine.begin() as conn:
+        for row in rows:
+            payload = dict(row["payload"])
+            if delivered is not None:
+                payload["_delivered"] = sorted(delivered)
+            attempts = row["attempts"] + 1
+            if error is None:
+                values = {"status": "sent", "sent_at": now, "last_error": None, "payload": payload, "next_attempt_at": None}
+                counts.sent += 1
+            elif permanent or attempts >= MAX_ATTEMPTS:
+                values = {"status": "failed", "last_error": error, "payload": payload}
+                counts.failed += 1
+                counts.errors.append(error)
+            else:
+                delay_s = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
+                values = {"status": "pending", "last_error": error, "payload": payload,
+                          "next_attempt_at": now + timedelta(seconds=delay_s)}
+                counts.retry_later += 1
+                counts.errors.append(error)
+            conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"]).values(**values))

@@ -1,0 +1,160 @@
+"""`newsmon dedup`: JSON lines of articles in, their ids and story clusters out (the same layers as ingestion)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from sqlalchemy import create_engine
+
+from newsmon.core.errors import UserError
+from newsmon.core.records import Article
+from newsmon.core.settings import Settings
+from newsmon.core.text import json_dumps
+from newsmon.enrich.dedup import content_hash, fingerprint
+from newsmon.ingest.urls import UrlError, article_id, canonical_url
+from newsmon.store.clusters import assign_clusters
+from newsmon.store.db import open_engine
+from newsmon.store.schema import metadata
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dedup",
+        help="cluster JSON lines {url, title, text, published_at?} into stories; prints id, cluster_id, duplicate_of, dup_reason",
+        description=(
+            "Reads one JSON object per line (url, title, text, optional ISO 8601 published_at) and writes one per "
+            "input line: id, canonical_url, cluster_id, duplicate_of, dup_reason (url | exact | near | null). "
+            "By default the clusters live only for this run; --state-db also matches against, and records in, "
+            "the state DB that ingestion uses."
+        ),
+    )
+    p.add_argument("input", nargs="?", default="-", help="JSON lines file (default: standard input)")
+    p.add_argument("-o", "--output", default="-", help="where to write JSON lines (default: standard output)")
+    p.add_argument("--state-db", action="store_true", help="match against and record in the configured state DB")
+    p.set_defaults(func=run)
+
+
+def _user_error(message: str) -> Exception:
+    return UserError(message)
+
+
+def _parse_time(value: Any, where: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise _user_error(f"{where}: published_at must be an ISO 8601 string, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _user_error(f"{where}: published_at {value!r} is not ISO 8601 (e.g. 2025-10-28T06:00:00Z)") from None
+    # A timestamp without an offset is taken as UTC, the convention of the feeds we read.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def read_items(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
+    """Validated input objects; a bad line stops the command with its line number."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{source} line {number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _user_error(f"{where}: not JSON ({exc.msg}); expected one object per line") from None
+        if not isinstance(item, dict):
+            raise _user_error(f"{where}: expected a JSON object with url, title, text")
+        for name in ("url", "text"):
+            if not isinstance(item.get(name), str) or not item[name].strip():
+                raise _user_error(f"{where}: missing or empty string field {name!r}")
+        if item.get("title") is not None and not isinstance(item["title"], str):
+            raise _user_error(f"{where}: title must be a string")
+        item["_where"] = where
+        item["_published_at"] = _parse_time(item.get("published_at"), where)
+        yield item
+
+
+def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime) -> list[dict[str, Any]]:
+    """The ingestion layers on plain objects: canonical URL → id, then newsmon.store.clusters for text identity."""
+    articles: list[Article] = []
+    ids: list[str] = []
+    first_by_id: dict[str, int] = {}
+    for position, item in enumerate(items):
+        try:
+            canonical = canonical_url(item["url"])
+        except UrlError as exc:
+            raise _user_error(f"{item['_where']}: {exc}") from None
+        identifier = article_id(canonical)
+        ids.append(identifier)
+        if identifier in first_by_id:
+            continue
+        first_by_id[identifier] = position
+        text = item["text"]
+        host = canonical.split("/")[2]
+        articles.append(
+            Article(
+                id=identifier,
+                url=item["url"],
+                canonical_url=canonical,
+                source=host,
+                title=item.get("title") or "",
+                text=text,
+                # Undated items keep their input order after every dated one.
+                fetched_at=now + timedelta(microseconds=position),
+                published_at=item["_published_at"],
+                content_hash=content_hash(text),
+                fingerprint=fingerprint(text),
+            )
+        )
+    assigned = {a.id: a for a in assign_clusters(conn, articles, now)}
+    out = []
+    for position, identifier in enumerate(ids):
+        article = assigned[identifier]
+        if first_by_id[identifier] != position:
+            # Same canonical URL as an earlier line: one document, reported as a URL duplicate of it.
+            out.append({"id": article.id, "canonical_url": article.canonical_url, "cluster_id": article.cluster_id,
+                        "duplicate_of": article.id, "dup_reason": "url"})
+            continue
+        out.append({"id": article.id, "canonical_url": article.canonical_url, "cluster_id": article.cluster_id,
+                    "duplicate_of": article.duplicate_of, "dup_reason": article.dup_reason})
+    return out
+
+
+def _open(path: str, mode: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin if "r" in mode else sys.stdout
+    try:
+        return open(path, mode, encoding="utf-8")
+    except OSError as exc:
+        raise _user_error(f"cannot open {path}: {exc.strerror}") from None
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    source = "stdin" if args.input == "-" else args.input
+    handle = _open(args.input, "r")
+    try:
+        items = list(read_items(handle, source))
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+    now = datetime.now(UTC)
+    if args.state_db:
+        engine = open_engine(settings.database_url)
+    else:
+        engine = create_engine("sqlite://")
+        metadata.create_all(engine)
+    with engine.begin() as conn:
+        results = dedup_items(items, conn, now)
+    engine.dispose()
+    out = _open(args.output, "w")
+    try:
+        for result in results:
+            out.write(json_dumps(result) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0

@@ -1,0 +1,297 @@
+"""`newsmon feeds parse|add|status`: inspect one feed, discover and add a site's feeds, see every feed's health."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from sqlalchemy import func, select
+
+from newsmon.core.config import ConfigError, load_feeds
+from newsmon.core.errors import UserError
+from newsmon.core.settings import Settings
+from newsmon.core.text import MAX_SITE_NAME_CHARS, clean_name, json_dumps, printable
+from newsmon.ingest.discover import DiscoveryError, discover_feeds
+from newsmon.ingest.feeds import FeedParseError, parse_feed
+from newsmon.ingest.http import FetchError, SafeClient
+from newsmon.store.db import open_engine
+from newsmon.store.feedstate import all_feed_states
+from newsmon.store.schema import seen_entries
+
+AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire", "government")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("feeds", help="inspect, add and monitor feeds",
+                       description="Inspect one feed (parse), discover and add a site's feeds (add), "
+                                   "or see every configured feed's health (status).")
+    feeds_sub = p.add_subparsers(dest="feeds_command", metavar="SUBCOMMAND", required=True)
+
+    parse = feeds_sub.add_parser("parse", help="what newsmon's parser makes of one feed file or URL",
+                                 description="Parse one feed file or URL exactly as the poller would: feed title, "
+                                             "entries (id, title, link, published_at) and problems. Exit 0 when the "
+                                             "feed is usable, 2 with a one-line reason when it is not.")
+    parse.add_argument("source", metavar="PATH_OR_URL")
+    parse.add_argument("--json", action="store_true", help="one JSON object instead of a listing")
+    parse.add_argument("--base-url", help="URL to resolve relative links against when parsing a local file")
+    parse.set_defaults(func=run_parse)
+
+    add = feeds_sub.add_parser("add", help="find the feeds a site advertises and add them to feeds.yaml",
+                               description="Fetch SITE_URL, find its advertised feeds (<link rel=alternate>) or a "
+                                           "well-known feed path, check that each parses, and append it to "
+                                           "feeds.yaml (comments are kept).")
+    add.add_argument("site_url", metavar="SITE_URL")
+    add.add_argument("--id", dest="feed_id", help="feed id (default: from the host name)")
+    add.add_argument("--name", help="display name (default: the feed's title)")
+    add.add_argument("--language", help="ISO 639-1 code (default: the feed's or page's language)")
+    add.add_argument("--country", help="ISO 3166 alpha-2 code of the outlet, e.g. LT")
+    add.add_argument("--affiliation", choices=AFFILIATIONS)
+    add.add_argument("--all", action="store_true", help="add every advertised feed, not only the first")
+    add.add_argument("--dry-run", action="store_true", help="show what would be added, change nothing")
+    add.add_argument("--file", type=Path, help="feeds file to append to (default: the configured feeds.yaml)")
+    add.set_defaults(func=run_add)
+
+    status = feeds_sub.add_parser("status", help="per feed: last success, last error, items/day, next poll")
+    status.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    status.set_defaults(func=run_status)
+
+
+# ---------------------------------------------------------------- parse
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def run_parse(args: argparse.Namespace, settings: Settings) -> int:
+    source: str = args.source
+    try:
+        if source.startswith(("http://", "https://")):
+            with SafeClient(settings) as client:
+                page = client.fetch(source, kind="feed")
+            body, headers, url = page.body, dict(page.headers), page.final_url
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise UserError(f"{source}: no such file (give a feed file path or an http(s) URL)")
+            body, headers, url = path.read_bytes(), {}, args.base_url or path.resolve().as_uri()
+        parsed = parse_feed(body, url=url, headers=headers)
+    except FetchError as exc:
+        raise UserError(f"cannot fetch {exc.url}: {exc.reason}") from exc
+    except FeedParseError as exc:
+        raise UserError(f"{source}: unusable feed: {exc.reason}") from exc
+    except OSError as exc:
+        raise UserError(f"{source}: cannot read: {exc.strerror or exc}") from exc
+    entries = [{"id": e.entry_id, "title": e.title, "link": e.link, "published_at": _iso(e.published_at)}
+               for e in parsed.entries]
+    if args.json:
+        print(json_dumps({"source": source, "title": parsed.title, "link": parsed.link, "language": parsed.language,
+                          "entries": entries, "problems": list(parsed.problems)}, indent=2))
+        return 0
+    # Everything below comes from the feed: printable() keeps its escape sequences off the terminal.
+    print(f"feed:     {printable(parsed.title or '(no title)')}")
+    print(f"link:     {printable(parsed.link or '-')}")
+    print(f"language: {printable(parsed.language or '-')}")
+    print(f"entries:  {len(entries)}")
+    for e in entries:
+        print(f"  - {printable(e['title'] or '(no title)')}")
+        print(f"    id: {printable(e['id'])}")
+        print(f"    link: {printable(e['link'] or '-')}")
+        print(f"    published_at: {e['published_at'] or 'unknown'}")
+    print(f"problems: {len(parsed.problems)}")
+    for problem in parsed.problems:
+        print(f"  - {printable(problem)}")
+    return 0
+
+
+# ---------------------------------------------------------------- add
+
+
+def slug_for(url: str) -> str:
+    host = (urlsplit(url).hostname or "feed").lower().removeprefix("www.")
+    return re.sub(r"[^a-z0-9]+", "-", host.rsplit(".", 1)[0] if host.count(".") >= 1 else host).strip("-") or "feed"
+
+
+def _existing(path: Path) -> tuple[set[str], set[str], str]:
+    """Ids and URLs already in the feeds file, and the indentation its list items use."""
+    if not path.exists():
+        return set(), set(), "  "
+    feeds = load_feeds(path)
+    match = re.search(r"^([ \t]*)- +id:", path.read_text(encoding="utf-8"), re.MULTILINE)
+    return {f.id for f in feeds}, {f.url for f in feeds}, match.group(1) if match else "  "
+
+
+def append_feed_entries(path: Path, entries: list[dict[str, Any]]) -> None:
+    """Append entries to the feeds file as text (comments stay), then check the whole file still loads."""
+    _ids, _urls, indent = _existing(path)
+    original = path.read_text(encoding="utf-8") if path.exists() else "feeds:\n"
+    block = yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=1000)
+    text = original if original.endswith("\n") else original + "\n"
+    text += "".join(indent + line + "\n" for line in block.splitlines())
+    candidate = path.with_name(path.name + ".new")
+    candidate.write_text(text, encoding="utf-8")
+    try:
+        load_feeds(candidate)
+    except ConfigError:
+        candidate.unlink()
+        raise
+    candidate.replace(path)
+
+
+def run_add(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.site_url.startswith(("http://", "https://")):
+        raise UserError(f"{args.site_url}: give the site's http(s) URL, e.g. https://www.lrt.lt/")
+    if args.language and not re.fullmatch(r"[a-z]{2}", args.language):
+        raise UserError(f"--language {args.language!r}: use an ISO 639-1 code such as lt, be, ru, en")
+    if args.country and not re.fullmatch(r"[A-Z]{2}", args.country):
+        raise UserError(f"--country {args.country!r}: use an ISO 3166 alpha-2 code such as LT, BY, PL")
+    path: Path = args.file or settings.feeds_file
+    ids, urls, _indent = _existing(path)
+    if args.feed_id and args.feed_id in ids:
+        raise UserError(f"feed id {args.feed_id!r} is already in {path}; choose another with --id")
+    try:
+        with SafeClient(settings) as client:
+            found, page_language = discover_feeds(client, args.site_url)
+    except DiscoveryError as exc:
+        raise UserError(exc.reason if exc.reason.startswith(exc.url) else f"{exc.url}: {exc.reason}") from exc
+    chosen = found if args.all else found[:1]
+    new_entries: list[dict[str, Any]] = []
+    found: list[str] = []
+    for index, feed in enumerate(chosen):
+        if feed.url in urls:
+            print(f"already configured: {printable(feed.url)}", file=sys.stderr)
+            continue
+        base_id = args.feed_id or slug_for(feed.url)
+        feed_id = base_id if index == 0 else f"{base_id}-{index + 1}"
+        suffix = 2
+        while feed_id in ids:
+            feed_id = f"{base_id}-{suffix}"
+            suffix += 1
+        ids.add(feed_id)
+        language = args.language or (feed.language or page_language or "")[:2].lower() or None
+        name = args.name or clean_name(feed.title, MAX_SITE_NAME_CHARS) or feed_id
+        entry: dict[str, Any] = {"id": feed_id, "name": name, "url": feed.url}
+        if language and re.fullmatch(r"[a-z]{2}", language):
+            entry["language"] = language
+        if args.country:
+            entry["country"] = args.country
+        if args.affiliation:
+            entry["affiliation"] = args.affiliation
+        entry["enabled"] = True
+        # What `feeds add` itself saw is the evidence: the site pointed at this URL and it parsed.
+        entry["evidence"] = (f"newsmon feeds add: {feed.how} of {args.site_url}, parsed with {feed.entries} entries "
+                             f"on {datetime.now(UTC):%Y-%m-%d}")
+        new_entries.append(entry)
+        found.append(printable(f"{feed_id}: {feed.url} ({name if feed.title else 'untitled'}, {feed.entries} entries, "
+                               f"{feed.how})"))
+    if not new_entries:
+        return 0
+    if not args.dry_run:
+        append_feed_entries(path, new_entries)  # raises before anything is reported as added
+    for line in found:
+        print(f"{'would add' if args.dry_run else 'added'} {line}")
+    if not args.dry_run:
+        if not (args.country and args.affiliation):
+            print(f"note: set country and affiliation for the new feed(s) in {path}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- status
+
+
+def _age(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "never"
+    seconds = (now - value).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 90:
+        text = f"{seconds:.0f}s"
+    elif seconds < 5400:
+        text = f"{seconds / 60:.0f}m"
+    elif seconds < 2 * 86400:
+        text = f"{seconds / 3600:.1f}h"
+    else:
+        text = f"{seconds / 86400:.1f}d"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def items_per_day(engine: Any, now: datetime, window_days: int = 7) -> dict[str, float | None]:
+    """New entries per day per feed over the last week, leaving out each feed's first-poll backlog."""
+    since = now - timedelta(days=window_days)
+    first = seen_entries.alias("first_seen")
+    rates: dict[str, float | None] = {}
+    with engine.connect() as conn:
+        firsts = dict(conn.execute(select(seen_entries.c.feed_id, func.min(seen_entries.c.seen_at))
+                                   .group_by(seen_entries.c.feed_id)).all())
+        counts = dict(conn.execute(
+            select(seen_entries.c.feed_id, func.count())
+            .where(seen_entries.c.seen_at >= since)
+            .where(seen_entries.c.seen_at > select(func.min(first.c.seen_at)).where(
+                first.c.feed_id == seen_entries.c.feed_id).scalar_subquery())
+            .group_by(seen_entries.c.feed_id)).all())
+    for feed_id, first_at in firsts.items():
+        if first_at.tzinfo is None:
+            first_at = first_at.replace(tzinfo=UTC)
+        span_days = (now - max(first_at, since)).total_seconds() / 86400
+        rates[feed_id] = None if span_days < 1 / 24 else counts.get(feed_id, 0) / span_days
+    return rates
+
+
+def run_status(args: argparse.Namespace, settings: Settings) -> int:
+    feeds = load_feeds(settings.feeds_file)
+    engine = open_engine(settings.database_url)
+    with engine.connect() as conn:
+        states = all_feed_states(conn)
+    now = datetime.now(UTC)
+    rates = items_per_day(engine, now)
+    rows = []
+    for feed in feeds:
+        state = states.get(feed.id)
+        if not feed.enabled:
+            health = "off"
+        elif state is None:
+            health = "new"
+        elif state.disabled_reason:
+            health = "disabled"
+        elif state.failures:
+            health = f"failing x{state.failures}"
+        else:
+            health = "ok"
+        rate = rates.get(feed.id)
+        rows.append({
+            "id": feed.id,
+            "health": health,
+            "url": state.url if state else feed.url,
+            "last_success_at": _iso(state.last_success_at) if state else None,
+            "last_error": (state.disabled_reason or state.last_error) if state else None,
+            "items_per_day": round(rate, 1) if rate is not None else None,
+            "interval_s": state.interval_s if state else None,
+            "next_poll_at": _iso(state.next_poll_at) if state else None,
+            "_last_success": state.last_success_at if state else None,
+            "_next": state.next_poll_at if state else None,
+        })
+    if args.json:
+        for row in rows:
+            print(json_dumps({k: v for k, v in row.items() if not k.startswith("_")}))
+        return 0
+    header = f"{'feed':24} {'health':12} {'last success':13} {'items/day':>9} {'interval':>8} {'next poll':12} last error"
+    print(header)
+    for row in rows:
+        nxt = row["_next"]
+        next_text = "due" if row["health"] in ("ok", "new") and (nxt is None or nxt <= now) else (
+            "-" if row["health"] in ("off", "disabled") else _age(nxt, now))
+        interval = f"{row['interval_s'] // 60}m" if row["interval_s"] else "-"
+        rate = "-" if row["items_per_day"] is None else f"{row['items_per_day']:.1f}"
+        error = printable(row["last_error"] or "")[:70]
+        print(f"{row['id'][:24]:24} {row['health']:12} {_age(row['_last_success'], now):13} {rate:>9} {interval:>8} "
+              f"{next_text:12} {error}")
+    counts = {h: sum(1 for r in rows if r["health"].split()[0] == h) for h in ("ok", "new", "failing", "disabled", "off")}
+    print(f"{len(rows)} feeds: " + ", ".join(f"{n} {h}" for h, n in counts.items() if n))
+    return 0

@@ -1,0 +1,88 @@
+"""`newsmon search QUERY`: Lucene-syntax search over the configured index (embedded SQLite or Elasticsearch)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+
+from newsmon.core.settings import Settings
+from newsmon.core.text import json_dumps, markup
+from newsmon.store.backends import open_index
+from newsmon.store.db import open_engine
+from newsmon.store.index import SearchQuery
+
+
+def parse_since(value: str) -> datetime:
+    """`2025-06-01`, an ISO datetime, or a relative age such as `6h`, `3d`, `2w`."""
+    units = {"h": "hours", "d": "days", "w": "weeks", "min": "minutes"}
+    hint = "use a date (2025-06-01), an ISO datetime (UTC unless it says otherwise), or an age like 30min, 6h, 3d, 2w"
+    for suffix, unit in units.items():
+        if value.endswith(suffix) and value[: -len(suffix)].isdigit():
+            try:
+                return datetime.now(UTC) - timedelta(**{unit: int(value[: -len(suffix)])})
+            except OverflowError as exc:
+                raise argparse.ArgumentTypeError(f"{value!r} reaches before year 1; {hint}") from exc
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {hint}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from exc
+    if number < 1:
+        raise argparse.ArgumentTypeError("give 1 or more")
+    return number
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="search indexed articles (Lucene syntax, as in Kibana)",
+                       description="QUERY uses Lucene syntax: words (all must match), \"phrases\", OR, NOT, "
+                                   "field:value (title, text, source, language, subtopics, on_topic, ...), prefix*.")
+    p.add_argument("query", nargs="+", help="e.g. salcininkai  or  'title:balloons AND NOT source:belta' "
+                                            "(a query starting with - goes after --: newsmon search -- -balloons)")
+    p.add_argument("--since", type=parse_since, help="published (or, if undated, fetched) at or after: 2025-06-01, ISO datetime (UTC), or 30min/6h/3d/2w")
+    p.add_argument("--lang", action="append", default=[], help="language code (repeatable)")
+    p.add_argument("--source", action="append", default=[], help="source (feed id, repeatable)")
+    p.add_argument("--subtopic", action="append", default=[], help="subtopic (repeatable)")
+    p.add_argument("--on-topic", action="store_true", help="only articles tagged Lithuania–Belarus")
+    p.add_argument("--sort", choices=("relevance", "date"), default="relevance",
+                   help="best matches first (default), or newest first")
+    p.add_argument("-n", "--limit", type=_positive, default=20, help="how many results (default 20)")
+    p.add_argument("--json", action="store_true", help="JSON lines instead of a listing")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    query = SearchQuery(
+        q=" ".join(args.query), since=args.since, languages=tuple(args.lang), sources=tuple(args.source),
+        subtopics=tuple(args.subtopic), on_topic=True if args.on_topic else None, limit=args.limit, sort=args.sort,
+    )
+    index = open_index(settings, open_engine(settings.database_url))
+    try:
+        hits = index.search(query)
+    finally:
+        index.close()
+    if args.json:
+        for h in hits:
+            print(json_dumps({**h.__dict__, "published_at": h.published_at.isoformat() if h.published_at else None}))
+        return 0
+    console = Console(highlight=False)
+    if not hits:
+        console.print(f"no articles match {markup(repr(query.q))}")
+        return 0
+    for h in hits:
+        when = h.published_at.strftime("%Y-%m-%d %H:%M UTC") if h.published_at else "date unknown"
+        tag = "[green]LT–BY[/]" if h.on_topic else "[dim]other[/]"
+        copies = f" · {h.cluster_size} copies" if h.cluster_size > 1 else ""
+        console.print(f"[bold]{markup(h.title)}[/]  {tag}")
+        console.print(f"  {markup(h.source)} · {when} · {markup(h.language or '?')}{copies} · {markup(h.url)}")
+        console.print(f"  [dim]{markup(h.snippet)}[/]")
+    console.print(f"{len(hits)} result(s)")
+    return 0

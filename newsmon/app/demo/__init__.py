@@ -1,0 +1,1 @@
+"""The offline demo: its fixture articles, the loopback feed server and the local SMTP sink."""

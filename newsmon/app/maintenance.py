@@ -1,0 +1,158 @@
+"""State DB housekeeping for the maintenance DAG and `newsmon maintenance`: prune old rows, count stuck articles, optimise."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+
+from newsmon.core.settings import Settings
+from newsmon.store.clusters import prune_lsh
+from newsmon.store.db import open_engine
+from newsmon.store.schema import alert_outbox, articles, dedup_docs, seen_entries
+
+log = logging.getLogger("newsmon.maintenance")
+
+# Feeds list entries for days, rarely weeks; 90 days of "seen" keys is far past any feed window.
+# An entry that reappears after pruning is still not fetched again: its article row stays, and the
+# pipeline finds it by canonical URL before any page request.
+SEEN_ENTRIES_KEEP_DAYS = 90
+# The sent row is what stops a story alerting twice: a copy arriving later than this can alert again,
+# so the window is long. Failed and pending rows are never pruned (someone should look at them).
+SENT_ALERTS_KEEP_DAYS = 180
+# Copies of a story arrive within days; near-duplicate bands older than this only make the band table grow.
+LSH_WINDOW_DAYS = 30
+LSH_PRUNE_CHUNK = 10_000
+# VACUUM rewrites the whole SQLite file under an exclusive lock: only worth it when this share of pages is free.
+SQLITE_VACUUM_FREE_RATIO = 0.2
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of housekeeping row is kept, in days."""
+
+    seen_entries_days: int = SEEN_ENTRIES_KEEP_DAYS
+    sent_alerts_days: int = SENT_ALERTS_KEEP_DAYS
+    lsh_window_days: int = LSH_WINDOW_DAYS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retention:
+        # Read by name so NEWSMON_SEEN_ENTRIES_KEEP_DAYS & co. apply once Settings declares them.
+        return cls(
+            seen_entries_days=int(getattr(settings, "seen_entries_keep_days", SEEN_ENTRIES_KEEP_DAYS)),
+            sent_alerts_days=int(getattr(settings, "sent_alerts_keep_days", SENT_ALERTS_KEEP_DAYS)),
+            lsh_window_days=int(getattr(settings, "lsh_window_days", LSH_WINDOW_DAYS)),
+        )
+
+    def __post_init__(self) -> None:
+        for name in ("seen_entries_days", "sent_alerts_days", "lsh_window_days"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"retention {name} must be at least 1 day, got {getattr(self, name)}")
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _engine(settings: Settings) -> Engine:
+    return open_engine(settings.database_url)
+
+
+def prune_seen_entries(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
+                       retention: Retention | None = None) -> int:
+    """Forget feed entry keys first seen more than `seen_entries_days` ago; returns how many (would) go."""
+    cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).seen_entries_days)
+    old = seen_entries.c.seen_at < cutoff
+    with _engine(settings).begin() as conn:
+        if dry_run:
+            return int(conn.execute(select(func.count()).select_from(seen_entries).where(old)).scalar_one())
+        return int(conn.execute(delete(seen_entries).where(old)).rowcount)
+
+
+def prune_sent_alerts(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
+                      retention: Retention | None = None) -> int:
+    """Delete outbox rows delivered more than `sent_alerts_days` ago; returns how many (would) go."""
+    cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).sent_alerts_days)
+    old = (alert_outbox.c.status == "sent") & (alert_outbox.c.sent_at < cutoff)
+    with _engine(settings).begin() as conn:
+        if dry_run:
+            return int(conn.execute(select(func.count()).select_from(alert_outbox).where(old)).scalar_one())
+        return int(conn.execute(delete(alert_outbox).where(old)).rowcount)
+
+
+def prune_lsh_bands(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
+                    retention: Retention | None = None) -> int:
+    """Drop near-duplicate bands of articles seen before the LSH window; clusters and exact matches stay."""
+    cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).lsh_window_days)
+    engine = _engine(settings)
+    if dry_run:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(dedup_docs).where(
+                dedup_docs.c.seen_at < cutoff, dedup_docs.c.signature.is_not(None))).scalar_one())
+    total = 0
+    while True:
+        # One transaction per chunk keeps each write lock short while the ingest DAG runs.
+        with engine.begin() as conn:
+            done = prune_lsh(conn, cutoff, limit=LSH_PRUNE_CHUNK)
+        total += done
+        if done < LSH_PRUNE_CHUNK:
+            return total
+
+
+def count_stuck_articles(settings: Settings) -> int:
+    """Articles clustered but refused by the search index; the next ingest run retries them, so only count."""
+    stuck = (articles.c.status == "clustered") & articles.c.index_error.is_not(None)
+    with _engine(settings).connect() as conn:
+        rows = conn.execute(select(articles.c.index_error, func.count()).where(stuck)
+                            .group_by(articles.c.index_error).order_by(func.count().desc())).all()
+    total = sum(int(n) for _, n in rows)
+    if total:
+        reasons = "; ".join(f"{n}× {reason[:200]}" for reason, n in rows[:3])
+        log.warning("%d article(s) wait for the search index (retried every ingest run): %s", total, reasons)
+    return total
+
+
+def optimize_database(settings: Settings, *, dry_run: bool = False) -> dict[str, int]:
+    """Refresh the query planner's statistics (SQLite: PRAGMA optimize, VACUUM when much is free; PostgreSQL: ANALYZE)."""
+    engine = _engine(settings)
+    done = {"analyzed": 0, "vacuumed": 0}
+    if dry_run:
+        return done
+    if engine.dialect.name == "sqlite":
+        # VACUUM cannot run inside a transaction, hence autocommit.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar_one())
+            free = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar_one())
+            if pages and free / pages >= SQLITE_VACUUM_FREE_RATIO:
+                conn.exec_driver_sql("VACUUM")
+                done["vacuumed"] = 1
+            # analysis_limit bounds the work on a large file; optimize only analyses what needs it.
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("PRAGMA optimize")
+            done["analyzed"] = 1
+    elif engine.dialect.name == "postgresql":
+        # Autovacuum reclaims space on PostgreSQL; fresh statistics after the deletes are what helps here.
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        done["analyzed"] = 1
+    else:
+        log.info("no optimisation step for the %s dialect", engine.dialect.name)
+    return done
+
+
+def run_maintenance(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
+                    retention: Retention | None = None) -> dict[str, int]:
+    """Every housekeeping step in order; returns the counts (what the DAG logs and `newsmon maintenance` prints)."""
+    now = _now(now)
+    retention = retention or Retention.from_settings(settings)
+    counts = {
+        "seen_entries_pruned": prune_seen_entries(settings, now, dry_run=dry_run, retention=retention),
+        "sent_alerts_pruned": prune_sent_alerts(settings, now, dry_run=dry_run, retention=retention),
+        "lsh_pruned": prune_lsh_bands(settings, now, dry_run=dry_run, retention=retention),
+        "stuck_index_errors": count_stuck_articles(settings),
+    }
+    counts.update(optimize_database(settings, dry_run=dry_run))
+    return counts

@@ -1,0 +1,52 @@
+"""The wheel a user installs: one import package, newsmon, holding the mapping file and the ingest/enrich code."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
+    """The wheel `pip wheel .` builds from a copy of the checkout (the build writes into the tree it builds)."""
+    source = tmp_path_factory.mktemp("source")
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "newsmon", source / "newsmon", symlinks=True, ignore=skip)
+    for folder in ("ingest", "enrich"):
+        shutil.copytree(REPO / folder, source / folder, ignore=skip)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    out = tmp_path_factory.mktemp("wheel")
+    # No build isolation and no index: the build uses the pinned setuptools of this environment, offline.
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(out), "."],
+        cwd=source, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (built,) = out.glob("newsmon-*.whl")
+    with zipfile.ZipFile(built) as archive:
+        yield archive
+
+
+def test_the_wheel_installs_one_import_package_named_newsmon(wheel: zipfile.ZipFile) -> None:
+    top = {name.split("/", 1)[0] for name in wheel.namelist() if ".dist-info/" not in name}
+    assert top == {"newsmon"}
+    (top_level,) = [n for n in wheel.namelist() if n.endswith(".dist-info/top_level.txt")]
+    assert wheel.read(top_level).decode().split() == ["newsmon"]
+
+
+@pytest.mark.parametrize("path", ["newsmon/store/es_mapping.json", "newsmon/ingest/http.py", "newsmon/ingest/extract.py",
+                                  "newsmon/enrich/topic.py", "newsmon/enrich/dedup.py"])
+def test_the_mapping_and_the_symlinked_stages_are_real_files_in_the_wheel(wheel: zipfile.ZipFile, path: str) -> None:
+    info = wheel.getinfo(path)
+    assert not stat.S_ISLNK(info.external_attr >> 16), f"{path} is a symlink in the wheel"
+    assert wheel.read(info) == (REPO / path).read_bytes()
