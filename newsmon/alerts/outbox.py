@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from newsmon.alerts.channels import Alert, DeliveryError, deliver
 from newsmon.alerts.match import ArticleView, rule_matches
 from newsmon.core.config import AlertRule
+from newsmon.core.errors import Unavailable
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.core.text import subject_title
@@ -36,7 +37,7 @@ BACKOFF_BASE_S = 30
 BACKOFF_MAX_S = 3600
 
 
-class AlertDeliveryError(RuntimeError):
+class AlertDeliveryError(Unavailable):
     """Some alerts could not be delivered this time; they stay in the outbox and the task should retry."""
 
 

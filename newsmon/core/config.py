@@ -10,12 +10,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from newsmon.core.channel_urls import describe_channel
+from newsmon.core.errors import UserError
 from newsmon.core.query import QuerySyntaxError, parse_query
 from newsmon.core.records import Feed
 from newsmon.core.yaml_keys import DuplicateKeyError, UniqueKeyLoader
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file that cannot be used; the message says where and how to fix it."""
 
 
