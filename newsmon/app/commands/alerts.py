@@ -17,8 +17,7 @@ from newsmon.store.db import open_engine
 from newsmon.store.schema import alert_outbox
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("alerts", help="alert rules and the outbox: check, list, send")
+def register(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("check", help="validate config/alerts.yaml and show each rule").set_defaults(func=check)
     outbox = actions.add_parser("outbox", help="alerts queued, sent or failed")

@@ -22,16 +22,12 @@ from newsmon.store.db import open_engine
 from newsmon.store.schema import metadata
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "dedup",
-        help="cluster JSON lines {url, title, text, published_at?} into stories; prints id, cluster_id, duplicate_of, dup_reason",
-        description=(
-            "Reads one JSON object per line (url, title, text, optional ISO 8601 published_at) and writes one per "
-            "input line: id, canonical_url, cluster_id, duplicate_of, dup_reason (url | exact | near | null). "
-            "By default the clusters live only for this run; --state-db also matches against, and records in, "
-            "the state DB that ingestion uses."
-        ),
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Reads one JSON object per line (url, title, text, optional ISO 8601 published_at) and writes one per "
+        "input line: id, canonical_url, cluster_id, duplicate_of, dup_reason (url | exact | near | null). "
+        "By default the clusters live only for this run; --state-db also matches against, and records in, "
+        "the state DB that ingestion uses."
     )
     p.add_argument("input", nargs="?", default="-", help="JSON lines file (default: standard input)")
     p.add_argument("-o", "--output", default="-", help="where to write JSON lines (default: standard output)")

@@ -18,9 +18,8 @@ from newsmon.store.elastic import ElasticIndex
 from newsmon.store.schema import articles
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("es", help="Elasticsearch: set up the index template and alias, reindex, status",
-                       description="Manage the Elasticsearch index behind NEWSMON_ES_ALIAS (default newsmon-articles).")
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = "Manage the Elasticsearch index behind NEWSMON_ES_ALIAS (default newsmon-articles)."
     actions = p.add_subparsers(dest="es_action", metavar="ACTION", required=True)
     setup = actions.add_parser("setup", help="install the index template, first index and write alias (idempotent)")
     setup.set_defaults(func=run)

@@ -27,11 +27,10 @@ from newsmon.store.schema import seen_entries
 AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire", "government")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("feeds", help="inspect, add and monitor feeds",
-                       description="Inspect one feed (parse), discover and add a site's feeds (add), "
-                                   "or see every configured feed's health (status).")
-    feeds_sub = p.add_subparsers(dest="feeds_command", metavar="SUBCOMMAND", required=True)
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = ("Inspect one feed (parse), discover and add a site's feeds (add), "
+                     "or see every configured feed's health (status).")
+    feeds_sub = p.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
 
     parse = feeds_sub.add_parser("parse", help="what newsmon's parser makes of one feed file or URL",
                                  description="Parse one feed file or URL exactly as the poller would: feed title, "

@@ -30,8 +30,7 @@ class KibanaError(RuntimeError):
     """Kibana could not be reached or refused the request; the message says what to check."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("kibana", help="Kibana: import the newsmon data view, saved searches and dashboard")
+def register(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="kibana_action", metavar="ACTION", required=True)
     imp = actions.add_parser("import", help="load the saved objects (overwriting earlier copies) and Lucene defaults")
     imp.add_argument("--file", type=Path, default=DEFAULT_NDJSON, help="NDJSON export to load (default: %(default)s)")

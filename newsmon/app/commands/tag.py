@@ -17,12 +17,11 @@ from newsmon.enrich.topic import TopicPack, TopicPackError, load_topic_pack, loa
 _CONTEXT_CHARS = 40  # characters shown either side of a match with --explain
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "tag", help="tag JSON-lines articles with the topic pack (what the pipeline does to each article)",
-        description="Reads one JSON object per line with `text` and optional `title`, `language` and `id`; "
-                    "writes one JSON object per line with on_topic, relevance, subtopics, entities and matched "
-                    "(term, surface form, offsets). Bad lines are reported on stderr and skipped (exit 2).",
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Reads one JSON object per line with `text` and optional `title`, `language` and `id`; "
+        "writes one JSON object per line with on_topic, relevance, subtopics, entities and matched "
+        "(term, surface form, offsets). Bad lines are reported on stderr and skipped (exit 2)."
     )
     p.add_argument("input", nargs="?", default="-", help="JSON-lines file (default: standard input)")
     p.add_argument("--explain", action="store_true",
