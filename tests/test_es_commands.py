@@ -85,13 +85,16 @@ def test_es_reindex_with_a_failing_document_keeps_the_alias_and_exits_2(
     assert es.indices["newsmon-articles-000001"] == {"newsmon-articles": {"is_write_index": True}}
 
 
-def test_es_commands_on_a_dead_cluster_print_one_line_and_exit_2(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("argv", [["es", "setup"], ["es", "status"], ["search", "medininkai"]])
+def test_an_unreachable_cluster_is_one_line_and_exit_3_like_every_unavailable_service(
+        argv: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("NEWSMON_ES_URL", f"http://127.0.0.1:{port}")
-    assert main(["es", "setup"]) == 2
+    monkeypatch.setenv("NEWSMON_SEARCH_BACKEND", "elasticsearch")
+    monkeypatch.setenv("NEWSMON_STATE_DIR", str(tmp_path))
+    assert main(argv) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"cannot reach Elasticsearch at http://127.0.0.1:{port}" in err and "connection refused" in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from newsmon.core.documents import article_to_document, document_to_article
 from newsmon.core.settings import Settings
 from newsmon.core.text import printable
-from newsmon.store.db import StoreUnavailable, open_engine
+from newsmon.store.db import open_engine
 from newsmon.store.elastic import ElasticIndex
 from newsmon.store.schema import articles
 
@@ -33,26 +32,15 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    quiet_client_logs(args)
+    index = ElasticIndex.from_settings(settings)
     try:
-        index = ElasticIndex.from_settings(settings)
-        try:
-            if args.es_action == "setup":
-                return _setup(index)
-            if args.es_action == "reindex":
-                return _reindex(index, settings, delete_old=args.delete_old)
-            return _status(index)
-        finally:
-            index.close()
-    except StoreUnavailable as exc:
-        print(f"newsmon: {printable(exc)}", file=sys.stderr)
-        return 2
-
-
-def quiet_client_logs(args: argparse.Namespace) -> None:
-    """The transport logs every retry with a traceback; the one-line error we print says it all."""
-    if not getattr(args, "verbose", False):
-        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+        if args.es_action == "setup":
+            return _setup(index)
+        if args.es_action == "reindex":
+            return _reindex(index, settings, delete_old=args.delete_old)
+        return _status(index)
+    finally:
+        index.close()
 
 
 def _setup(index: Any) -> int:
