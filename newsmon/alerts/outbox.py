@@ -55,6 +55,50 @@ class OutboxCounts:
         return {k: v for k, v in self.__dict__.items() if k != "errors"}
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outbox row as `newsmon alerts outbox` (and any other reader) shows it."""
+
+    id: int
+    rule: str
+    status: str  # pending | sending | sent | failed
+    attempts: int
+    created_at: datetime
+    cluster_id: str
+    title: str
+    last_error: str | None
+
+
+def list_outbox(engine: Engine, *, status: str | None = None, limit: int = 30) -> list[OutboxEntry]:
+    """The newest `limit` outbox rows, of one status or all."""
+    stmt = select(alert_outbox).order_by(alert_outbox.c.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(alert_outbox.c.status == status)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [OutboxEntry(id=r["id"], rule=r["rule"], status=r["status"], attempts=r["attempts"],
+                        created_at=r["created_at"], cluster_id=r["cluster_id"],
+                        title=str(r["payload"].get("title", "")), last_error=r["last_error"]) for r in rows]
+
+
+def outbox_totals(engine: Engine) -> dict[str, int]:
+    """How many outbox rows have each status (statuses without rows are left out)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(alert_outbox.c.status, func.count()).group_by(alert_outbox.c.status)).all()
+    return {status: int(n) for status, n in rows}
+
+
+def retry_failed(engine: Engine, ids: Sequence[int] = ()) -> int:
+    """Queue given-up alerts again with a fresh attempt count (all of them, or only `ids`); returns how many.
+
+    Their channels that already took them stay remembered, so a retried alert reaches only the others."""
+    stmt = update(alert_outbox).where(alert_outbox.c.status == "failed")
+    if ids:
+        stmt = stmt.where(alert_outbox.c.id.in_(list(ids)))
+    with engine.begin() as conn:
+        return conn.execute(stmt.values(status="pending", attempts=0, next_attempt_at=None)).rowcount
+
+
 def channel_key(url: str) -> str:
     """A stable key for one channel URL (credentials and all), without storing the URL itself."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]

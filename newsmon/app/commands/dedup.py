@@ -9,8 +9,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy import create_engine
-
 from newsmon.core.errors import UserError
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
@@ -19,7 +17,7 @@ from newsmon.enrich.dedup import content_hash, fingerprint
 from newsmon.ingest.urls import UrlError, article_id, canonical_url
 from newsmon.store.clusters import assign_clusters
 from newsmon.store.db import open_engine
-from newsmon.store.schema import metadata
+from newsmon.store.scratch import scratch_engine
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -138,14 +136,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if handle is not sys.stdin:
             handle.close()
     now = datetime.now(UTC)
-    if args.state_db:
-        engine = open_engine(settings.database_url)
-    else:
-        engine = create_engine("sqlite://")
-        metadata.create_all(engine)
+    engine = open_engine(settings.database_url) if args.state_db else scratch_engine()
     with engine.begin() as conn:
         results = dedup_items(items, conn, now)
-    engine.dispose()
+    if not args.state_db:
+        engine.dispose()
     out = _open(args.output, "w")
     try:
         for result in results:

@@ -7,14 +7,12 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
-
-from newsmon.core.documents import article_to_document, document_to_article
+from newsmon.core.documents import article_to_document
 from newsmon.core.settings import Settings
 from newsmon.core.text import printable
+from newsmon.store.articles import UnreadableArticle, indexed_articles
 from newsmon.store.db import open_engine
 from newsmon.store.elastic import ElasticIndex
-from newsmon.store.schema import articles
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -57,17 +55,17 @@ def _setup(index: Any) -> int:
 
 def _reindex(index: Any, settings: Settings, *, delete_old: bool) -> int:
     engine = open_engine(settings.database_url)
-    skipped: list[str] = []
+    skipped: list[UnreadableArticle] = []
 
     def documents() -> Iterator[dict[str, Any]]:
-        yield from _indexed_documents(engine, skipped)
+        # Through the record, so the documents have the shape ingestion gives them today.
+        return (article_to_document(article) for article in indexed_articles(engine, skipped))
 
     report = index.reindex(documents, delete_old=delete_old)
     print(f"built {report.new_index}: {report.created} created, {report.duplicates} duplicate id(s)")
     if skipped:
         print(f"newsmon: {len(skipped)} stored article(s) could not be read and were left out, e.g. "
-              f"{printable(skipped[0])}",
-              file=sys.stderr)
+              f"{printable(skipped[0].article_id)}: {printable(skipped[0].reason)}", file=sys.stderr)
     if not report.swapped:
         first_id, reason = next(iter(report.failed.items()))
         print(f"newsmon: {len(report.failed)} document(s) failed (e.g. {first_id}: {printable(reason)}); the alias "
@@ -84,17 +82,6 @@ def _reindex(index: Any, settings: Settings, *, delete_old: bool) -> int:
               "and the next run retries them", file=sys.stderr)
         return 2
     return 0
-
-
-def _indexed_documents(engine: Any, skipped: list[str]) -> Iterator[dict[str, Any]]:
-    """Every indexed article's document from the state DB, normalised through the record (same shape as ingest)."""
-    query = select(articles.c.id, articles.c.doc).where(articles.c.status == "indexed").order_by(articles.c.id)
-    with engine.connect() as conn:
-        for row in conn.execution_options(yield_per=500).execute(query):
-            try:
-                yield article_to_document(document_to_article(dict(row.doc)))
-            except (KeyError, TypeError, ValueError) as exc:
-                skipped.append(f"{row.id}: {exc!r}")
 
 
 def _status(index: Any) -> int:
