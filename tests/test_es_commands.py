@@ -100,6 +100,24 @@ def test_an_unreachable_cluster_is_one_line_and_exit_3_like_every_unavailable_se
     assert f"cannot reach Elasticsearch at http://127.0.0.1:{port}" in err and "connection refused" in err
 
 
+def test_es_reindex_leaves_out_a_damaged_stored_document_and_names_it_once(
+        es: EsRecorder, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import articles
+
+    ids = stage(tmp_path, ["indexed", "indexed", "indexed"])
+    engine = open_engine(f"sqlite:///{tmp_path / 'newsmon.db'}")
+    with engine.begin() as conn:
+        doc = conn.execute(articles.select().where(articles.c.id == ids[1])).one().doc
+        conn.execute(articles.update().where(articles.c.id == ids[1]).values(doc={**doc, "fetched_at": None}))
+    main(["es", "setup"])
+    assert main(["es", "reindex"]) == 0
+    captured = capsys.readouterr()
+    assert set(es.docs["newsmon-articles-000002"]) == {ids[0], ids[2]}
+    assert f"1 stored article(s) could not be read and were left out, e.g. {ids[1]}: " in captured.err
+    assert "fetched_at" in captured.err and "Traceback" not in captured.err
+
+
 def test_search_on_the_elasticsearch_backend_lists_hits_like_on_sqlite(
         es: EsRecorder, capsys: pytest.CaptureFixture[str]) -> None:
     doc = article_to_document(sample_articles()[0])

@@ -64,7 +64,9 @@ def _reindex(index: Any, settings: Settings, *, delete_old: bool) -> int:
     report = index.reindex(documents, delete_old=delete_old)
     print(f"built {report.new_index}: {report.created} created, {report.duplicates} duplicate id(s)")
     if skipped:
-        print(f"newsmon: {len(skipped)} stored article(s) could not be read and were left out, e.g. "
+        # The documents are read twice (build, then catch-up): count each unreadable article once.
+        unreadable = len({s.article_id for s in skipped})
+        print(f"newsmon: {unreadable} stored article(s) could not be read and were left out, e.g. "
               f"{printable(skipped[0].article_id)}: {printable(skipped[0].reason)}", file=sys.stderr)
     if not report.swapped:
         first_id, reason = next(iter(report.failed.items()))
