@@ -60,15 +60,17 @@ def test_explain_adds_the_reasoning_and_the_text_around_each_match(monkeypatch, 
         assert f"[{match['surface']}]" in match["context"]
 
 
-def test_bad_lines_are_reported_with_their_number_and_skipped_with_exit_code_2(monkeypatch, capsys) -> None:
-    lines = ["{not json", json.dumps({"title": "no text"}), json.dumps(ARTICLES[1], ensure_ascii=False), "[1, 2]"]
+def test_bad_lines_are_answered_in_their_place_and_the_others_are_tagged(monkeypatch, capsys) -> None:
+    lines = ["{not json", json.dumps({"id": "x", "title": "no text"}), json.dumps(ARTICLES[1], ensure_ascii=False),
+             "[1, 2]"]
     code, out, err = run_tag(monkeypatch, capsys, lines)
-    assert code == 2
-    assert [o["id"] for o in out] == ["a2"]
-    assert "line 1: not JSON" in err
-    assert "line 2: `text` is missing" in err
-    assert "line 4: expected a JSON object" in err
-    assert "Traceback" not in err
+    assert code == 0
+    assert [(o.get("line"), o.get("id")) for o in out] == [(1, None), (2, "x"), (None, "a2"), (4, None)]
+    assert "not JSON" in out[0]["error"]
+    assert "`text` is missing" in out[1]["error"]
+    assert "expected a JSON object" in out[3]["error"]
+    assert "on_topic" in out[2] and "error" not in out[2]
+    assert "3 line(s) of stdin could not be tagged" in err and "Traceback" not in err
 
 
 def test_broken_pack_is_one_line_on_stderr_and_exit_code_2(monkeypatch, capsys, tmp_path: Path) -> None:
