@@ -26,8 +26,9 @@ from newsmon.core.errors import Unavailable
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.core.text import subject_title
+from newsmon.store.clusters import cluster_info
 from newsmon.store.db import insert_ignore
-from newsmon.store.schema import alert_outbox, articles
+from newsmon.store.schema import alert_outbox
 
 log = logging.getLogger(__name__)
 
@@ -143,16 +144,18 @@ def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: 
     return counts
 
 
-def _cluster_size(conn: Connection, cluster_id: str) -> int:
-    return int(conn.execute(select(func.count()).where(articles.c.cluster_id == cluster_id)).scalar_one()) or 1
+def _story_outlets(conn: Connection, cluster_ids: set[str]) -> dict[str, set[str]]:
+    """The outlets each story cluster has been seen at (its record keeps them as copies join it)."""
+    return {cluster_id: set(info["outlets"]) for cluster_id, info in cluster_info(conn, cluster_ids).items()}
 
 
-def _format(rule: AlertRule, payloads: list[dict], sizes: dict[str, int]) -> Alert:
+def _format(rule: AlertRule, payloads: list[dict], outlets: dict[str, set[str]]) -> Alert:
     rows = [{k: v for k, v in p.items() if not k.startswith("_")} for p in payloads]
     lines = []
     for p in rows:
-        size = sizes.get(p["cluster_id"], 1)
-        also = f" · also reported by {size - 1} other outlet(s)" if size > 1 else ""
+        # Other outlets, not other copies: a site that publishes a story twice is still one outlet.
+        others = len(outlets.get(p["cluster_id"], set()) - {p["source"]})
+        also = f" · also reported by {others} other outlet(s)" if others else ""
         lines += [
             p["title"],
             f"{p['source']} · {p['published_at'] or 'publish date unknown'} · {p['language'] or '?'}{also}",
@@ -200,7 +203,7 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             )
             if res.rowcount:
                 claimed.append(dict(row))
-        sizes = {r["cluster_id"]: _cluster_size(conn, r["cluster_id"]) for r in claimed}
+        outlets = _story_outlets(conn, {r["cluster_id"] for r in claimed})
     groups: dict[tuple[str, int | None], list[dict]] = {}
     for row in claimed:
         key = (row["rule"], None if row["mode"] != "instant" else row["id"])
@@ -219,7 +222,7 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             needing = [r for r in rows if key not in delivered[r["id"]]]
             if not needing:
                 continue
-            alert = _format(rule, [r["payload"] for r in needing], sizes)
+            alert = _format(rule, [r["payload"] for r in needing], outlets)
             try:
                 deliver(channel, alert, settings)
             except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
