@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from newsmon.core.channel_urls import describe_channel
 from newsmon.core.errors import UserError
-from newsmon.core.query import QuerySyntaxError, parse_query
+from newsmon.core.query import QuerySyntaxError, compile_query
 from newsmon.core.records import Feed
 from newsmon.core.yaml_keys import DuplicateKeyError, UniqueKeyLoader
 
@@ -102,10 +102,11 @@ class AlertRule(_Strict):
     @field_validator("query")
     @classmethod
     def _lucene(cls, value: str, info: ValidationInfo) -> str:
-        # parse_query raises only QuerySyntaxError (its limits keep RecursionError and OverflowError
-        # out), so a bad rule is reported with its file and line instead of crashing the alert stage.
+        # compile_query (parse, check, compile: what the matcher will run) raises only QuerySyntaxError (the
+        # limits keep RecursionError and OverflowError out), so a bad rule is reported with its file and line
+        # when the rules load, instead of crashing the alert stage later.
         try:
-            parse_query(value)
+            compile_query(value)
         except QuerySyntaxError as exc:
             rule = info.data.get("name")
             raise ValueError(f"rule {rule!r}: {exc}" if rule else str(exc)) from exc
