@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -33,6 +35,16 @@ def _unique(items: list, attribute: str, message: str) -> list:
     return items
 
 
+def _code(value: object, case: Callable[[str], str], what: str) -> object:
+    """A two-letter code in the case newsmon stores it; anything else is refused saying what to write."""
+    if not isinstance(value, str):
+        return value  # None stays None; other types get pydantic's own message
+    code = case(value.strip())
+    if not re.fullmatch(r"[a-zA-Z]{2}", code):
+        raise ValueError(f"{value!r} is not {what}")
+    return code
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,8 +53,8 @@ class FeedConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=128)
     name: str
     url: str
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    language: str | None = None  # ISO 639-1, stored lower case
+    country: str | None = None  # ISO 3166 alpha-2 of the outlet, stored upper case
     affiliation: Literal["public_broadcaster", "independent", "state_controlled", "international", "wire",
                           "government"] | None = None
     enabled: bool = True
@@ -52,6 +64,17 @@ class FeedConfig(_Strict):
     # Sent instead of NEWSMON_USER_AGENT to this feed's server only; the note says why it needs one.
     user_agent: str | None = Field(default=None, min_length=1, pattern=r"^[\x20-\x7e]+$")
     user_agent_note: str | None = None
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language_code(cls, value: object) -> object:
+        return _code(value, str.lower, "a two-letter ISO 639-1 language code such as lt, be, ru, en")
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country_code(cls, value: object) -> object:
+        # Search filters compare exactly (source_country:LT), so `lt` is stored as LT rather than refused.
+        return _code(value, str.upper, "a two-letter ISO 3166 country code such as LT, BY, PL")
 
     @field_validator("url")
     @classmethod

@@ -144,10 +144,13 @@ def append_feed_entries(path: Path, entries: list[dict[str, Any]]) -> None:
 def run_add(args: argparse.Namespace, settings: Settings) -> int:
     if not args.site_url.startswith(("http://", "https://")):
         raise UserError(f"{args.site_url}: give the site's http(s) URL, e.g. https://www.lrt.lt/")
-    if args.language and not re.fullmatch(r"[a-z]{2}", args.language):
+    if args.language and not re.fullmatch(r"[a-zA-Z]{2}", args.language):
         raise UserError(f"--language {args.language!r}: use an ISO 639-1 code such as lt, be, ru, en")
-    if args.country and not re.fullmatch(r"[A-Z]{2}", args.country):
+    if args.country and not re.fullmatch(r"[a-zA-Z]{2}", args.country):
         raise UserError(f"--country {args.country!r}: use an ISO 3166 alpha-2 code such as LT, BY, PL")
+    # In the case feeds.yaml stores them: `--country lt` gives LT, as `country: lt` in the file does.
+    country = args.country.upper() if args.country else None
+    chosen_language = args.language.lower() if args.language else None
     path: Path = args.file or settings.feeds_file
     ids, urls, _indent = _existing(path)
     if args.feed_id and args.feed_id in ids:
@@ -171,13 +174,13 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
             feed_id = f"{base_id}-{suffix}"
             suffix += 1
         ids.add(feed_id)
-        language = args.language or (feed.language or page_language or "")[:2].lower() or None
+        language = chosen_language or (feed.language or page_language or "")[:2].lower() or None
         name = args.name or clean_name(feed.title, MAX_SITE_NAME_CHARS) or feed_id
         entry: dict[str, Any] = {"id": feed_id, "name": name, "url": feed.url}
         if language and re.fullmatch(r"[a-z]{2}", language):
             entry["language"] = language
-        if args.country:
-            entry["country"] = args.country
+        if country:
+            entry["country"] = country
         if args.affiliation:
             entry["affiliation"] = args.affiliation
         entry["enabled"] = True
@@ -194,7 +197,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     for line in found:
         print(f"{'would add' if args.dry_run else 'added'} {line}")
     if not args.dry_run:
-        if not (args.country and args.affiliation):
+        if not (country and args.affiliation):
             print(f"note: set country and affiliation for the new feed(s) in {path}", file=sys.stderr)
     return 0
 
