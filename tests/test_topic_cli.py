@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from shared_notes import require, shared_dir
 
 from newsmon.app.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("NEWSMON_SHARED_DIR") or REPO.parent / "shared")
-DEV = SHARED / "corpus" / "topic" / "dev.jsonl"
+DEV = shared_dir() / "corpus" / "topic" / "dev.jsonl"
 
 ARTICLES = [
     {"id": "a1", "title": "Lithuania shuts Šalčininkai crossing",
@@ -88,8 +87,8 @@ def test_unknown_topic_lists_the_installed_ones(monkeypatch, capsys) -> None:
     assert "installed: lt-by" in err
 
 
-@pytest.mark.skipif(not DEV.is_file(), reason=f"topic dev set not found at {DEV} (set NEWSMON_SHARED_DIR)")
 def test_dev_set_quality_stays_above_the_acceptance_floors() -> None:
+    require(DEV, "the topic dev set")
     sys.path.insert(0, str(REPO / "bench"))
     try:
         from eval_topic import evaluate
