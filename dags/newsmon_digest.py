@@ -21,10 +21,10 @@ def _digest_dag(mode: str, schedule: str) -> None:
     def digest() -> None:
         @task
         def send() -> dict:
+            from newsmon.app.airflow_tasks import run_task
             from newsmon.app.pipeline import send_digests
-            from newsmon.core.settings import load_settings
 
-            return send_digests(load_settings(), mode, raise_on_failure=True)
+            return run_task(send_digests, mode, raise_on_failure=True)
 
         send()
 

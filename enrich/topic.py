@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from newsmon.core.errors import UserError
 from newsmon.core.records import TopicMatch, TopicResult
 from newsmon.core.yaml_keys import DuplicateKeyError, refuse_duplicate_keys
 from newsmon.enrich.textnorm import fold_aligned, normalize_language, repair_mixed_scripts, stem_dictionary_form
@@ -45,7 +46,7 @@ _MAX_PARAGRAPH_CHARS = 600  # longer "paragraphs" are whole articles on one line
 _CHUNK_CHARS = 300
 
 
-class TopicPackError(ValueError):
+class TopicPackError(UserError, ValueError):
     """A topic pack file is missing, unreadable or invalid; the message names the file, line, field and fix."""
 
     def __init__(self, path: Path | str, problem: str, *, line: int | None = None, field: str | None = None,

@@ -28,18 +28,6 @@ from newsmon.app.demo.smtp_sink import SmtpSink  # noqa: E402
 from newsmon.core.settings import Settings, load_settings  # noqa: E402
 
 
-def shared_dir() -> Path:
-    return Path(os.environ.get("NEWSMON_SHARED_DIR") or REPO.parent / "shared")
-
-
-@pytest.fixture
-def shared() -> Path:
-    path = shared_dir()
-    if not (path / "corpus").is_dir():
-        pytest.skip(f"shared corpus not found at {path} (set NEWSMON_SHARED_DIR); evaluation floors need it")
-    return path
-
-
 @dataclass
 class DemoEnv:
     server: FixtureServer

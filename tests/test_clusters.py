@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from shared_notes import require, shared_dir
 from sqlalchemy import Engine, create_engine, func, select
 from test_dedup_fixtures import (
     ASTRAVETS,
@@ -257,15 +257,10 @@ def test_copies_in_one_run_cluster_by_publication_time_not_staging_order(engine:
     assert result[late_but_staged_first.id].duplicate_of == early.id
 
 
-def _shared_dir() -> Path:
-    return Path(os.environ.get("NEWSMON_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
-
-
 @pytest.mark.slow
 def test_shared_real_pairs_keep_f1_above_the_floor() -> None:
-    base = _shared_dir() / "corpus" / "dedup"
-    if not (base / "pairs.jsonl").is_file():
-        pytest.skip(f"shared dedup corpus not found at {base}; set NEWSMON_SHARED_DIR")
+    base = shared_dir() / "corpus" / "dedup"
+    require(base / "pairs.jsonl", "shared dedup corpus")
     texts = {}
     with open(base / "docs.jsonl", encoding="utf-8") as handle:
         for line in handle:

@@ -19,13 +19,14 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
+from newsmon.core.errors import Unavailable
 from newsmon.store.schema import SCHEMA_VERSION, SQLITE_DDL, meta, metadata
 
 # How long a writer waits for another one's lock before the state DB counts as unavailable.
 BUSY_TIMEOUT_S = 30.0
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(Unavailable):
     """The state DB cannot be opened or written: infrastructure, so callers raise and Airflow retries."""
 
 

@@ -14,8 +14,7 @@ from newsmon.core.settings import Settings
 from newsmon.core.text import markup
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="ingest: poll due feeds, extract, tag, dedup, index, alert")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="one pass, then exit (default: repeat every --every seconds)")
     p.add_argument("--force", action="store_true", help="poll every enabled feed now, ignoring their schedules")
     p.add_argument("--every", type=int, default=600, metavar="SECONDS", help="pause between passes without --once")
