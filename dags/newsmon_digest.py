@@ -21,7 +21,7 @@ def _digest_dag(mode: str, schedule: str) -> None:
     def digest() -> None:
         @task
         def send() -> dict:
-            from newsmon.app.pipeline import send_digests
+            from newsmon.app.stages.alert import send_digests
             from newsmon.core.settings import load_settings
 
             return send_digests(load_settings(), mode, raise_on_failure=True)

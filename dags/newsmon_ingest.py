@@ -1,7 +1,8 @@
 """newsmon_ingest: every 10 minutes, plan due feeds → poll them (mapped per host batch) → cluster + index → alert.
 
-Wiring only: each task is one call into newsmon.app.pipeline, imported inside the task, so parsing this
-file touches no network, store or clock. XComs carry feed ids and counts, never article text.
+Wiring only: each task is one call into a stage module of newsmon.app.stages, imported inside the task, so
+parsing this file touches no network, store or clock. XComs carry feed ids and counts, never article text;
+each stage also records its counts in the state DB's runs table (`newsmon runs`).
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ DEFAULT_ARGS = {
 def newsmon_ingest() -> None:
     @task
     def plan() -> list[list[str]]:
-        from newsmon.app.pipeline import plan_feeds
+        from newsmon.app.stages.plan import plan_feeds
         from newsmon.core.settings import load_settings
 
         return plan_feeds(load_settings())
 
     @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20))
     def poll(feed_ids: list[str]) -> dict:
-        from newsmon.app.pipeline import poll_feeds
+        from newsmon.app.stages.poll import poll_feeds
         from newsmon.core.settings import load_settings
 
         return poll_feeds(load_settings(), feed_ids)
@@ -48,14 +49,14 @@ def newsmon_ingest() -> None:
     # and alerted; both stages only handle what was committed, so running after a failure is safe.
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=20))
     def cluster_and_index(poll_counts: list[dict] | None = None) -> dict:
-        from newsmon.app.pipeline import cluster_and_index as run
+        from newsmon.app.stages.index import cluster_and_index as run
         from newsmon.core.settings import load_settings
 
         return run(load_settings())
 
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
     def alert(index_counts: dict | None = None) -> dict:
-        from newsmon.app.pipeline import send_alerts
+        from newsmon.app.stages.alert import send_alerts
         from newsmon.core.settings import load_settings
 
         return send_alerts(load_settings(), raise_on_failure=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from newsmon.app.cli import main
-from newsmon.app.pipeline import run_once
+from newsmon.app.stages.run import run_once
 
 
 def _env(monkeypatch, demo_env):
