@@ -56,8 +56,8 @@ def examples_table(summary: RunSummary) -> Table | None:
         return None
     table = Table(title="examples", show_header=True, header_style="bold")
     table.add_column("stage")
-    table.add_column("outcome")
-    table.add_column("detail")
+    table.add_column("outcome", overflow="fold")  # keys have no spaces: fold them rather than cut them
+    table.add_column("detail", overflow="fold")
     for stage, example in rows:
         # Details quote URLs and server messages: `[/]` in a link must not be read as markup.
         table.add_row(stage, example["key"], markup(example["detail"]))
