@@ -22,7 +22,7 @@ def _digest_dag(mode: str, schedule: str) -> None:
         @task
         def send() -> dict:
             from newsmon.app.airflow_tasks import run_task
-            from newsmon.app.pipeline import send_digests
+            from newsmon.app.stages.alert import send_digests
 
             return run_task(send_digests, mode, raise_on_failure=True)
 

@@ -1,8 +1,9 @@
 """newsmon_ingest: every 10 minutes, plan due feeds → poll them (mapped per host batch) → cluster + index → alert.
 
-Wiring only: each task is one call into newsmon.app.pipeline through run_task (a configuration error fails
-the task without retries, an outage is retried), imported inside the task, so parsing this file touches no
-network, store or clock. XComs carry feed ids and counts, never article text.
+Wiring only: each task is one call into a stage module of newsmon.app.stages through run_task (a
+configuration error fails the task without retries, an outage is retried), imported inside the task, so
+parsing this file touches no network, store or clock. XComs carry feed ids and counts, never article text;
+each stage also records its counts in the state DB's runs table (`newsmon runs`).
 """
 
 from __future__ import annotations
@@ -34,14 +35,14 @@ def newsmon_ingest() -> None:
     @task
     def plan() -> list[list[str]]:
         from newsmon.app.airflow_tasks import run_task
-        from newsmon.app.pipeline import plan_feeds
+        from newsmon.app.stages.plan import plan_feeds
 
         return run_task(plan_feeds)
 
     @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20))
     def poll(feed_ids: list[str]) -> dict:
         from newsmon.app.airflow_tasks import run_task
-        from newsmon.app.pipeline import poll_feeds
+        from newsmon.app.stages.poll import poll_feeds
 
         return run_task(poll_feeds, feed_ids)
 
@@ -50,14 +51,14 @@ def newsmon_ingest() -> None:
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=20))
     def cluster_and_index(poll_counts: list[dict] | None = None) -> dict:
         from newsmon.app.airflow_tasks import run_task
-        from newsmon.app.pipeline import cluster_and_index as run
+        from newsmon.app.stages.index import cluster_and_index as run
 
         return run_task(run)
 
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
     def alert(index_counts: dict | None = None) -> dict:
         from newsmon.app.airflow_tasks import run_task
-        from newsmon.app.pipeline import send_alerts
+        from newsmon.app.stages.alert import send_alerts
 
         return run_task(send_alerts, raise_on_failure=True)
 

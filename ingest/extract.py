@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml.etree import ParserError
 from lxml.html import HtmlElement, fromstring
 
+from newsmon.core.outcomes import ExtractionFailure
 from newsmon.core.records import Extracted, FeedEntry
 from newsmon.core.text import (
     MAX_SITE_NAME_CHARS,
@@ -167,16 +168,19 @@ _TABLES = True
 class ExtractionSkip(Exception):
     """A page with no extractable article: counted by the pipeline as a skip with this reason.
 
-    `reason` is a short, stable category ("empty page", "too large", "no main text", "binary content: PDF
-    document" …) so skip counters do not fragment; `detail` carries the numbers for this page.
+    `category` is the stable kind (an ExtractionFailure: skip counters count it, so they do not fragment);
+    `reason` its short wording ("no main text", "binary content: PDF document" …) and `detail` the
+    numbers for this page.
     """
 
-    def __init__(self, url: str, reason: str, detail: str = "") -> None:
+    def __init__(self, url: str, reason: str, detail: str = "", *,
+                 category: ExtractionFailure = ExtractionFailure.OTHER) -> None:
         suffix = f" ({detail})" if detail else ""
         super().__init__(f"no article extracted from {url}: {reason}{suffix}")
         self.url = url
         self.reason = reason
         self.detail = detail
+        self.category = category
 
 
 def _is_comment_block(node: HtmlElement) -> bool:
@@ -250,8 +254,11 @@ def _refuse_costly_markup(text: str, url: str) -> None:
     scan = scan_page(text, PAGE_MARKUP_LIMITS)
     if scan.over_limit is None:
         return
-    reason = "too many elements" if scan.over_limit_kind == "tags" else "too many attributes"
-    raise ExtractionSkip(url, reason, f"{scan.over_limit}, found before parsing")
+    if scan.over_limit_kind == "tags":
+        reason, category = "too many elements", ExtractionFailure.TOO_MANY_ELEMENTS
+    else:
+        reason, category = "too many attributes", ExtractionFailure.TOO_MANY_ATTRIBUTES
+    raise ExtractionSkip(url, reason, f"{scan.over_limit}, found before parsing", category=category)
 
 
 def _repair(text: str) -> tuple[str, bool]:
@@ -289,12 +296,13 @@ def _parse(text: str, url: str) -> HtmlElement:
     try:
         tree = _parse_repaired(repaired, dubious)
     except (ParserError, ValueError, TypeError) as err:
-        raise ExtractionSkip(url, "unparseable HTML", str(err)) from err
+        raise ExtractionSkip(url, "unparseable HTML", str(err), category=ExtractionFailure.UNPARSEABLE_HTML) from err
     if tree is None:
-        raise ExtractionSkip(url, "unparseable HTML")
+        raise ExtractionSkip(url, "unparseable HTML", category=ExtractionFailure.UNPARSEABLE_HTML)
     elements = int(tree.xpath("count(//*)"))
     if elements > MAX_ELEMENTS:
-        raise ExtractionSkip(url, "too many elements", f"{elements} elements, limit {MAX_ELEMENTS}")
+        raise ExtractionSkip(url, "too many elements", f"{elements} elements, limit {MAX_ELEMENTS}",
+                            category=ExtractionFailure.TOO_MANY_ELEMENTS)
     return tree
 
 
@@ -311,7 +319,8 @@ def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> st
             favor_recall=favor_recall,
         )
     except RecursionError as err:
-        raise ExtractionSkip(url, "markup too deeply nested to extract") from err
+        raise ExtractionSkip(url, "markup too deeply nested to extract",
+                            category=ExtractionFailure.TOO_DEEPLY_NESTED) from err
     return (document.text or "").strip() if document is not None else ""
 
 
@@ -377,7 +386,7 @@ def extract_with_report(
     try:
         text = html_text_from_input(html, headers)
     except InputRejected as err:
-        raise ExtractionSkip(url, err.reason, err.detail) from err
+        raise ExtractionSkip(url, err.reason, err.detail, category=err.category) from err
     tree = _parse(text, url)
     now = datetime.now(UTC)
     meta = read_page_meta(tree, url or None, now=now)
@@ -394,7 +403,8 @@ def extract_with_report(
     # trafilatura already drops invisible characters; recovered chunks come straight from the tree.
     body = drop_invisible(strip_controls(clean_text(raw_text, _title_candidates(tree, meta.title))))
     if len(body) < MIN_TEXT_CHARS:
-        raise ExtractionSkip(url, "no main text", f"{len(body)} characters extracted, minimum {MIN_TEXT_CHARS}")
+        raise ExtractionSkip(url, "no main text", f"{len(body)} characters extracted, minimum {MIN_TEXT_CHARS}",
+                            category=ExtractionFailure.NO_MAIN_TEXT)
 
     # Order of trust for the publication date: what the publisher states in structured markup, then the
     # feed entry, then htmldate's reading of the page (URL, <time>, visible date lines); never the clock.

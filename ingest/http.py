@@ -19,6 +19,7 @@ import brotli
 import httpcore
 import httpx
 
+from newsmon.core.outcomes import FetchFailure
 from newsmon.core.records import Page
 from newsmon.ingest.fetch_errors import FetchError, TargetRefused
 from newsmon.ingest.limiter import HostLimiter, SendTicket
@@ -66,6 +67,10 @@ NEVER_TEXT_TYPES = frozenset(
 
 class AddressRefused(Exception):
     """Raised inside the connection layer when a host resolves only to addresses we must not contact."""
+
+
+class _ResolveError(httpcore.ConnectError):
+    """The host name did not resolve (httpx reports it as a ConnectError; the category says dns)."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         except concurrent.futures.TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
         except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            raise _ResolveError(f"cannot resolve {host}: {exc}") from exc
 
     def close(self) -> None:
         self._resolver.shutdown(wait=False, cancel_futures=True)
@@ -280,7 +285,7 @@ class _Decoder:
         self.out_bytes = 0
         self.encodings = [e.strip().lower() for e in encoding.split(",") if e.strip() and e.strip().lower() != "identity"]
         if len(self.encodings) > 1:
-            raise FetchError(url, f"stacked Content-Encoding {encoding!r} is not supported")
+            raise FetchError(url, f"stacked Content-Encoding {encoding!r} is not supported", category=FetchFailure.DECOMPRESSION)
         self.kind = self.encodings[0] if self.encodings else None
         if self.kind in ("gzip", "x-gzip"):
             self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -290,12 +295,13 @@ class _Decoder:
         elif self.kind == "br":
             self._br = brotli.Decompressor()
         elif self.kind is not None:
-            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}", category=FetchFailure.DECOMPRESSION)
 
     def _count(self, data: bytes) -> bytes:
         self.out_bytes += len(data)
         if self.out_bytes > self.max_out_bytes:
-            raise FetchError(self.url, f"decompressed body exceeds {self.max_out_bytes} bytes (compression bomb?)")
+            raise FetchError(self.url, f"decompressed body exceeds {self.max_out_bytes} bytes (compression bomb?)",
+                             category=FetchFailure.TOO_LARGE)
         return data
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
@@ -325,7 +331,19 @@ class _Decoder:
                 if self._z.eof:
                     break
         except (zlib.error, brotli.error) as exc:
-            raise FetchError(self.url, f"corrupt {self.kind} body: {exc}") from exc
+            raise FetchError(self.url, f"corrupt {self.kind} body: {exc}", category=FetchFailure.DECOMPRESSION) from exc
+
+
+def _network_failure(exc: httpx.HTTPError) -> FetchFailure:
+    """dns, tls, connect or network for an httpx error that is not a timeout, from its chain of causes."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _ResolveError):
+            return FetchFailure.DNS
+        if isinstance(cause, ssl.SSLError):
+            return FetchFailure.TLS
+        cause = cause.__cause__ or cause.__context__
+    return FetchFailure.CONNECT if isinstance(exc, httpx.ConnectError) else FetchFailure.NETWORK
 
 
 def _host_key(url: httpx.URL) -> str:
@@ -367,8 +385,6 @@ class SafeClient:
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         )
         self.robots = RobotsCache(self._fetch_robots, self.limiter, self.user_agent)
-        self.requests_sent = 0
-        self.bytes_received = 0
 
     def __enter__(self) -> SafeClient:
         return self
@@ -408,13 +424,14 @@ class SafeClient:
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
-            raise FetchError(original, f"invalid URL {url!r}: {exc}") from exc
+            raise FetchError(original, f"invalid URL {url!r}: {exc}", category=FetchFailure.INVALID_URL) from exc
         if parsed.scheme not in ("http", "https"):
-            raise FetchError(original, f"scheme {parsed.scheme or 'none'!r} refused: only http and https are fetched")
+            raise FetchError(original, f"scheme {parsed.scheme or 'none'!r} refused: only http and https are fetched",
+                             category=FetchFailure.INVALID_URL)
         if not parsed.host:
-            raise FetchError(original, f"URL {url!r} has no host")
+            raise FetchError(original, f"URL {url!r} has no host", category=FetchFailure.INVALID_URL)
         if parsed.userinfo:
-            raise FetchError(original, "URLs with embedded credentials are refused")
+            raise FetchError(original, "URLs with embedded credentials are refused", category=FetchFailure.INVALID_URL)
         return parsed
 
     def _fetch(self, url: str, *, etag: str | None, last_modified: str | None, kind: Kind,
@@ -428,7 +445,8 @@ class SafeClient:
                 allowed, why, temporary = self.robots.check(str(target))
                 if not allowed:
                     # An unreachable robots.txt is a "not now", so the pipeline retries the page later.
-                    raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=temporary)
+                    category = FetchFailure.ROBOTS_UNREACHABLE if temporary else FetchFailure.ROBOTS_DISALLOWED
+                    raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=temporary, category=category)
             headers: dict[str, str] = {}
             if kind == "feed":
                 headers["Accept"] = (
@@ -447,12 +465,14 @@ class SafeClient:
             status, location, page = self._one_request(target, headers, kind, original=url)
             if status in REDIRECTS:
                 if location is None:
-                    raise FetchError(url, f"HTTP {status} redirect without a Location header", status=status)
+                    raise FetchError(url, f"HTTP {status} redirect without a Location header", status=status,
+                                     category=FetchFailure.BAD_REDIRECT)
                 next_url = str(target.join(location))
                 if len(redirects) >= self.max_redirects:
-                    raise FetchError(url, f"more than {self.max_redirects} redirects (last to {next_url})", status=status)
+                    raise FetchError(url, f"more than {self.max_redirects} redirects (last to {next_url})", status=status,
+                                     category=FetchFailure.TOO_MANY_REDIRECTS)
                 if next_url in visited or next_url == str(target):
-                    raise FetchError(url, f"redirect loop at {next_url}", status=status)
+                    raise FetchError(url, f"redirect loop at {next_url}", status=status, category=FetchFailure.REDIRECT_LOOP)
                 visited.add(str(target))
                 redirects.append((status, next_url))
                 current = next_url
@@ -468,11 +488,10 @@ class SafeClient:
         if blocked_s > 0:
             # Another feed or page on this host just got a 429/503: asking again now would be hammering.
             raise FetchError(original, f"{target.host} asked us to wait (Retry-After): {blocked_s:.0f} s left, not sent",
-                             retryable=True, retry_after_s=blocked_s)
+                             retryable=True, retry_after_s=blocked_s, category=FetchFailure.HOST_BACKOFF)
         ticket = self.limiter.acquire(host_key)
         ticket_token = _ticket.set(ticket)
         try:
-            self.requests_sent += 1
             request = self._client.build_request("GET", target, headers=headers)
             try:
                 response = self._client.send(request, stream=True)
@@ -485,9 +504,11 @@ class SafeClient:
                     hint = f"allowed only with {knob}=true"
                 raise TargetRefused(original, f"refused target: {why} ({hint})") from exc
             except httpx.TimeoutException as exc:
-                raise FetchError(original, self._timeout_reason(exc, target.host or ""), retryable=True) from exc
+                raise FetchError(original, self._timeout_reason(exc, target.host or ""), retryable=True,
+                                 category=FetchFailure.TIMEOUT) from exc
             except httpx.HTTPError as exc:
-                raise FetchError(original, f"network error talking to {target.host}: {exc}", retryable=True) from exc
+                raise FetchError(original, f"network error talking to {target.host}: {exc}", retryable=True,
+                                 category=_network_failure(exc)) from exc
             try:
                 return self._read_response(response, target, kind, original=original)
             except FetchError as exc:
@@ -528,13 +549,16 @@ class SafeClient:
                 retryable=status in RETRYABLE_STATUSES,
                 status=status,
                 retry_after_s=retry_after_s,
+                category=FetchFailure.for_status(status),
             )
         content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if kind != "robots" and (content_type.startswith(NEVER_TEXT_PREFIXES) or content_type in NEVER_TEXT_TYPES):
-            raise FetchError(original, f"unexpected Content-Type {content_type!r} for a {kind}", status=status)
+            raise FetchError(original, f"unexpected Content-Type {content_type!r} for a {kind}", status=status,
+                             category=FetchFailure.BAD_CONTENT_TYPE)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise FetchError(original, f"body of {declared} bytes exceeds the {self.max_body_bytes}-byte cap", status=status)
+            raise FetchError(original, f"body of {declared} bytes exceeds the {self.max_body_bytes}-byte cap", status=status,
+                             category=FetchFailure.TOO_LARGE)
         decoder = _Decoder(response.headers.get("content-encoding", ""), original, self.max_decompressed_bytes)
         parts: list[bytes] = []
         raw_bytes = 0
@@ -542,14 +566,15 @@ class SafeClient:
             for chunk in response.iter_raw(RAW_CHUNK_BYTES):
                 raw_bytes += len(chunk)
                 if raw_bytes > self.max_body_bytes:
-                    raise FetchError(original, f"body exceeds the {self.max_body_bytes}-byte cap", status=status)
+                    raise FetchError(original, f"body exceeds the {self.max_body_bytes}-byte cap", status=status,
+                                     category=FetchFailure.TOO_LARGE)
                 parts.extend(decoder.feed(chunk))
         except httpx.TimeoutException as exc:
             raise FetchError(original, self._timeout_reason(exc, target.host or "") + " while reading the body",
-                             retryable=True, status=status) from exc
+                             retryable=True, status=status, category=FetchFailure.TIMEOUT) from exc
         except httpx.HTTPError as exc:
-            raise FetchError(original, f"connection broke while reading the body: {exc}", retryable=True, status=status) from exc
-        self.bytes_received += raw_bytes
+            raise FetchError(original, f"connection broke while reading the body: {exc}", retryable=True, status=status,
+                             category=FetchFailure.NETWORK) from exc
         headers = {k.lower(): v for k, v in response.headers.items()}
         page = Page(url=original, final_url=str(target), status=status, headers=headers,
                     body=b"".join(parts), fetched_at=fetched_at)

@@ -46,7 +46,6 @@ class RobotsCache:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self._host_locks: dict[str, threading.Lock] = {}
-        self.fetches = 0
 
     @property
     def agent(self) -> str:
@@ -83,7 +82,6 @@ class RobotsCache:
             return entry
 
     def _load(self, origin: str, *, previous: _Entry | None) -> _Entry:
-        self.fetches += 1
         now = time.monotonic()
         try:
             page = self.fetch(f"{origin}/robots.txt")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from newsmon.app.cli import main
-from newsmon.app.pipeline import run_once
+from newsmon.app.stages.run import run_once
 from newsmon.store.db import open_engine
 from newsmon.store.schema import alert_outbox
 

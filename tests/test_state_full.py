@@ -11,7 +11,9 @@ from sqlalchemy.engine import Engine
 
 from newsmon.app.cli import main
 from newsmon.app.demo import content as demo_content
-from newsmon.app.pipeline import cluster_and_index, plan_feeds, poll_feeds
+from newsmon.app.stages.index import cluster_and_index
+from newsmon.app.stages.plan import plan_feeds
+from newsmon.app.stages.poll import poll_feeds
 from newsmon.store.db import StoreUnavailable, open_engine
 from newsmon.store.schema import articles
 

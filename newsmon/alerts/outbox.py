@@ -23,6 +23,7 @@ from newsmon.alerts.channels import Alert, DeliveryError, deliver
 from newsmon.alerts.match import ArticleView, rule_matches
 from newsmon.core.config import AlertRule
 from newsmon.core.errors import Unavailable
+from newsmon.core.outcomes import Count
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.core.text import subject_title
@@ -50,7 +51,8 @@ class OutboxCounts:
     sent: int = 0
     retry_later: int = 0
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    # (the counter the row went to: retry_later or failed, the error): examples for the run's counts.
+    errors: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items() if k != "errors"}
@@ -247,7 +249,7 @@ def _give_up_unfinished(conn: Connection, row: dict, counts: OutboxCounts) -> No
     if res.rowcount:
         log.warning("alert %s of rule %r: %s", row["id"], row["rule"], error)
         counts.failed += 1
-        counts.errors.append(error)
+        counts.errors.append((Count.FAILED, error))
 
 
 def _finish(engine: Engine, rows: list[dict], now: datetime, *, error: str | None, permanent: bool,
@@ -264,11 +266,11 @@ def _finish(engine: Engine, rows: list[dict], now: datetime, *, error: str | Non
             elif permanent or attempts >= MAX_ATTEMPTS:
                 values = {"status": "failed", "last_error": error, "payload": payload}
                 counts.failed += 1
-                counts.errors.append(error)
+                counts.errors.append((Count.FAILED, error))
             else:
                 delay_s = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
                 values = {"status": "pending", "last_error": error, "payload": payload,
                           "next_attempt_at": now + timedelta(seconds=delay_s)}
                 counts.retry_later += 1
-                counts.errors.append(error)
+                counts.errors.append((Count.RETRY_LATER, error))
             conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"]).values(**values))

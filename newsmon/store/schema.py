@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Float,
     Integer,
     LargeBinary,
     MetaData,
@@ -106,6 +105,7 @@ alert_outbox = Table(
     UniqueConstraint("rule", "cluster_id", name="uq_outbox_rule_cluster"),
 )
 
+# One row per stage run with what it counted (newsmon/store/runs.py; `newsmon runs` lists them).
 runs = Table(
     "runs",
     metadata,
@@ -114,7 +114,6 @@ runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("counts", JSON, nullable=False),
-    Column("relevance", Float),
 )
 
 # ---------------------------------------------------------------- story clusters (newsmon/store/clusters.py)

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newsmon.alerts.outbox import list_outbox, outbox_totals, retry_failed
-from newsmon.app.pipeline import send_alerts, send_digests
+from newsmon.app.stages.alert import send_alerts, send_digests
 from newsmon.core.channel_urls import describe_channel
 from newsmon.core.config import load_alert_rules
 from newsmon.core.settings import Settings
@@ -69,7 +69,7 @@ def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 def send_now(args: argparse.Namespace, settings: Settings) -> int:
     counts = send_digests(settings, args.digest) if args.digest else send_alerts(settings)
-    print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+    print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items() if isinstance(v, int)))
     return 1 if counts.get("retry_later") or counts.get("failed") else 0
 
 
