@@ -45,6 +45,7 @@ COMMANDS: tuple[Command, ...] = (
             "Kibana's newsmon data view, saved searches and dashboard: import"),
     Command("maintenance", "newsmon.app.commands.maintenance",
             "prune old state DB rows and refresh statistics (what the daily DAG does)"),
+    Command("runs", "newsmon.app.commands.runs", "the latest stage runs (CLI and DAG tasks) and what each counted"),
 )
 
 

@@ -14,12 +14,11 @@ from newsmon.store.db import open_engine
 from newsmon.store.runs import RunRecord, recent_runs
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("runs", help="the latest stage runs (CLI and DAG tasks) and what each counted",
-                       description="Every stage run (plan, poll batches, index, alert, digests, maintenance steps), "
-                                   "from `newsmon run` and from the Airflow DAGs, newest first: when it started, "
-                                   "how long it took, its non-zero counters and skips. The names are explained "
-                                   "in the Counters section of docs/ARCHITECTURE.md.")
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = ("Every stage run (plan, poll batches, index, alert, digests, maintenance steps), "
+                     "from `newsmon run` and from the Airflow DAGs, newest first: when it started, "
+                     "how long it took, its non-zero counters and skips. The names are explained "
+                     "in the Counters section of docs/ARCHITECTURE.md.")
     p.add_argument("--stage", choices=[str(s) for s in Stage], help="only runs of this stage")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs to show (default 20)")
     p.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
