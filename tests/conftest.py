@@ -68,3 +68,17 @@ def airflow_db() -> Path:
                             env={**os.environ})
     assert result.returncode == 0, result.stderr[-2000:]
     return Path(os.environ["AIRFLOW_HOME"])
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """A real headless Chromium (Debian's package) driven by Selenium; nothing is downloaded at run time."""
+    import browser
+
+    if reason := browser.missing():
+        if browser.required():
+            pytest.fail(f"the browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    driver, profile, _took = browser.start()
+    yield driver
+    browser.stop(driver, profile)
