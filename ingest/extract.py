@@ -14,7 +14,6 @@ from types import ModuleType
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from lxml.etree import ParserError
 from lxml.html import HtmlElement, fromstring
 
 from newsmon.core.records import Extracted, FeedEntry
@@ -320,10 +319,7 @@ def _parse_repaired(repaired: str, dubious: bool) -> HtmlElement | None:
 def _parse(text: str, url: str) -> HtmlElement:
     repaired, dubious = _repair(text)
     _refuse_costly_markup(repaired, url)
-    try:
-        tree = _parse_repaired(repaired, dubious)
-    except (ParserError, ValueError, TypeError) as err:
-        raise ExtractionSkip(url, "unparseable HTML", str(err)) from err
+    tree = _parse_repaired(repaired, dubious)  # lxml's errors end there as None
     if tree is None:
         raise ExtractionSkip(url, "unparseable HTML")
     elements = int(tree.xpath("count(//*)"))
