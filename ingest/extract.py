@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement, fromstring
@@ -32,6 +32,9 @@ from newsmon.ingest.extract_dates import day_is_printed, publisher_local_day
 from newsmon.ingest.extract_input import InputRejected, html_text_from_input
 from newsmon.ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
 from newsmon.ingest.markup_scan import MarkupLimits, scan_page
+
+if TYPE_CHECKING:  # trafilatura is imported on first use (_libraries)
+    from trafilatura.settings import Extractor
 
 log = logging.getLogger("newsmon.extract")
 
@@ -80,8 +83,8 @@ class _Libraries(NamedTuple):
     trafilatura: ModuleType
     utils: ModuleType  # trafilatura.utils: load_html's repair and parse helpers
     find_date: Callable[..., str | None]  # htmldate's
-    balanced: Any  # trafilatura.settings.Extractor: our options for the main pass
-    recall: Any  # the same with favor_recall, for the recall retry
+    balanced: Extractor  # our options for the main pass
+    recall: Extractor  # the same in recall mode, for the recall retry
 
 
 @cache
@@ -102,7 +105,7 @@ def _libraries() -> _Libraries:
                       _trafilatura_options(favor_recall=False), _trafilatura_options(favor_recall=True))
 
 
-def _trafilatura_options(*, favor_recall: bool) -> Any:
+def _trafilatura_options(*, favor_recall: bool) -> Extractor:
     """What we ask of trafilatura, for every page: the main text as Python objects, without comments."""
     from trafilatura.settings import Extractor
 
@@ -117,7 +120,7 @@ def _trafilatura_options(*, favor_recall: bool) -> Any:
     )
 
 
-def _options_for(url: str, *, favor_recall: bool) -> Any:
+def _options_for(url: str, *, favor_recall: bool) -> Extractor:
     """Our options for one page: the page's URL is the only field that differs between calls."""
     libraries = _libraries()
     options = copy(libraries.recall if favor_recall else libraries.balanced)
