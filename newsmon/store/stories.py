@@ -17,8 +17,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.engine import Engine
 
 from newsmon.core.records import Article
 from newsmon.enrich.story_signals import is_common_entity, story_signals
@@ -351,3 +353,57 @@ def prune_story_keys(conn: Connection, older_than: datetime) -> int:
     """Drop the blocking keys of days before `older_than` (for maintenance): new articles are only compared with
     articles of their own window, so the key table stays bounded; stories and members are kept."""
     return conn.execute(delete(story_keys).where(story_keys.c.day < _day(utc(older_than)))).rowcount
+
+
+@dataclass(frozen=True)
+class StoryListing:
+    """A story with its articles grouped by language, then by outlet affiliation group (for comparing framings)."""
+
+    summary: StorySummary
+    title: str
+    by_language: dict[str, dict[str, list[StoryMember]]]
+
+
+def list_stories(engine: Engine, *, since: datetime | None = None, limit: int = 20,
+                 min_languages: int = 1) -> list[StoryListing]:
+    """The most recent stories, each with its members grouped by language and affiliation group."""
+    with engine.connect() as conn:
+        summaries = recent_stories(conn, since, limit, min_languages)
+        members = story_members_of(conn, [s.story_id for s in summaries])
+    listings = []
+    for summary in summaries:
+        grouped: dict[str, dict[str, list[StoryMember]]] = defaultdict(lambda: defaultdict(list))
+        story_members_list = members.get(summary.story_id, [])
+        for member in story_members_list:
+            grouped[member.language or "?"][affiliation_group(member.affiliation)].append(member)
+        first = next((m for m in story_members_list if m.article_id == summary.first_article_id), None)
+        listings.append(StoryListing(summary, (first.title if first else None) or "",
+                                     {lang: dict(groups) for lang, groups in sorted(grouped.items())}))
+    return listings
+
+
+def story_member_ids(conn: Connection, story_id: str) -> list[str]:
+    """The article ids of one story, oldest first."""
+    return list(conn.execute(select(story_members.c.article_id).where(story_members.c.story_id == story_id)
+                             .order_by(story_members.c.seen_at, story_members.c.article_id)).scalars())
+
+
+@dataclass(frozen=True)
+class StoryGroup:
+    """Search hits of one story, in rank order, with what the whole story reached."""
+
+    story_id: str | None
+    hits: tuple[Any, ...]
+    summary: StorySummary | None
+
+
+def group_by_story(engine: Engine, hits: Sequence[Any]) -> list[StoryGroup]:
+    """Search hits (anything with an `id`) grouped by their article's current story, groups ranked by best hit."""
+    with engine.connect() as conn:
+        story_of = stories_of(conn, [h.id for h in hits])
+        summaries = story_summaries(conn, set(story_of.values()))
+    groups: dict[str, list[Any]] = {}
+    for hit in hits:
+        groups.setdefault(story_of.get(hit.id) or f"article:{hit.id}", []).append(hit)
+    return [StoryGroup(key if key in summaries else None, tuple(members), summaries.get(key))
+            for key, members in groups.items()]
