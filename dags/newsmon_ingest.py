@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
+# Bounds outbound HTTP (feeds, pages, alert delivery) across every DAG; the start-up scripts create it.
+HTTP_POOL = "newsmon_http"
+
 DEFAULT_ARGS = {
     "owner": "newsmon",
     "retries": 3,
@@ -37,7 +40,7 @@ def newsmon_ingest() -> None:
 
         return plan_feeds(load_settings())
 
-    @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20))
+    @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20), pool=HTTP_POOL)
     def poll(feed_ids: list[str]) -> dict:
         from newsmon.app.pipeline import poll_feeds
         from newsmon.core.settings import load_settings
@@ -53,7 +56,7 @@ def newsmon_ingest() -> None:
 
         return run(load_settings())
 
-    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10), pool=HTTP_POOL)
     def alert(index_counts: dict | None = None) -> dict:
         from newsmon.app.pipeline import send_alerts
         from newsmon.core.settings import load_settings

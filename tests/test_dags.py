@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from newsmon.store import db
@@ -14,7 +16,10 @@ from newsmon.store.db import open_engine
 from newsmon.store.index import SearchQuery
 from newsmon.store.schema import alert_outbox
 
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+ROOT = Path(__file__).resolve().parents[1]
+DAGS = ROOT / "dags"
+HTTP_TASKS = {("newsmon_ingest", "poll"), ("newsmon_ingest", "alert"),
+              ("newsmon_digest_hourly", "send"), ("newsmon_digest_daily", "send")}
 
 
 class ParseTimeAccess(AssertionError):
@@ -84,6 +89,23 @@ def test_a_dag_file_that_touches_the_outside_at_parse_time_is_an_import_error(pa
         bag = dagbag(folder)
     assert list(bag.import_errors) == [str(folder / "careless.py")]
     assert error in bag.import_errors[str(folder / "careless.py")]
+
+
+def test_every_task_that_makes_outbound_http_takes_a_slot_of_the_newsmon_http_pool(parse_time_traps):
+    bag = dagbag()
+    pools = {(dag.dag_id, task.task_id): task.pool for dag in bag.dags.values() for task in dag.tasks}
+    assert {key for key, pool in pools.items() if pool == "newsmon_http"} == HTTP_TASKS
+    assert {pool for key, pool in pools.items() if key not in HTTP_TASKS} == {"default_pool"}
+
+
+def test_make_run_smoke_and_compose_create_the_pool_the_dags_use_with_the_configured_slots():
+    spec = importlib.util.spec_from_file_location("airflow_stack", ROOT / "scripts" / "airflow_stack.py")
+    stack = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stack)
+    assert stack.HTTP_POOL == "newsmon_http"
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    init = " ".join(compose["services"]["airflow-init"]["command"])
+    assert "airflow pools set newsmon_http" in init and "http_pool_slots" in init
 
 
 @pytest.mark.timeout(300)
