@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STATE_DIR ?= $(CURDIR)/var
 SHARED_DIR ?= $(abspath $(CURDIR)/../shared)
 
-.PHONY: install run test test-es test-pg demo lint eval bench clean
+.PHONY: install run smoke test test-es test-pg demo lint eval bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newsmon needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -22,6 +22,10 @@ install: $(VENV)/.installed
 ## Airflow standalone with the newsmon DAGs and the embedded (SQLite) store
 run: install
 	STATE_DIR=$(STATE_DIR) VENV=$(VENV) scripts/run_airflow.sh
+
+## A first `make run` on a fresh state dir and free ports, ingesting the demo site: every task succeeds on its first try
+smoke: install
+	$(BIN)/python scripts/smoke.py
 
 ## The whole offline suite (the opt-in Elasticsearch suite is `make test-es`)
 test: install
