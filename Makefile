@@ -58,6 +58,7 @@ eval: install
 ## Speed ratios against baselines measured in the same run
 bench: install
 	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_dagbag.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .import_linter_cache *.egg-info
