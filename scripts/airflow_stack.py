@@ -116,24 +116,29 @@ class Stack:
                          f"{timeout_s:.0f} s (last answer: {health or 'none'}); the components' output is above")
 
     def stop(self) -> None:
-        """Stop the scheduler, dag-processor and triggerer, then the api-server (tasks still finishing need it).
+        """Stop the scheduler, dag-processor and triggerer; the api-server once the scheduler is gone.
 
-        Each gets one SIGTERM and STOP_TIMEOUT_S to exit, then SIGKILL. Whatever is left afterwards (a
-        task process a component had started) is one of our descendants and is killed too.
+        Tasks the scheduler lets finish still report to the api-server. Each component gets one SIGTERM
+        and STOP_TIMEOUT_S to exit, then SIGKILL. Whatever is left afterwards (a task process a
+        component had started) is one of our descendants and is killed too.
         """
         for proc in self._one_shots:
             _kill_group(proc.pid)
-        for group in (AFTER_API_SERVER, ("api-server",)):
-            names = [n for n in group if n in self.procs]
-            for name in names:
-                if self.procs[name].poll() is None:
-                    self.procs[name].send_signal(signal.SIGTERM)
-            started = time.monotonic()
-            for name in names:
-                self._reap(name, started)
+        signalled_at = {name: self._terminate(name) for name in AFTER_API_SERVER if name in self.procs}
+        if "scheduler" in signalled_at:
+            self._reap("scheduler", signalled_at.pop("scheduler"))
+        if "api-server" in self.procs:
+            signalled_at["api-server"] = self._terminate("api-server")
+        for name, at in signalled_at.items():
+            self._reap(name, at)
         kill_descendants()
         for pump in self._pumps:
             pump.join(timeout=5)
+
+    def _terminate(self, name: str) -> float:
+        if self.procs[name].poll() is None:
+            self.procs[name].send_signal(signal.SIGTERM)
+        return time.monotonic()
 
     def _reap(self, name: str, signalled_at: float) -> None:
         proc = self.procs[name]
