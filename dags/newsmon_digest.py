@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
+# Bounds outbound HTTP (feeds, pages, alert delivery) across every DAG; the start-up scripts create it.
+HTTP_POOL = "newsmon_http"
+
 
 def _digest_dag(mode: str, schedule: str) -> None:
     @dag(
@@ -19,7 +22,7 @@ def _digest_dag(mode: str, schedule: str) -> None:
         doc_md=__doc__,
     )
     def digest() -> None:
-        @task
+        @task(pool=HTTP_POOL)
         def send() -> dict:
             from newsmon.app.airflow_tasks import run_task
             from newsmon.app.stages.alert import send_digests

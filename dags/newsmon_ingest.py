@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
+# Bounds outbound HTTP (feeds, pages, alert delivery) across every DAG; the start-up scripts create it.
+HTTP_POOL = "newsmon_http"
+
 DEFAULT_ARGS = {
     "owner": "newsmon",
     "retries": 3,
@@ -39,7 +42,7 @@ def newsmon_ingest() -> None:
 
         return run_task(plan_feeds)
 
-    @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20))
+    @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20), pool=HTTP_POOL)
     def poll(feed_ids: list[str]) -> dict:
         from newsmon.app.airflow_tasks import run_task
         from newsmon.app.stages.poll import poll_feeds
@@ -55,7 +58,7 @@ def newsmon_ingest() -> None:
 
         return run_task(run)
 
-    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10), pool=HTTP_POOL)
     def alert(index_counts: dict | None = None) -> dict:
         from newsmon.app.airflow_tasks import run_task
         from newsmon.app.stages.alert import send_alerts
