@@ -93,7 +93,7 @@ alert_outbox = Table(
     Column("cluster_id", String(64), nullable=False),
     Column("article_id", String(64), nullable=False),
     Column("mode", String(16), nullable=False, default="instant"),
-    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed
+    Column("status", String(16), nullable=False, default="pending"),  # pending | sending (claimed by a worker) | sent | failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("last_error", Text),
