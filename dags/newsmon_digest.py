@@ -1,4 +1,4 @@
-"""newsmon_digest: hourly and daily alert digests from the outbox (one message per rule)."""
+"""newsmon_digest: hourly and daily alert digests from the outbox (one message per rule), after upgrading the state DB schema."""
 
 from __future__ import annotations
 
@@ -20,13 +20,20 @@ def _digest_dag(mode: str, schedule: str) -> None:
     )
     def digest() -> None:
         @task
+        def upgrade_state_db() -> str:
+            from newsmon.core.settings import load_settings
+            from newsmon.store.db import upgrade_database
+
+            return upgrade_database(load_settings().database_url).after
+
+        @task
         def send() -> dict:
             from newsmon.app.pipeline import send_digests
             from newsmon.core.settings import load_settings
 
             return send_digests(load_settings(), mode, raise_on_failure=True)
 
-        send()
+        upgrade_state_db() >> send()
 
     digest()
 

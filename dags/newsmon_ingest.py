@@ -1,7 +1,8 @@
-"""newsmon_ingest: every 10 minutes, plan due feeds → poll them (mapped per host batch) → cluster + index → alert.
+"""newsmon_ingest: every 10 minutes, upgrade the state DB schema → plan due feeds → poll them (mapped per host batch)
+→ cluster + index → alert.
 
-Wiring only: each task is one call into newsmon.app.pipeline, imported inside the task, so parsing this
-file touches no network, store or clock. XComs carry feed ids and counts, never article text.
+Wiring only: each task is one call into newsmon.app.pipeline (the first into newsmon.store.db), imported inside
+the task, so parsing this file touches no network, store or clock. XComs carry feed ids and counts, never article text.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ DEFAULT_ARGS = {
     doc_md=__doc__,
 )
 def newsmon_ingest() -> None:
+    @task
+    def upgrade_state_db() -> str:
+        from newsmon.core.settings import load_settings
+        from newsmon.store.db import upgrade_database
+
+        return upgrade_database(load_settings().database_url).after
+
     @task
     def plan() -> list[list[str]]:
         from newsmon.app.pipeline import plan_feeds
@@ -60,7 +68,9 @@ def newsmon_ingest() -> None:
 
         return send_alerts(load_settings(), raise_on_failure=True)
 
-    alert(cluster_and_index(poll.expand(feed_ids=plan())))
+    batches = plan()
+    upgrade_state_db() >> batches  # a no-op once the DB is at this newsmon's revision
+    alert(cluster_and_index(poll.expand(feed_ids=batches)))
 
 
 newsmon_ingest()

@@ -50,6 +50,8 @@ newsmon: starting Airflow standalone (this takes ~10-20 s)
   one pass without Airflow: $VENV/bin/newsmon run --once ;  offline tour: $VENV/bin/newsmon demo
 Stop with Ctrl-C.
 MSG
+# The DAGs upgrade the state DB too; doing it here first shows a refusal (a DB newer than this newsmon) at once.
+newsmon db upgrade
 ( sleep 25; f="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"; \
   [ -f "$f" ] && echo "newsmon: Airflow login is in $f: $(cat "$f")" ) &
 exec airflow standalone
