@@ -22,9 +22,9 @@ def _digest_dag(mode: str, schedule: str) -> None:
         @task
         def upgrade_state_db() -> str:
             from newsmon.core.settings import load_settings
-            from newsmon.store.db import upgrade_database
+            from newsmon.store.db import upgrade_state_db as upgrade
 
-            return upgrade_database(load_settings().database_url).after
+            return upgrade(load_settings())
 
         @task
         def send() -> dict:

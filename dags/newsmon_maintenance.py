@@ -28,9 +28,9 @@ def newsmon_maintenance() -> None:
     @task
     def upgrade_state_db() -> str:
         from newsmon.core.settings import load_settings
-        from newsmon.store.db import upgrade_database
+        from newsmon.store.db import upgrade_state_db as upgrade
 
-        return upgrade_database(load_settings().database_url).after
+        return upgrade(load_settings())
 
     @task(execution_timeout=timedelta(minutes=30))
     def prune_seen_entries() -> int:

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
+from newsmon.core.settings import Settings
 from newsmon.store import migrate
 from newsmon.store.migrations import HEAD
 
@@ -80,6 +81,11 @@ def upgrade_database(url: str) -> migrate.Upgrade:
     done = _usable(engine, lambda: migrate.upgrade(engine))
     _CURRENT.add(url)
     return done
+
+
+def upgrade_state_db(settings: Settings) -> str:
+    """The first task of every DAG: upgrade the configured state DB; returns the revision it is at."""
+    return upgrade_database(settings.database_url).after
 
 
 def dispose_engine(url: str) -> None:
