@@ -1,7 +1,7 @@
 """Cost of polling an unchanged feed against the first poll of the same feed, through the real pipeline.
 
 Run: `.venv/bin/python bench/bench_poll.py [--items N] [--feeds F] [--repeat R]`. A loopback site serves F
-feeds of N items each plus every article page; `newsmon.app.pipeline.poll_feeds` polls all F feeds in one
+feeds of N items each plus every article page; `newsmon.app.stages.poll.poll_feeds` polls all F feeds in one
 batch, first on an empty state DB (fetch every feed, parse it, fetch and extract every article), then
 again with nothing changed: once with a server that answers 304, once with a server that ignores
 validators and resends the identical body, and once with our validators and body hash wiped (what the
@@ -75,7 +75,7 @@ class Site:
 
 
 def measure(site: Site, ids: list[str], now: datetime) -> dict[str, float]:
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     hits_before, bytes_before = len(site.server.hits), site.server.bytes_served
     wall0, cpu0 = time.perf_counter(), time.process_time()

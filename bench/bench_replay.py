@@ -55,7 +55,7 @@ def bare_trafilatura(pages: list[tuple[str, bytes]]) -> float:
 
 def full_pipeline(pages: list[tuple[str, bytes]]) -> tuple[float, dict]:
     from newsmon.app.demo.fixture_server import FixtureServer, Route
-    from newsmon.app.pipeline import run_once
+    from newsmon.app.stages.run import run_once
     from newsmon.core.settings import load_settings
 
     with FixtureServer() as server, tempfile.TemporaryDirectory() as tmp:

@@ -488,7 +488,7 @@ def main() -> int:
         print(json.dumps(run_document_case(sys.argv[2], sys.argv[3])))
         return 0
     only = sys.argv[1] if len(sys.argv) == 2 else None  # "servers" or "documents"
-    from newsmon.app.pipeline import PAGE_PROCESSING_CPU_S
+    from newsmon.app.stages.poll import PAGE_PROCESSING_CPU_S
     from newsmon.ingest.feeds import FEED_PARSE_CPU_S
 
     deadline_s = BENCH_SETTINGS["total_timeout_s"]

@@ -21,17 +21,17 @@ def _digest_dag(mode: str, schedule: str) -> None:
     def digest() -> None:
         @task
         def upgrade_state_db() -> str:
-            from newsmon.core.settings import load_settings
+            from newsmon.app.airflow_tasks import run_task
             from newsmon.store.db import upgrade_state_db as upgrade
 
-            return upgrade(load_settings())
+            return run_task(upgrade)
 
         @task
         def send() -> dict:
-            from newsmon.app.pipeline import send_digests
-            from newsmon.core.settings import load_settings
+            from newsmon.app.airflow_tasks import run_task
+            from newsmon.app.stages.alert import send_digests
 
-            return send_digests(load_settings(), mode, raise_on_failure=True)
+            return run_task(send_digests, mode, raise_on_failure=True)
 
         upgrade_state_db() >> send()
 

@@ -1,8 +1,8 @@
 """newsmon_maintenance: daily, upgrade the state DB schema → prune old rows → count articles stuck before the index
 → refresh statistics.
 
-Wiring only: each task is one call into newsmon.app.maintenance (the first into newsmon.store.db), imported inside
-the task, so parsing this file touches no store or clock. The steps run one after another so SQLite sees one writer at a time.
+Wiring only: each task is one call into newsmon.app.maintenance through run_task, imported inside the task,
+so parsing this file touches no store or clock. The steps run one after another so SQLite sees one writer at a time.
 """
 
 from __future__ import annotations
@@ -27,45 +27,45 @@ DEFAULT_ARGS = {"owner": "newsmon", "retries": 2, "retry_delay": timedelta(minut
 def newsmon_maintenance() -> None:
     @task
     def upgrade_state_db() -> str:
-        from newsmon.core.settings import load_settings
+        from newsmon.app.airflow_tasks import run_task
         from newsmon.store.db import upgrade_state_db as upgrade
 
-        return upgrade(load_settings())
+        return run_task(upgrade)
 
     @task(execution_timeout=timedelta(minutes=30))
     def prune_seen_entries() -> int:
+        from newsmon.app.airflow_tasks import run_task
         from newsmon.app.maintenance import prune_seen_entries as prune
-        from newsmon.core.settings import load_settings
 
-        return prune(load_settings())
+        return run_task(prune)
 
     @task(execution_timeout=timedelta(minutes=30))
     def prune_sent_alerts() -> int:
+        from newsmon.app.airflow_tasks import run_task
         from newsmon.app.maintenance import prune_sent_alerts as prune
-        from newsmon.core.settings import load_settings
 
-        return prune(load_settings())
+        return run_task(prune)
 
     @task(execution_timeout=timedelta(minutes=60))
     def prune_lsh_bands() -> int:
+        from newsmon.app.airflow_tasks import run_task
         from newsmon.app.maintenance import prune_lsh_bands as prune
-        from newsmon.core.settings import load_settings
 
-        return prune(load_settings())
+        return run_task(prune)
 
     @task
     def count_stuck_articles() -> int:
+        from newsmon.app.airflow_tasks import run_task
         from newsmon.app.maintenance import count_stuck_articles as count
-        from newsmon.core.settings import load_settings
 
-        return count(load_settings())
+        return run_task(count)
 
     @task(execution_timeout=timedelta(minutes=60))
     def optimize_database() -> dict[str, int]:
+        from newsmon.app.airflow_tasks import run_task
         from newsmon.app.maintenance import optimize_database as optimize
-        from newsmon.core.settings import load_settings
 
-        return optimize(load_settings())
+        return run_task(optimize)
 
     upgrade_state_db() >> prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> count_stuck_articles() >> optimize_database()
 

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from newsmon.core.errors import UserError
 from newsmon.ingest.feeds import FeedParseError, parse_feed
 from newsmon.ingest.http import FetchError
 
@@ -19,7 +20,7 @@ WELL_KNOWN_PATHS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/ind
 MAX_ADVERTISED = 8
 
 
-class DiscoveryError(Exception):
+class DiscoveryError(UserError):
     """No feed could be found for a site; the reason says what was tried."""
 
     def __init__(self, url: str, reason: str) -> None:

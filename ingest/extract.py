@@ -6,16 +6,17 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from types import ModuleType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from lxml.etree import ParserError
 from lxml.html import HtmlElement, fromstring
 
+from newsmon.core.outcomes import ExtractionFailure
 from newsmon.core.records import Extracted, FeedEntry
 from newsmon.core.text import (
     MAX_SITE_NAME_CHARS,
@@ -33,6 +34,11 @@ from newsmon.ingest.extract_input import InputRejected, html_text_from_input
 from newsmon.ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
 from newsmon.ingest.markup_scan import MarkupLimits, scan_page
 
+if TYPE_CHECKING:  # trafilatura is imported on first use (_libraries)
+    from trafilatura.settings import Extractor
+
+log = logging.getLogger("newsmon.extract")
+
 # trafilatura logs every discarded page at WARNING; our skips are counted and reported instead.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 logging.getLogger("htmldate").setLevel(logging.ERROR)
@@ -44,6 +50,7 @@ logging.getLogger("htmldate").setLevel(logging.ERROR)
 # page's language is unknown, the languages of the monitored and major European outlets): the same
 # strings then parse in milliseconds. htmldate looks the parser up through this module-level function
 # on every call, and the page's language reaches it through a context variable.
+DATE_PARSER_HOOK = "get_external_parser"  # the htmldate.extractors function we replace
 DATEPARSER_LANGUAGES = ("en", "lt", "ru", "be", "uk", "pl", "lv", "et", "de", "fr", "es", "it", "pt", "nl", "fi", "sv", "cs")
 _page_language: ContextVar[str | None] = ContextVar("newsmon_page_language", default=None)
 
@@ -77,20 +84,50 @@ class _Libraries(NamedTuple):
     trafilatura: ModuleType
     utils: ModuleType  # trafilatura.utils: load_html's repair and parse helpers
     find_date: Callable[..., str | None]  # htmldate's
+    balanced: Extractor  # our options for the main pass
+    recall: Extractor  # the same in recall mode, for the recall retry
 
 
 @cache
 def _libraries() -> _Libraries:
     """trafilatura and htmldate, imported on the first extraction: the two take about 0.15 s to import, which
     the CLI's start-up and every command that extracts nothing need not pay. htmldate gets our date parser
-    here, before any of our calls can reach it."""
+    here, before any of our calls can reach it, and trafilatura's options are built once."""
     import htmldate.extractors
     import trafilatura
     import trafilatura.utils
 
-    if hasattr(htmldate.extractors, "get_external_parser"):
-        htmldate.extractors.get_external_parser = _free_text_date_parser
-    return _Libraries(trafilatura, trafilatura.utils, htmldate.find_date)
+    if hasattr(htmldate.extractors, DATE_PARSER_HOOK):
+        setattr(htmldate.extractors, DATE_PARSER_HOOK, _free_text_date_parser)
+    else:  # tests/test_extract_dates.py fails on this; in production extraction goes on, only slower
+        log.warning("htmldate %s has no extractors.%s: free-text dates are tried in all dateparser locales (slow)",
+                    getattr(htmldate, "__version__", "?"), DATE_PARSER_HOOK)
+    return _Libraries(trafilatura, trafilatura.utils, htmldate.find_date,
+                      _trafilatura_options(favor_recall=False), _trafilatura_options(favor_recall=True))
+
+
+def _trafilatura_options(*, favor_recall: bool) -> Extractor:
+    """What we ask of trafilatura, for every page: the main text as Python objects, without comments."""
+    from trafilatura.settings import Extractor
+
+    return Extractor(
+        output_format="python",
+        recall=favor_recall,
+        comments=False,
+        tables=_TABLES,
+        images=False,  # also drops <figcaption>: captions describe the photo, not the story
+        links=False,
+        with_metadata=False,
+    )
+
+
+def _options_for(url: str, *, favor_recall: bool) -> Extractor:
+    """Our options for one page: the page's URL is the only field that differs between calls."""
+    libraries = _libraries()
+    options = copy(libraries.recall if favor_recall else libraries.balanced)
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor(url=...) sets it
+    return options
 
 
 # Below this many characters the "article" is a teaser, a paywall stub or an error page.
@@ -167,16 +204,19 @@ _TABLES = True
 class ExtractionSkip(Exception):
     """A page with no extractable article: counted by the pipeline as a skip with this reason.
 
-    `reason` is a short, stable category ("empty page", "too large", "no main text", "binary content: PDF
-    document" …) so skip counters do not fragment; `detail` carries the numbers for this page.
+    `category` is the stable kind (an ExtractionFailure: skip counters count it, so they do not fragment);
+    `reason` its short wording ("no main text", "binary content: PDF document" …) and `detail` the
+    numbers for this page.
     """
 
-    def __init__(self, url: str, reason: str, detail: str = "") -> None:
+    def __init__(self, url: str, reason: str, detail: str = "", *,
+                 category: ExtractionFailure = ExtractionFailure.OTHER) -> None:
         suffix = f" ({detail})" if detail else ""
         super().__init__(f"no article extracted from {url}: {reason}{suffix}")
         self.url = url
         self.reason = reason
         self.detail = detail
+        self.category = category
 
 
 def _is_comment_block(node: HtmlElement) -> bool:
@@ -250,8 +290,11 @@ def _refuse_costly_markup(text: str, url: str) -> None:
     scan = scan_page(text, PAGE_MARKUP_LIMITS)
     if scan.over_limit is None:
         return
-    reason = "too many elements" if scan.over_limit_kind == "tags" else "too many attributes"
-    raise ExtractionSkip(url, reason, f"{scan.over_limit}, found before parsing")
+    if scan.over_limit_kind == "tags":
+        reason, category = "too many elements", ExtractionFailure.TOO_MANY_ELEMENTS
+    else:
+        reason, category = "too many attributes", ExtractionFailure.TOO_MANY_ATTRIBUTES
+    raise ExtractionSkip(url, reason, f"{scan.over_limit}, found before parsing", category=category)
 
 
 def _repair(text: str) -> tuple[str, bool]:
@@ -286,32 +329,22 @@ def _parse_repaired(repaired: str, dubious: bool) -> HtmlElement | None:
 def _parse(text: str, url: str) -> HtmlElement:
     repaired, dubious = _repair(text)
     _refuse_costly_markup(repaired, url)
-    try:
-        tree = _parse_repaired(repaired, dubious)
-    except (ParserError, ValueError, TypeError) as err:
-        raise ExtractionSkip(url, "unparseable HTML", str(err)) from err
+    tree = _parse_repaired(repaired, dubious)  # lxml's errors end there as None
     if tree is None:
-        raise ExtractionSkip(url, "unparseable HTML")
+        raise ExtractionSkip(url, "unparseable HTML", category=ExtractionFailure.UNPARSEABLE_HTML)
     elements = int(tree.xpath("count(//*)"))
     if elements > MAX_ELEMENTS:
-        raise ExtractionSkip(url, "too many elements", f"{elements} elements, limit {MAX_ELEMENTS}")
+        raise ExtractionSkip(url, "too many elements", f"{elements} elements, limit {MAX_ELEMENTS}",
+                            category=ExtractionFailure.TOO_MANY_ELEMENTS)
     return tree
 
 
 def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> str:
     try:
-        document = _libraries().trafilatura.bare_extraction(
-            tree,
-            url=url,
-            include_comments=False,
-            include_tables=_TABLES,
-            include_images=False,  # also drops <figcaption>: captions describe the photo, not the story
-            include_links=False,
-            with_metadata=False,
-            favor_recall=favor_recall,
-        )
+        document = _libraries().trafilatura.bare_extraction(tree, url=url, options=_options_for(url, favor_recall=favor_recall))
     except RecursionError as err:
-        raise ExtractionSkip(url, "markup too deeply nested to extract") from err
+        raise ExtractionSkip(url, "markup too deeply nested to extract",
+                            category=ExtractionFailure.TOO_DEEPLY_NESTED) from err
     return (document.text or "").strip() if document is not None else ""
 
 
@@ -377,7 +410,7 @@ def extract_with_report(
     try:
         text = html_text_from_input(html, headers)
     except InputRejected as err:
-        raise ExtractionSkip(url, err.reason, err.detail) from err
+        raise ExtractionSkip(url, err.reason, err.detail, category=err.category) from err
     tree = _parse(text, url)
     now = datetime.now(UTC)
     meta = read_page_meta(tree, url or None, now=now)
@@ -394,7 +427,8 @@ def extract_with_report(
     # trafilatura already drops invisible characters; recovered chunks come straight from the tree.
     body = drop_invisible(strip_controls(clean_text(raw_text, _title_candidates(tree, meta.title))))
     if len(body) < MIN_TEXT_CHARS:
-        raise ExtractionSkip(url, "no main text", f"{len(body)} characters extracted, minimum {MIN_TEXT_CHARS}")
+        raise ExtractionSkip(url, "no main text", f"{len(body)} characters extracted, minimum {MIN_TEXT_CHARS}",
+                            category=ExtractionFailure.NO_MAIN_TEXT)
 
     # Order of trust for the publication date: what the publisher states in structured markup, then the
     # feed entry, then htmldate's reading of the page (URL, <time>, visible date lines); never the clock.

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 from charset_normalizer import from_bytes
 
+from newsmon.core.outcomes import ExtractionFailure
+
 # News pages are rarely above 2 MB of HTML; 8 MB leaves room for inline-script-heavy portals while
 # keeping lxml + trafilatura under a second or two. Anything larger is a dump, not an article.
 MAX_HTML_BYTES = 8 * 1024 * 1024
@@ -48,11 +50,13 @@ _LATIN_DEFAULTS = {"iso8859-1", "latin-1", "cp1252", "ascii"}
 class InputRejected(Exception):
     """The bytes are not an HTML page we can extract from.
 
-    `reason` is a short, stable category (the pipeline counts skips by it); `detail` has the specifics.
+    `category` is the stable kind (the pipeline counts skips by it), `reason` its short wording and
+    `detail` the specifics of this page.
     """
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, category: ExtractionFailure, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason} ({detail})" if detail else reason)
+        self.category = category
         self.reason = reason
         self.detail = detail
 
@@ -72,9 +76,9 @@ def _inflate(body: bytes) -> bytes:
     try:
         inflated = inflater.decompress(body, MAX_INFLATED_BYTES)
     except zlib.error as err:
-        raise InputRejected("corrupt gzip data", str(err)) from err
+        raise InputRejected(ExtractionFailure.CORRUPT_GZIP, "corrupt gzip data", str(err)) from err
     if len(inflated) >= MAX_INFLATED_BYTES:
-        raise InputRejected("too large", f"gzip body inflates beyond {MAX_HTML_BYTES} bytes")
+        raise InputRejected(ExtractionFailure.TOO_LARGE, "too large", f"gzip body inflates beyond {MAX_HTML_BYTES} bytes")
     return inflated
 
 
@@ -180,37 +184,37 @@ def html_text_from_input(html: bytes | str, headers: Mapping[str, str] | None = 
     """Validate and decode one page; raise InputRejected with a short reason for anything that is not HTML."""
     content_type = (_header(headers, "content-type") or "").split(";")[0].strip().lower()
     if content_type and not content_type.startswith(_HTML_CONTENT_TYPES) and "html" not in content_type:
-        raise InputRejected("not HTML: content type", content_type)
+        raise InputRejected(ExtractionFailure.NOT_HTML, "not HTML: content type", content_type)
     if isinstance(html, str):
         if len(html) > MAX_HTML_BYTES:
-            raise InputRejected("too large", f"{len(html)} characters of HTML, limit {MAX_HTML_BYTES}")
+            raise InputRejected(ExtractionFailure.TOO_LARGE, "too large", f"{len(html)} characters of HTML, limit {MAX_HTML_BYTES}")
         text = html
     else:
         body = bytes(html)
         if len(body) > MAX_HTML_BYTES:
-            raise InputRejected("too large", f"{len(body)} bytes of HTML, limit {MAX_HTML_BYTES}")
+            raise InputRejected(ExtractionFailure.TOO_LARGE, "too large", f"{len(body)} bytes of HTML, limit {MAX_HTML_BYTES}")
         if body[:2] == b"\x1f\x8b":
             body = _inflate(body)
         if not body.strip():
-            raise InputRejected("empty page")
+            raise InputRejected(ExtractionFailure.EMPTY_PAGE, "empty page")
         head = body[:16].lstrip()
         for magic, kind in _BINARY_MAGIC:
             if head.startswith(magic):
-                raise InputRejected(f"binary content: {kind}")
+                raise InputRejected(ExtractionFailure.BINARY_CONTENT, f"binary content: {kind}")
         sample = body[:4096]
         utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         # More than a few control bytes (NUL included) means compressed/binary data; one stray NUL does not.
         control_bytes = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
         if not utf16 and control_bytes > len(sample) // 50:
-            raise InputRejected("binary content: control bytes in what should be HTML")
+            raise InputRejected(ExtractionFailure.BINARY_CONTENT, "binary content: control bytes in what should be HTML")
         text = decode_html(body, headers)
     if not text.strip():
-        raise InputRejected("empty page")
+        raise InputRejected(ExtractionFailure.EMPTY_PAGE, "empty page")
     stripped = text.lstrip()
     if stripped[:1] in "{[":
-        raise InputRejected("not HTML: looks like JSON")
+        raise InputRejected(ExtractionFailure.NOT_HTML, "not HTML: looks like JSON")
     if not _HTML_MARKERS_RE.search(text[:200_000]):
-        raise InputRejected("not HTML: no HTML markup found")
+        raise InputRejected(ExtractionFailure.NOT_HTML, "not HTML: no HTML markup found")
     # lxml refuses str input that still carries an XML encoding declaration (XHTML pages).
     return _XML_DECL_RE.sub("", text, count=1)
 

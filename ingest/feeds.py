@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from feedparser.encodings import convert_to_utf8
 
+from newsmon.core.outcomes import FeedFailure
 from newsmon.core.records import FeedEntry, ParsedFeed
 from newsmon.core.text import clean_title
 from newsmon.ingest.deadline import CpuDeadlineExceeded, cpu_deadline
@@ -42,12 +43,16 @@ _SPACE_RE = re.compile(r"\s+")
 
 
 class FeedParseError(Exception):
-    """The document is not a usable feed (not a feed at all, or no entry we can identify)."""
+    """The document is not a usable feed (not a feed at all, or no entry we can identify).
 
-    def __init__(self, source: str, reason: str) -> None:
+    `category` is the stable kind (what counters count); `reason` the free-text detail for messages.
+    """
+
+    def __init__(self, source: str, reason: str, category: FeedFailure) -> None:
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+        self.category = category
 
 
 def _canonical_or_raw(link: str) -> str:
@@ -134,9 +139,10 @@ def _maybe_gunzip(body: bytes, source: str) -> bytes:
     try:
         out = decoder.decompress(body, MAX_FEED_DECOMPRESSED_BYTES + 1)
     except zlib.error as exc:
-        raise FeedParseError(source, f"gzip-compressed feed is corrupt: {exc}") from exc
+        raise FeedParseError(source, f"gzip-compressed feed is corrupt: {exc}", FeedFailure.CORRUPT_GZIP) from exc
     if len(out) > MAX_FEED_DECOMPRESSED_BYTES:
-        raise FeedParseError(source, f"gzip-compressed feed unpacks to more than {MAX_FEED_DECOMPRESSED_BYTES} bytes")
+        raise FeedParseError(source, f"gzip-compressed feed unpacks to more than {MAX_FEED_DECOMPRESSED_BYTES} bytes",
+                             FeedFailure.TOO_LARGE)
     return out
 
 
@@ -163,22 +169,22 @@ def _load_json(body: bytes, source: str) -> Any:
     try:
         return json.loads(body.decode("utf-8-sig"))
     except RecursionError as exc:
-        raise FeedParseError(source, "not a feed: JSON nested too deeply to read") from exc
+        raise FeedParseError(source, "not a feed: JSON nested too deeply to read", FeedFailure.TOO_DEEPLY_NESTED) from exc
     except (UnicodeDecodeError, ValueError) as exc:  # ValueError also covers numbers of 4,300+ digits
-        raise FeedParseError(source, f"not a feed: invalid JSON ({str(exc)[:200]})") from exc
+        raise FeedParseError(source, f"not a feed: invalid JSON ({str(exc)[:200]})", FeedFailure.NOT_A_FEED) from exc
 
 
 def _parse_json_feed(body: bytes, source: str) -> ParsedFeed:
     doc = _load_json(body, source)
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
-        raise FeedParseError(source, "not a feed: JSON without a jsonfeed.org version")
+        raise FeedParseError(source, "not a feed: JSON without a jsonfeed.org version", FeedFailure.NOT_A_FEED)
     base = _usable_base(doc.get("feed_url"), doc.get("home_page_url"), source)
     problems: list[str] = []
     entries: list[FeedEntry] = []
     feed_language = doc.get("language") if isinstance(doc.get("language"), str) else None
     items = doc.get("items")
     if not isinstance(items, list):
-        raise FeedParseError(source, "JSON Feed has no items array")
+        raise FeedParseError(source, "JSON Feed has no items array", FeedFailure.NO_ENTRIES)
     items_not_read = max(len(items) - MAX_FEED_ITEMS, 0)
     if items_not_read:
         problems.append(f"only the first {MAX_FEED_ITEMS} of {len(items)} items were read (parsing limit)")
@@ -206,7 +212,8 @@ def _parse_json_feed(body: bytes, source: str) -> ParsedFeed:
             language=item.get("language") if isinstance(item.get("language"), str) else feed_language,
         ))
     if not entries and items:
-        raise FeedParseError(source, f"no usable entries: none of the {len(items)} items has an id, url, title or text")
+        raise FeedParseError(source, f"no usable entries: none of the {len(items)} items has an id, url, title or text",
+                             FeedFailure.NO_ENTRIES)
     if not items:
         problems.append("feed has no entries")
     return ParsedFeed(
@@ -243,11 +250,13 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
     except FeedParseError:
         raise
     except CpuDeadlineExceeded as exc:
-        raise FeedParseError(url, f"parsing took {exc} (limit {FEED_PARSE_CPU_S:g} s); the document was not read") from None
+        raise FeedParseError(url, f"parsing took {exc} (limit {FEED_PARSE_CPU_S:g} s); the document was not read",
+                             FeedFailure.TOO_SLOW) from None
     except RecursionError as exc:
-        raise FeedParseError(url, "nested too deeply to parse") from exc
+        raise FeedParseError(url, "nested too deeply to parse", FeedFailure.TOO_DEEPLY_NESTED) from exc
     except Exception as exc:  # a parser bug on this document: the feed is unusable, the batch goes on
-        raise FeedParseError(url, f"the parser failed on this document ({type(exc).__name__}: {str(exc)[:200]})") from exc
+        raise FeedParseError(url, f"the parser failed on this document ({type(exc).__name__}: {str(exc)[:200]})",
+                             FeedFailure.PARSER_FAILED) from exc
 
 
 def _decoded_as_feedparser_reads_it(body: bytes, response_headers: Mapping[str, str]) -> str:
@@ -269,7 +278,7 @@ def _bounded_document(body: bytes, response_headers: dict[str, str], url: str) -
     kept = sum(1 for start in scan.item_starts if start < scan.cut_at)
     if kept == 0:
         raise FeedParseError(url, f"refused before parsing: the document has {scan.over_limit} before the end of its "
-                                  f"first item (a feed is read up to {_limits_phrase()})")
+                                  f"first item (a feed is read up to {_limits_phrase()})", FeedFailure.TOO_COMPLEX)
     not_read = count_item_tags(text, scan.cut_at)
     why = "" if scan.over_limit_kind == "items" else f", then the document has {scan.over_limit}"
     problem = (f"only the first {kept} items were read{why}; {not_read} more items not read "
@@ -287,7 +296,7 @@ def _limits_phrase() -> str:
 
 def _parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None) -> ParsedFeed:
     if not body or not body.strip():
-        raise FeedParseError(url, "empty document")
+        raise FeedParseError(url, "empty document", FeedFailure.EMPTY)
     body = _maybe_gunzip(body, url)
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     content_type = lowered.get("content-type", "").lower()
@@ -314,7 +323,7 @@ def _parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None) -> Par
             reason = "not a feed: an HTML page (use `newsmon feeds add` to discover its feeds)"
         elif result.get("bozo"):
             reason = f"not a feed: {_bozo_problem(result.get('bozo_exception'))}"
-        raise FeedParseError(url, reason)
+        raise FeedParseError(url, reason, FeedFailure.NOT_A_FEED)
     feed_meta = result.get("feed") or {}
     if not base.startswith(("http://", "https://")):
         # No fetch URL (a local file): the feed's own rel="self" link says where it lives.
@@ -350,7 +359,8 @@ def _parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None) -> Par
             language=(raw.get("language") or feed_language) or None,
         ))
     if raw_entries and not entries:
-        raise FeedParseError(url, f"no usable entries: none of the {len(raw_entries)} entries has a guid, link, title or description")
+        raise FeedParseError(url, f"no usable entries: none of the {len(raw_entries)} entries has a guid, link, title or description",
+                             FeedFailure.NO_ENTRIES)
     if not raw_entries:
         problems.append("feed has no entries")
     return ParsedFeed(

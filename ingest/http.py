@@ -19,9 +19,10 @@ import brotli
 import httpcore
 import httpx
 
+from newsmon.core.outcomes import FetchFailure
 from newsmon.core.records import Page
 from newsmon.ingest.fetch_errors import FetchError, TargetRefused
-from newsmon.ingest.limiter import HostLimiter, SendTicket
+from newsmon.ingest.limiter import HostLimiter, SendTicket, host_key
 from newsmon.ingest.robots import RobotsCache
 
 Kind = Literal["page", "feed", "robots"]
@@ -51,6 +52,8 @@ NEVER_FETCHED_IPV6 = (
     (ipaddress.ip_network("2001:db8::/32"), "documentation address"),
 )
 SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still routed inside some networks
+# Connections our pool keeps at most; a fetch waits for a free one for at most the connect timeout.
+POOL_MAX_CONNECTIONS = 100
 PERMANENT_REDIRECTS = frozenset({301, 308})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Statuses that speak for the whole host: after one, the rest of this run leaves the host alone.
@@ -66,6 +69,10 @@ NEVER_TEXT_TYPES = frozenset(
 
 class AddressRefused(Exception):
     """Raised inside the connection layer when a host resolves only to addresses we must not contact."""
+
+
+class _ResolveError(httpcore.ConnectError):
+    """The host name did not resolve (httpx reports it as a ConnectError; the category says dns)."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +193,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         except concurrent.futures.TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
         except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            raise _ResolveError(f"cannot resolve {host}: {exc}") from exc
 
     def close(self) -> None:
         self._resolver.shutdown(wait=False, cancel_futures=True)
@@ -231,15 +238,24 @@ class _GuardedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
+def tls_context(verify: bool | ssl.SSLContext = True) -> ssl.SSLContext:
+    """The SSL context of our connections: certifi's roots (the environment is not consulted), or the given one."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, *, allow_loopback: bool, allow_private: bool, verify: bool | ssl.SSLContext = True) -> None:
-        super().__init__(verify=verify, trust_env=False)
-        # httpx has no public hook for the network backend; swap the pool for one that uses ours.
-        ssl_context = self._pool._ssl_context
+    """httpx's transport over a connection pool whose network backend is _GuardedBackend."""
+
+    def __init__(self, *, allow_loopback: bool, allow_private: bool, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context, trust_env=False)
+        # httpx has no public hook for the network backend: the pool it built is replaced by one that
+        # connects through ours, with the same SSL context.
         self._backend = _GuardedBackend(allow_loopback=allow_loopback, allow_private=allow_private)
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
-            max_connections=100,
+            max_connections=POOL_MAX_CONNECTIONS,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
             network_backend=self._backend,
@@ -280,7 +296,7 @@ class _Decoder:
         self.out_bytes = 0
         self.encodings = [e.strip().lower() for e in encoding.split(",") if e.strip() and e.strip().lower() != "identity"]
         if len(self.encodings) > 1:
-            raise FetchError(url, f"stacked Content-Encoding {encoding!r} is not supported")
+            raise FetchError(url, f"stacked Content-Encoding {encoding!r} is not supported", category=FetchFailure.DECOMPRESSION)
         self.kind = self.encodings[0] if self.encodings else None
         if self.kind in ("gzip", "x-gzip"):
             self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -290,12 +306,13 @@ class _Decoder:
         elif self.kind == "br":
             self._br = brotli.Decompressor()
         elif self.kind is not None:
-            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}", category=FetchFailure.DECOMPRESSION)
 
     def _count(self, data: bytes) -> bytes:
         self.out_bytes += len(data)
         if self.out_bytes > self.max_out_bytes:
-            raise FetchError(self.url, f"decompressed body exceeds {self.max_out_bytes} bytes (compression bomb?)")
+            raise FetchError(self.url, f"decompressed body exceeds {self.max_out_bytes} bytes (compression bomb?)",
+                             category=FetchFailure.TOO_LARGE)
         return data
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
@@ -325,17 +342,28 @@ class _Decoder:
                 if self._z.eof:
                     break
         except (zlib.error, brotli.error) as exc:
-            raise FetchError(self.url, f"corrupt {self.kind} body: {exc}") from exc
+            raise FetchError(self.url, f"corrupt {self.kind} body: {exc}", category=FetchFailure.DECOMPRESSION) from exc
 
 
-def _host_key(url: httpx.URL) -> str:
-    return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+def _network_failure(exc: httpx.HTTPError) -> FetchFailure:
+    """dns, tls, connect or network for an httpx error that is not a timeout, from its chain of causes."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _ResolveError):
+            return FetchFailure.DNS
+        if isinstance(cause, ssl.SSLError):
+            return FetchFailure.TLS
+        cause = cause.__cause__ or cause.__context__
+    return FetchFailure.CONNECT if isinstance(exc, httpx.ConnectError) else FetchFailure.NETWORK
 
 
 class SafeClient:
     """The one HTTP client of newsmon: hard caps, refused private targets, per-host politeness, robots.txt."""
 
-    def __init__(self, settings: Any, *, verify: bool | ssl.SSLContext = True) -> None:
+    def __init__(self, settings: Any, *, transport: httpx.BaseTransport | None = None,
+                 verify: bool | ssl.SSLContext = True) -> None:
+        """`transport` replaces the guarded network layer (address checks, deadlines on sockets, TLS with
+        `verify`): tests give an `httpx.MockTransport` to exercise the client's own logic without sockets."""
         self.settings = settings
         s = settings
         self.user_agent: str = getattr(s, "user_agent", "newsmon")
@@ -352,23 +380,29 @@ class SafeClient:
             concurrency=int(getattr(s, "per_host_concurrency", 2)),
             min_interval_s=float(getattr(s, "per_host_min_interval_s", 1.0)),
         )
-        self._client = httpx.Client(
-            transport=_GuardedTransport(
+        if transport is None:
+            transport = _GuardedTransport(
                 allow_loopback=bool(getattr(s, "allow_loopback", False)),
                 allow_private=bool(getattr(s, "allow_private_addresses", False)),
-                verify=verify,
-            ),
+                ssl_context=tls_context(verify),
+            )
+        self._client = httpx.Client(
+            transport=transport,
             follow_redirects=False,
             trust_env=False,
-            timeout=httpx.Timeout(
-                connect=self.connect_timeout_s, read=self.read_timeout_s,
-                write=self.read_timeout_s, pool=self.total_timeout_s,
-            ),
+            timeout=self._timeouts(),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         )
         self.robots = RobotsCache(self._fetch_robots, self.limiter, self.user_agent)
-        self.requests_sent = 0
-        self.bytes_received = 0
+
+    def _timeouts(self, *, deadline_at: float | None = None) -> httpx.Timeout:
+        """Socket timeouts, and the wait for a free connection of our pool: at most the connect timeout, and
+        never past the fetch's total deadline (which the socket wrapper enforces on every read and write)."""
+        pool_s = self.connect_timeout_s
+        if deadline_at is not None:
+            pool_s = max(0.0, min(pool_s, deadline_at - time.monotonic()))
+        return httpx.Timeout(connect=self.connect_timeout_s, read=self.read_timeout_s, write=self.read_timeout_s,
+                             pool=pool_s)
 
     def __enter__(self) -> SafeClient:
         return self
@@ -408,13 +442,14 @@ class SafeClient:
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
-            raise FetchError(original, f"invalid URL {url!r}: {exc}") from exc
+            raise FetchError(original, f"invalid URL {url!r}: {exc}", category=FetchFailure.INVALID_URL) from exc
         if parsed.scheme not in ("http", "https"):
-            raise FetchError(original, f"scheme {parsed.scheme or 'none'!r} refused: only http and https are fetched")
+            raise FetchError(original, f"scheme {parsed.scheme or 'none'!r} refused: only http and https are fetched",
+                             category=FetchFailure.INVALID_URL)
         if not parsed.host:
-            raise FetchError(original, f"URL {url!r} has no host")
+            raise FetchError(original, f"URL {url!r} has no host", category=FetchFailure.INVALID_URL)
         if parsed.userinfo:
-            raise FetchError(original, "URLs with embedded credentials are refused")
+            raise FetchError(original, "URLs with embedded credentials are refused", category=FetchFailure.INVALID_URL)
         return parsed
 
     def _fetch(self, url: str, *, etag: str | None, last_modified: str | None, kind: Kind,
@@ -428,7 +463,8 @@ class SafeClient:
                 allowed, why, temporary = self.robots.check(str(target))
                 if not allowed:
                     # An unreachable robots.txt is a "not now", so the pipeline retries the page later.
-                    raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=temporary)
+                    category = FetchFailure.ROBOTS_UNREACHABLE if temporary else FetchFailure.ROBOTS_DISALLOWED
+                    raise FetchError(current, f"disallowed by robots.txt ({why})", retryable=temporary, category=category)
             headers: dict[str, str] = {}
             if kind == "feed":
                 headers["Accept"] = (
@@ -447,12 +483,14 @@ class SafeClient:
             status, location, page = self._one_request(target, headers, kind, original=url)
             if status in REDIRECTS:
                 if location is None:
-                    raise FetchError(url, f"HTTP {status} redirect without a Location header", status=status)
+                    raise FetchError(url, f"HTTP {status} redirect without a Location header", status=status,
+                                     category=FetchFailure.BAD_REDIRECT)
                 next_url = str(target.join(location))
                 if len(redirects) >= self.max_redirects:
-                    raise FetchError(url, f"more than {self.max_redirects} redirects (last to {next_url})", status=status)
+                    raise FetchError(url, f"more than {self.max_redirects} redirects (last to {next_url})", status=status,
+                                     category=FetchFailure.TOO_MANY_REDIRECTS)
                 if next_url in visited or next_url == str(target):
-                    raise FetchError(url, f"redirect loop at {next_url}", status=status)
+                    raise FetchError(url, f"redirect loop at {next_url}", status=status, category=FetchFailure.REDIRECT_LOOP)
                 visited.add(str(target))
                 redirects.append((status, next_url))
                 current = next_url
@@ -463,17 +501,17 @@ class SafeClient:
     def _one_request(
         self, target: httpx.URL, headers: dict[str, str], kind: Kind, *, original: str
     ) -> tuple[int, str | None, Page | None]:
-        host_key = _host_key(target)
-        blocked_s = self.limiter.blocked_for_s(host_key)
+        host = host_key(target)
+        blocked_s = self.limiter.blocked_for_s(host)
         if blocked_s > 0:
             # Another feed or page on this host just got a 429/503: asking again now would be hammering.
             raise FetchError(original, f"{target.host} asked us to wait (Retry-After): {blocked_s:.0f} s left, not sent",
-                             retryable=True, retry_after_s=blocked_s)
-        ticket = self.limiter.acquire(host_key)
+                             retryable=True, retry_after_s=blocked_s, category=FetchFailure.HOST_BACKOFF)
+        ticket = self.limiter.acquire(host)
         ticket_token = _ticket.set(ticket)
         try:
-            self.requests_sent += 1
-            request = self._client.build_request("GET", target, headers=headers)
+            timeout = self._timeouts(deadline_at=_deadline_at.get())
+            request = self._client.build_request("GET", target, headers=headers, timeout=timeout)
             try:
                 response = self._client.send(request, stream=True)
             except AddressRefused as exc:
@@ -485,14 +523,16 @@ class SafeClient:
                     hint = f"allowed only with {knob}=true"
                 raise TargetRefused(original, f"refused target: {why} ({hint})") from exc
             except httpx.TimeoutException as exc:
-                raise FetchError(original, self._timeout_reason(exc, target.host or ""), retryable=True) from exc
+                raise FetchError(original, self._timeout_reason(exc, target.host or ""), retryable=True,
+                                 category=FetchFailure.TIMEOUT) from exc
             except httpx.HTTPError as exc:
-                raise FetchError(original, f"network error talking to {target.host}: {exc}", retryable=True) from exc
+                raise FetchError(original, f"network error talking to {target.host}: {exc}", retryable=True,
+                                 category=_network_failure(exc)) from exc
             try:
                 return self._read_response(response, target, kind, original=original)
             except FetchError as exc:
                 if exc.status in HOST_BACKOFF_STATUSES:
-                    self.limiter.block(host_key, min(exc.retry_after_s or DEFAULT_HOST_BACKOFF_S, self.max_host_block_s))
+                    self.limiter.block(host, min(exc.retry_after_s or DEFAULT_HOST_BACKOFF_S, self.max_host_block_s))
                 raise
             finally:
                 response.close()
@@ -504,6 +544,8 @@ class SafeClient:
         deadline_at = _deadline_at.get()
         if deadline_at is not None and time.monotonic() >= deadline_at - 0.05:
             return f"timed out: total deadline of {self.total_timeout_s:g} s exceeded talking to {host}"
+        if isinstance(exc, httpx.PoolTimeout):
+            return f"timed out: no free connection in newsmon's pool within {self.connect_timeout_s:g} s"
         if isinstance(exc, httpx.ConnectTimeout):
             return f"timed out: no connection to {host} within {self.connect_timeout_s:g} s"
         return f"timed out: {host} sent nothing for {self.read_timeout_s:g} s"
@@ -528,13 +570,16 @@ class SafeClient:
                 retryable=status in RETRYABLE_STATUSES,
                 status=status,
                 retry_after_s=retry_after_s,
+                category=FetchFailure.for_status(status),
             )
         content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if kind != "robots" and (content_type.startswith(NEVER_TEXT_PREFIXES) or content_type in NEVER_TEXT_TYPES):
-            raise FetchError(original, f"unexpected Content-Type {content_type!r} for a {kind}", status=status)
+            raise FetchError(original, f"unexpected Content-Type {content_type!r} for a {kind}", status=status,
+                             category=FetchFailure.BAD_CONTENT_TYPE)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise FetchError(original, f"body of {declared} bytes exceeds the {self.max_body_bytes}-byte cap", status=status)
+            raise FetchError(original, f"body of {declared} bytes exceeds the {self.max_body_bytes}-byte cap", status=status,
+                             category=FetchFailure.TOO_LARGE)
         decoder = _Decoder(response.headers.get("content-encoding", ""), original, self.max_decompressed_bytes)
         parts: list[bytes] = []
         raw_bytes = 0
@@ -542,14 +587,15 @@ class SafeClient:
             for chunk in response.iter_raw(RAW_CHUNK_BYTES):
                 raw_bytes += len(chunk)
                 if raw_bytes > self.max_body_bytes:
-                    raise FetchError(original, f"body exceeds the {self.max_body_bytes}-byte cap", status=status)
+                    raise FetchError(original, f"body exceeds the {self.max_body_bytes}-byte cap", status=status,
+                                     category=FetchFailure.TOO_LARGE)
                 parts.extend(decoder.feed(chunk))
         except httpx.TimeoutException as exc:
             raise FetchError(original, self._timeout_reason(exc, target.host or "") + " while reading the body",
-                             retryable=True, status=status) from exc
+                             retryable=True, status=status, category=FetchFailure.TIMEOUT) from exc
         except httpx.HTTPError as exc:
-            raise FetchError(original, f"connection broke while reading the body: {exc}", retryable=True, status=status) from exc
-        self.bytes_received += raw_bytes
+            raise FetchError(original, f"connection broke while reading the body: {exc}", retryable=True, status=status,
+                             category=FetchFailure.NETWORK) from exc
         headers = {k.lower(): v for k, v in response.headers.items()}
         page = Page(url=original, final_url=str(target), status=status, headers=headers,
                     body=b"".join(parts), fetched_at=fetched_at)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from newsmon.core.outcomes import FeedFailure, FetchFailure, PollOutcome
 from newsmon.core.records import Feed, FeedState, ParsedFeed
 from newsmon.ingest.feeds import FeedParseError, parse_feed
 from newsmon.ingest.http import FetchError
@@ -19,21 +20,28 @@ log = logging.getLogger("newsmon.poll")
 # 10-minute DAG would silently become 20 minutes.
 DUE_SLACK_S = 60.0
 DEFAULT_MAX_BACKOFF_S = 24 * 3600
-# Multipliers of the adaptive interval: slower after an empty poll, faster when several items arrived.
+# The adaptive interval (seconds between polls) is multiplied by this after a poll that brought no new
+# entry, so a quiet feed is polled less often; after n >= 2 new entries it is multiplied by 2/(n+1), a
+# shorter interval (record_new_items); one new entry keeps it.
 QUIET_GROWTH = 1.5
 
 
 @dataclass(frozen=True)
 class PollResult:
-    """Outcome of one poll. `outcome` is one of: fetched, not_modified, same_body, failed, gone, disabled."""
+    """Outcome of one poll: `outcome` says what happened; a failed poll has its `failure` category.
+
+    `parsed` holds the entries to ingest (fetched or moved with a new body); `error` is the free-text
+    detail of a failed, gone or disabled poll (for logs and the feed's last_error, never a counter key).
+    """
 
     state: FeedState
     parsed: ParsedFeed | None
     unchanged: bool
     error: str | None
-    outcome: str = "fetched"
+    outcome: PollOutcome = PollOutcome.FETCHED
     moved_to: str | None = None
     status: int | None = None
+    failure: FetchFailure | FeedFailure | None = None
 
 
 def _knob(client: Any, name: str, default: float) -> float:
@@ -143,19 +151,20 @@ def body_hash(body: bytes) -> str:
 
 
 def _failed(client: Any, state: FeedState, now: datetime, reason: str, *, status: int | None,
-            retry_after_s: float | None = None) -> PollResult:
+            failure: FetchFailure | FeedFailure | None, retry_after_s: float | None = None) -> PollResult:
     failures = state.failures + 1
     delay_s = backoff_s(client, state, failures, retry_after_s)
     new_state = replace(
         state, failures=failures, last_error=reason, last_polled_at=now,
         next_poll_at=now + timedelta(seconds=delay_s),
     )
-    return PollResult(state=new_state, parsed=None, unchanged=False, error=reason, outcome="failed", status=status)
+    return PollResult(state=new_state, parsed=None, unchanged=False, error=reason, outcome=PollOutcome.FAILED,
+                      status=status, failure=failure)
 
 
 def record_failure(client: Any, feed: Feed, state: FeedState | None, now: datetime, reason: str) -> FeedState:
     """The state after a poll that failed outside poll_feed (the pipeline's own processing crashed): backoff."""
-    return _failed(client, _current_state(client, feed, state), now, reason, status=None).state
+    return _failed(client, _current_state(client, feed, state), now, reason, status=None, failure=None).state
 
 
 def poll_feed(client: Any, feed: Feed, state: FeedState | None, now: datetime) -> PollResult:
@@ -163,7 +172,7 @@ def poll_feed(client: Any, feed: Feed, state: FeedState | None, now: datetime) -
     state = _current_state(client, feed, state)
     if not feed.enabled or state.disabled_reason:
         reason = state.disabled_reason or "disabled in feeds.yaml"
-        return PollResult(state=state, parsed=None, unchanged=True, error=reason, outcome="disabled")
+        return PollResult(state=state, parsed=None, unchanged=True, error=reason, outcome=PollOutcome.DISABLED)
     try:
         fetched = client.fetch_detailed(state.url, etag=state.etag, last_modified=state.last_modified, kind="feed",
                                         user_agent=feed.user_agent)
@@ -172,8 +181,10 @@ def poll_feed(client: Any, feed: Feed, state: FeedState | None, now: datetime) -
             reason = f"410 Gone at {state.url} on {now:%Y-%m-%d}: fix or remove the feed in feeds.yaml"
             gone = replace(state, disabled_reason=reason, last_error=exc.reason, last_polled_at=now,
                            failures=state.failures + 1, next_poll_at=None)
-            return PollResult(state=gone, parsed=None, unchanged=False, error=reason, outcome="gone", status=410)
-        return _failed(client, state, now, exc.reason, status=exc.status, retry_after_s=exc.retry_after_s)
+            return PollResult(state=gone, parsed=None, unchanged=False, error=reason, outcome=PollOutcome.GONE,
+                              status=410, failure=exc.category)
+        return _failed(client, state, now, exc.reason, status=exc.status, failure=exc.category,
+                       retry_after_s=exc.retry_after_s)
     page = fetched.page
     moved_to = fetched.permanent_url
     url = moved_to or state.url
@@ -183,23 +194,26 @@ def poll_feed(client: Any, feed: Feed, state: FeedState | None, now: datetime) -
     if page.not_modified or (state.body_hash is not None and body_hash(page.body) == state.body_hash):
         ok = replace(state, url=url, etag=etag, last_modified=last_modified, failures=0, last_error=None,
                      last_polled_at=now, last_success_at=now)
+        unchanged = PollOutcome.NOT_MODIFIED if page.not_modified else PollOutcome.SAME_BODY
         return PollResult(
             state=record_new_items(ok, 0, now, client=client), parsed=None, unchanged=True, error=None,
-            outcome="not_modified" if page.not_modified else "same_body", moved_to=moved_to, status=page.status,
+            outcome=PollOutcome.MOVED if moved_to else unchanged, moved_to=moved_to, status=page.status,
         )
     try:
         parsed = parse_feed(page.body, url=page.final_url, headers=headers)
     except FeedParseError as exc:
-        return _failed(client, replace(state, url=url), now, f"unusable feed: {exc.reason}", status=page.status)
+        return _failed(client, replace(state, url=url), now, f"unusable feed: {exc.reason}", status=page.status,
+                       failure=exc.category)
     except Exception as exc:  # parse_feed already turns parser failures into FeedParseError; never stop the batch
         log.exception("parsing feed %s (%s) failed", feed.id, state.url)
         reason = f"unusable feed: the parser crashed ({type(exc).__name__}: {str(exc)[:200]})"
-        return _failed(client, replace(state, url=url), now, reason, status=page.status)
+        return _failed(client, replace(state, url=url), now, reason, status=page.status,
+                       failure=FeedFailure.PARSER_FAILED)
     interval_s = state.interval_s or int(_knob(client, "default_poll_interval_s", 600))
     ok = replace(
         state, url=url, etag=etag, last_modified=last_modified, body_hash=body_hash(page.body), failures=0,
         last_error=None, last_polled_at=now, last_success_at=now, interval_s=interval_s,
         next_poll_at=now + timedelta(seconds=interval_s),
     )
-    return PollResult(state=ok, parsed=parsed, unchanged=False, error=None, outcome="fetched",
-                      moved_to=moved_to, status=page.status)
+    return PollResult(state=ok, parsed=parsed, unchanged=False, error=None,
+                      outcome=PollOutcome.MOVED if moved_to else PollOutcome.FETCHED, moved_to=moved_to, status=page.status)

@@ -9,6 +9,8 @@ from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urls
 from courlan import normalize_url, scrub_url
 from tld import get_fld
 
+from newsmon.core.errors import UserError
+
 # Query parameters that only say how a reader arrived (campaigns, click ids, share buttons) or which
 # rendering they got. courlan already drops the common trackers (utm_*, fbclid, gclid, *_source …);
 # these are the ones it keeps that news sites in our feeds use.
@@ -49,7 +51,7 @@ _VARIANT_SUFFIX_RE = re.compile(r"(?:[./-]amp|\.amp\.html?|[./-]print(?:able)?)$
 _AMP_CACHE_RE = re.compile(r"^/(?:[a-z]/)*(?:(s)/)?(?P<rest>[^/]+\..+)$", re.I)
 
 
-class UrlError(ValueError):
+class UrlError(UserError, ValueError):
     """A string that is not an http(s) URL with a host; the caller counts the item as skipped."""
 
 

@@ -28,18 +28,6 @@ from newsmon.app.demo.smtp_sink import SmtpSink  # noqa: E402
 from newsmon.core.settings import Settings, load_settings  # noqa: E402
 
 
-def shared_dir() -> Path:
-    return Path(os.environ.get("NEWSMON_SHARED_DIR") or REPO.parent / "shared")
-
-
-@pytest.fixture
-def shared() -> Path:
-    path = shared_dir()
-    if not (path / "corpus").is_dir():
-        pytest.skip(f"shared corpus not found at {path} (set NEWSMON_SHARED_DIR); evaluation floors need it")
-    return path
-
-
 @dataclass
 class DemoEnv:
     server: FixtureServer
@@ -80,3 +68,17 @@ def airflow_db() -> Path:
                             env={**os.environ})
     assert result.returncode == 0, result.stderr[-2000:]
     return Path(os.environ["AIRFLOW_HOME"])
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """A real headless Chromium (Debian's package) driven by Selenium; nothing is downloaded at run time."""
+    import browser
+
+    if reason := browser.missing():
+        if browser.required():
+            pytest.fail(f"the browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    driver, profile, _took = browser.start()
+    yield driver
+    browser.stop(driver, profile)

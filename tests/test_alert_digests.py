@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from newsmon.app.pipeline import run_once, send_digests
+from newsmon.app.stages.alert import send_digests
+from newsmon.app.stages.run import run_once
 
 
 def _digest_rule(demo_env, mode: str) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select, update
+
 from newsmon.app.cli import main
-from newsmon.app.pipeline import run_once
+from newsmon.app.stages.run import run_once
+from newsmon.store.db import open_engine
+from newsmon.store.schema import alert_outbox
 
 
 def _env(monkeypatch, demo_env):
@@ -39,3 +43,25 @@ def test_alerts_check_names_the_file_line_and_rule_of_a_query_that_used_to_crash
     assert main(["alerts", "check"]) == 2
     err = capsys.readouterr().err
     assert f"{rules}:{line}: rules." in err and "rule 'nested'" in err and "the limit is 2000" in err
+
+
+def test_alerts_retry_queues_only_the_given_failed_alert_and_its_channels_are_not_sent_it_twice(
+        demo_env, monkeypatch, capsys):
+    _env(monkeypatch, demo_env)
+    run_once(demo_env.settings)
+    engine = open_engine(demo_env.settings.database_url)
+    with engine.begin() as conn:  # as if both had been given up after their channels took them
+        conn.execute(update(alert_outbox).values(status="failed", last_error="gave up"))
+        first, second = sorted(conn.execute(select(alert_outbox.c.id)).scalars())
+    mails = len(demo_env.smtp.messages)
+    capsys.readouterr()
+
+    assert main(["alerts", "retry", "--id", str(second)]) == 0
+    assert capsys.readouterr().out.startswith("1 failed alert(s) queued again")
+    assert main(["alerts", "outbox", "--status", "pending"]) == 0
+    assert "pending: 1" in capsys.readouterr().out
+    assert main(["alerts", "send"]) == 0
+    with engine.connect() as conn:
+        status = dict(conn.execute(select(alert_outbox.c.id, alert_outbox.c.status)).all())
+    assert status == {first: "failed", second: "sent"}
+    assert len(demo_env.smtp.messages) == mails

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from shared_notes import require, shared_dir
 from sqlalchemy import Engine, create_engine, func, select
 from test_dedup_fixtures import (
     ASTRAVETS,
@@ -26,10 +26,19 @@ from test_dedup_fixtures import (
 )
 
 import newsmon.store.clusters as clusters_mod
+import newsmon.store.clusters_persist as clusters_persist
 from newsmon.core.records import Article
 from newsmon.store.clusters import assign_clusters, cluster_info
 from newsmon.store.db import open_engine
-from newsmon.store.schema import clusters, dedup_bands, dedup_bands_recent, dedup_docs, metadata
+from newsmon.store.schema import (
+    BAND_TABLES,
+    clusters,
+    dedup_bands,
+    dedup_bands_recent,
+    dedup_common_bands,
+    dedup_docs,
+    metadata,
+)
 
 
 @pytest.fixture
@@ -125,7 +134,7 @@ def _snapshot(engine: Engine) -> tuple:
         return (
             sorted(tuple(r) for r in conn.execute(select(clusters.c.cluster_id, clusters.c.size, clusters.c.outlets))),
             conn.execute(select(func.count()).select_from(dedup_docs)).scalar_one(),
-            sum(conn.execute(select(func.count()).select_from(table)).scalar_one() for table in clusters_mod.BAND_TABLES),
+            sum(conn.execute(select(func.count()).select_from(table)).scalar_one() for table in BAND_TABLES),
         )
 
 
@@ -194,7 +203,7 @@ def test_outlet_template_bands_stop_being_looked_up_yet_a_copy_inside_the_templa
     for start in range(0, len(many), 20):  # several runs, as in production
         assign(engine, many[start : start + 20])
     with engine.connect() as conn:
-        common = conn.execute(select(func.count()).select_from(clusters_mod.dedup_common_bands)).scalar_one()
+        common = conn.execute(select(func.count()).select_from(dedup_common_bands)).scalar_one()
         stories = conn.execute(select(func.count()).select_from(clusters)).scalar_one()
     assert common > 0
     assert stories == len(many)  # the shared template never joined two different articles
@@ -257,15 +266,10 @@ def test_copies_in_one_run_cluster_by_publication_time_not_staging_order(engine:
     assert result[late_but_staged_first.id].duplicate_of == early.id
 
 
-def _shared_dir() -> Path:
-    return Path(os.environ.get("NEWSMON_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
-
-
 @pytest.mark.slow
 def test_shared_real_pairs_keep_f1_above_the_floor() -> None:
-    base = _shared_dir() / "corpus" / "dedup"
-    if not (base / "pairs.jsonl").is_file():
-        pytest.skip(f"shared dedup corpus not found at {base}; set NEWSMON_SHARED_DIR")
+    base = shared_dir() / "corpus" / "dedup"
+    require(base / "pairs.jsonl", "shared dedup corpus")
     texts = {}
     with open(base / "docs.jsonl", encoding="utf-8") as handle:
         for line in handle:
@@ -318,8 +322,8 @@ def test_story_detection_is_the_same_when_band_rows_were_merged_between_runs(
     one_run = create_engine(f"sqlite:///{tmp_path / 'one.db'}")
     metadata.create_all(one_run)
     expected = sorted((a.id, a.cluster_id, a.dup_reason) for a in assign(one_run, articles))
-    monkeypatch.setattr(clusters_mod, "MERGE_EVERY_DOCS", 2)
-    monkeypatch.setattr(clusters_mod, "MID_MERGES", 2)
+    monkeypatch.setattr(clusters_persist, "MERGE_EVERY_DOCS", 2)
+    monkeypatch.setattr(clusters_persist, "MID_MERGES", 2)
     many_runs = create_engine(f"sqlite:///{tmp_path / 'many.db'}")
     metadata.create_all(many_runs)
     ordered = sorted(articles, key=lambda a: (a.fetched_at, a.id))

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from es_recorder import EsRecorder
 from jsonschema import Draft7Validator
+from shared_notes import require, shared_dir
 
 from newsmon.core.settings import Settings
 
@@ -26,8 +27,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 POSTGRES_INIT = ROOT / "compose" / "postgres-init.sh"
 CHECK_ENV = ROOT / "compose" / "check-env.sh"
 ES_SETUP = ROOT / "compose" / "es-setup.sh"
-SHARED = Path(os.environ.get("NEWSMON_SHARED_DIR") or ROOT.parent / "shared")
-SCHEMA = SHARED / "reference" / "compose-spec.json"
+SCHEMA = shared_dir() / "reference" / "compose-spec.json"
 VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+)")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
 SUBSTITUTION = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}")
@@ -112,16 +112,14 @@ def newsmon_services() -> dict[str, dict[str, Any]]:
 
 
 def test_compose_file_validates_against_the_compose_specification_schema() -> None:
-    if not SCHEMA.is_file():
-        pytest.skip(f"Compose JSON Schema not found at {SCHEMA}: set NEWSMON_SHARED_DIR to the shared notes")
+    require(SCHEMA, "the Compose JSON Schema")
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     errors = sorted(Draft7Validator(schema).iter_errors(compose()), key=lambda e: list(e.path))
     assert [f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors] == []
 
 
 def test_the_schema_check_would_catch_a_misspelt_key() -> None:
-    if not SCHEMA.is_file():
-        pytest.skip(f"Compose JSON Schema not found at {SCHEMA}")
+    require(SCHEMA, "the Compose JSON Schema")
     broken = compose()
     broken["services"]["airflow-scheduler"]["healthcheck"]["intervall"] = "10s"
     assert not Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8"))).is_valid(broken)

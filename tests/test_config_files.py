@@ -140,3 +140,26 @@ def test_yaml_merge_keys_may_still_be_overridden_by_the_entry(tmp_path):
         "  - <<: *lrt\n    id: lrt-lt\n    url: https://www.lrt.lt/rss\n    language: lt\n"
     )
     assert [(f.id, f.language) for f in load_feeds(path)] == [("lrt-en", "en"), ("lrt-lt", "lt")]
+
+
+def test_a_feeds_country_and_language_in_any_case_are_stored_as_the_codes_search_uses(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - id: lrt-en\n    name: LRT English\n    url: https://www.lrt.lt/en/news-in-english?rss\n"
+        "    evidence: a public feed list\n    country: lt\n    language: EN\n"
+    )
+    (feed,) = load_feeds(path)
+    assert (feed.country, feed.language) == ("LT", "en")  # source_country:LT and language:en find its articles
+
+
+def test_a_country_that_is_not_a_two_letter_code_is_refused_with_an_example_not_a_pattern(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - id: lrt-en\n    name: LRT English\n    url: https://www.lrt.lt/en/news-in-english?rss\n"
+        "    evidence: a public feed list\n    country: Lithuania\n"
+    )
+    with pytest.raises(ConfigError, match=rf"{path}:6: feeds.0.country: .*'Lithuania' is not a two-letter") as err:
+        load_feeds(path)
+    assert "pattern" not in str(err.value)

@@ -107,13 +107,24 @@ def test_dedup_command_reports_url_exact_and_near_duplicates_and_separate_storie
     assert len({rows[0]["cluster_id"], rows[4]["cluster_id"], rows[5]["cluster_id"]}) == 3
 
 
-def test_dedup_command_rejects_a_bad_line_with_its_number_and_exit_code_2(
+def test_dedup_command_answers_bad_lines_in_their_place_and_clusters_the_rest(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = _run_cli([json.dumps({"url": "https://www.lrt.lt/a/1", "text": FENCE}), "{not json"], monkeypatch, capsys)
-    assert result.returncode == 2
-    assert "line 2" in result.stderr and "Traceback" not in result.stderr
-    result = _run_cli(
-        [json.dumps({"url": "https://www.lrt.lt/a/1", "text": FENCE, "published_at": "yesterday"})], monkeypatch, capsys
-    )
-    assert result.returncode == 2 and "published_at" in result.stderr
+    lines = [
+        json.dumps({"url": "https://www.lrt.lt/naujienos/1/2700001/balionai", "title": "Balloons", "text": BALLOONS}),
+        json.dumps({"url": "https://www.lrt.lt/a/2", "title": "Empty", "text": ""}),
+        "{not json",
+        json.dumps({"url": "https://www.delfi.lt/news/a.d?id=1", "title": "Copy", "text": BALLOONS.upper()}),
+        json.dumps({"url": "https://www.lrt.lt/a/1", "text": FENCE, "published_at": "yesterday"}),
+        json.dumps({"url": "mailto:desk@example.org", "text": FENCE}),
+    ]
+    result = _run_cli(lines, monkeypatch, capsys)
+    assert result.returncode == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == len(lines)
+    assert [(r.get("line"), "error" in r) for r in rows] == [
+        (None, False), (2, True), (3, True), (None, False), (5, True), (6, True)]
+    assert "'text'" in rows[1]["error"] and "not JSON" in rows[2]["error"]
+    assert "published_at" in rows[4]["error"] and "http(s) URL" in rows[5]["error"]
+    assert rows[3]["dup_reason"] == "exact" and rows[3]["duplicate_of"] == rows[0]["id"]
+    assert "4 line(s) of stdin could not be clustered" in result.stderr and "Traceback" not in result.stderr

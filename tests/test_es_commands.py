@@ -85,16 +85,37 @@ def test_es_reindex_with_a_failing_document_keeps_the_alias_and_exits_2(
     assert es.indices["newsmon-articles-000001"] == {"newsmon-articles": {"is_write_index": True}}
 
 
-def test_es_commands_on_a_dead_cluster_print_one_line_and_exit_2(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("argv", [["es", "setup"], ["es", "status"], ["search", "medininkai"]])
+def test_an_unreachable_cluster_is_one_line_and_exit_3_like_every_unavailable_service(
+        argv: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("NEWSMON_ES_URL", f"http://127.0.0.1:{port}")
-    assert main(["es", "setup"]) == 2
+    monkeypatch.setenv("NEWSMON_SEARCH_BACKEND", "elasticsearch")
+    monkeypatch.setenv("NEWSMON_STATE_DIR", str(tmp_path))
+    assert main(argv) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"cannot reach Elasticsearch at http://127.0.0.1:{port}" in err and "connection refused" in err
+
+
+def test_es_reindex_leaves_out_a_damaged_stored_document_and_names_it_once(
+        es: EsRecorder, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import articles
+
+    ids = stage(tmp_path, ["indexed", "indexed", "indexed"])
+    engine = open_engine(f"sqlite:///{tmp_path / 'newsmon.db'}")
+    with engine.begin() as conn:
+        doc = conn.execute(articles.select().where(articles.c.id == ids[1])).one().doc
+        conn.execute(articles.update().where(articles.c.id == ids[1]).values(doc={**doc, "fetched_at": None}))
+    main(["es", "setup"])
+    assert main(["es", "reindex"]) == 0
+    captured = capsys.readouterr()
+    assert set(es.docs["newsmon-articles-000002"]) == {ids[0], ids[2]}
+    assert f"1 stored article(s) could not be read and were left out, e.g. {ids[1]}: " in captured.err
+    assert "fetched_at" in captured.err and "Traceback" not in captured.err
 
 
 def test_search_on_the_elasticsearch_backend_lists_hits_like_on_sqlite(

@@ -90,7 +90,7 @@ def test_documents_the_pipeline_sends_from_the_demo_site_all_fit_the_mapping(tmp
     from newsmon.app.commands.demo import demo_settings
     from newsmon.app.demo import content as demo_content
     from newsmon.app.demo.fixture_server import FixtureServer
-    from newsmon.app.pipeline import run_once
+    from newsmon.app.stages.run import run_once
     from newsmon.core.settings import load_settings
     from newsmon.store.elastic import ElasticIndex
 

@@ -8,25 +8,19 @@ object key that no `properties` entry declares is an error unless the schema has
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from es_recorder import EsRecorder, RecordedRequest, sample_articles
+from shared_notes import require, shared_dir
 
 from newsmon.core.documents import article_to_document
 from newsmon.core.settings import load_settings
 from newsmon.store.elastic import ElasticIndex, load_template
 from newsmon.store.index import SearchQuery
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("NEWSMON_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
-
 
 SPEC_PATH = shared_dir() / "reference" / "elasticsearch-serverless-openapi.json"
 
@@ -42,8 +36,7 @@ STACK_ONLY_KEYS = {
 
 @cache
 def spec() -> dict[str, Any]:
-    if not SPEC_PATH.is_file():
-        pytest.skip(f"Elastic's OpenAPI description is not at {SPEC_PATH}: set NEWSMON_SHARED_DIR to the shared notes")
+    require(SPEC_PATH, "Elastic's OpenAPI description")
     return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
 
 

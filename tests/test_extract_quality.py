@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from shared_notes import require
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,8 +32,7 @@ def _load_eval() -> ModuleType:
 @pytest.fixture(scope="module")
 def evaluation() -> tuple[ModuleType, dict]:
     ev = _load_eval()
-    if not (ev.corpus_dir() / "manifest.jsonl").is_file():
-        pytest.skip(f"extraction corpus not found at {ev.corpus_dir()} (set NEWSMON_SHARED_DIR)")
+    require(ev.corpus_dir() / "manifest.jsonl", "extraction corpus")
     pages = ev.load_pages(ev.DATASETS, every=EVERY)
     # The Lithuanian pages always belong to the subset: they are the outlets this project is for.
     lithuanian = [p for p in ev.load_pages(("fundus-testdata",)) if p.language == "lt" and p not in pages]

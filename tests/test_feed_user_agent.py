@@ -58,7 +58,7 @@ def two_feeds(tmp_path):
 
 
 def test_a_feed_with_a_user_agent_override_is_fetched_with_it_and_other_feeds_with_the_default(two_feeds):
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     server, settings = two_feeds
     counts = poll_feeds(settings, ["guarded", "plain"], NOW)
@@ -68,7 +68,7 @@ def test_a_feed_with_a_user_agent_override_is_fetched_with_it_and_other_feeds_wi
 
 
 def test_article_pages_of_an_overridden_feed_get_its_user_agent_and_robots_txt_keeps_the_default(two_feeds):
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     server, settings = two_feeds
     poll_feeds(settings, ["guarded", "plain"], NOW)

@@ -91,7 +91,7 @@ def test_add_finds_the_advertised_feed_and_appends_it_keeping_comments(env, caps
     server.add("/", b"<html lang='lt'><head><link rel='alternate' type='application/rss+xml' href='/rss.xml'></head></html>",
                content_type="text/html")
     server.add("/rss.xml", RSS)
-    code, out, _ = run(capsys, "feeds", "add", server.url("/"), "--country", "LT", "--affiliation", "independent")
+    code, out, _ = run(capsys, "feeds", "add", server.url("/"), "--country", "lt", "--affiliation", "independent")
     assert code == 0 and "added" in out
     text = env.read_text(encoding="utf-8")
     assert text.startswith(FEEDS_YAML) and "# the first one" in text

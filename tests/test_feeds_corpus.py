@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_notes import require
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -14,9 +15,7 @@ from bench.eval_feeds import evaluate, shared_dir
 
 @pytest.mark.slow
 def test_every_corpus_feed_parses_without_crash_or_hang_and_agrees_with_expected_output():
-    corpus = shared_dir() / "corpus" / "feeds"
-    if not corpus.is_dir():
-        pytest.skip(f"feed corpus not found at {corpus} (set NEWSMON_SHARED_DIR)")
+    corpus = require(shared_dir() / "corpus" / "feeds", "feed corpus")
     summary = evaluate(corpus, out=lambda *a, **k: None)
     assert summary["crashes"] == 0 and summary["hangs"] == 0
     assert summary["untyped_skips"] == 0  # every unusable file says why

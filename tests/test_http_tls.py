@@ -107,6 +107,7 @@ def test_certificate_from_an_unknown_authority_is_a_fetch_error(tls_server):
     with client(True) as c, pytest.raises(FetchError) as info:
         c.fetch(f"{base}/feed.xml", kind="feed")
     assert "CERTIFICATE_VERIFY_FAILED" in info.value.reason or "certificate" in info.value.reason.lower()
+    assert info.value.category == "tls"
 
 
 def test_total_deadline_holds_over_tls(tls_server):

@@ -122,13 +122,13 @@ def test_objects_kibana_rejects_are_listed_and_exit_2(
     assert len(kibana.requests) == 1  # settings are not touched after a failed import
 
 
-def test_unreachable_kibana_is_one_line_telling_how_to_start_it(
+def test_unreachable_kibana_is_one_line_telling_how_to_start_it_and_exit_3(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("NEWSMON_KIBANA_URL", f"http://127.0.0.1:{port}")
-    assert main(["kibana", "import"]) == 2
+    assert main(["kibana", "import"]) == 3  # unavailable, as for the state DB and Elasticsearch
     err = capsys.readouterr().err
     assert err.startswith(f"newsmon: cannot reach Kibana at http://127.0.0.1:{port}/api/saved_objects/_import")
     assert "docker compose up -d kibana" in err and err.count("\n") == 1

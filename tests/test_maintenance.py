@@ -17,6 +17,7 @@ from newsmon.core.settings import Settings, load_settings
 from newsmon.store.clusters import assign_clusters
 from newsmon.store.db import open_engine
 from newsmon.store.migrations import HEAD
+from newsmon.store.runs import recent_runs
 from newsmon.store.schema import BAND_TABLES, alert_outbox, articles, dedup_docs, seen_entries
 
 NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
@@ -177,6 +178,7 @@ def test_cli_dry_run_prints_the_counts_and_leaves_the_store_alone(settings, monk
     assert "would remove 1 feed entry keys older than 90 days" in out
     assert "nothing was changed" in out
     assert _count(settings, seen_entries) == 2
+    assert recent_runs(open_engine(settings.database_url)) == []  # a dry run leaves no trace, not even in runs
 
     assert main(["maintenance", "--json", "--seen-days", "30"]) == 0
     assert json.loads(capsys.readouterr().out)["seen_entries_pruned"] == 1
@@ -212,5 +214,9 @@ def test_each_task_of_the_daily_dag_does_its_step_on_the_configured_store(settin
     assert results["prune_seen_entries"] == 1 and results["prune_sent_alerts"] == 1
     assert results["count_stuck_articles"] == 1
     assert results["optimize_database"]["analyzed"] == 1
+    recorded = {r.stage: r.counts for r in recent_runs(open_engine(settings.database_url))}
+    assert list(recorded) == order[:0:-1]  # every stage task recorded what it did, newest first
+    assert recorded["prune_seen_entries"]["seen_entries_pruned"] == 1
+    assert recorded["count_stuck_articles"]["stuck_index_errors"] == 1
     assert _count(settings, seen_entries) == 1
     assert _count(settings, alert_outbox) == 0

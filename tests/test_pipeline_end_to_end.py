@@ -9,7 +9,9 @@ from datetime import UTC
 from sqlalchemy import func, select
 
 from newsmon.app.demo import content as demo_content
-from newsmon.app.pipeline import cluster_and_index, run_once, send_alerts
+from newsmon.app.stages.alert import send_alerts
+from newsmon.app.stages.index import cluster_and_index
+from newsmon.app.stages.run import run_once
 from newsmon.store.backends import open_index
 from newsmon.store.db import open_engine
 from newsmon.store.index import SearchQuery
@@ -91,11 +93,13 @@ def test_diacritic_free_spelling_finds_the_article_spelled_with_diacritics(demo_
 
 def test_broken_feed_missing_page_and_pdf_are_counted_skips_and_the_run_goes_on(demo_env):
     summary = run_once(demo_env.settings)
-    reasons = " | ".join(summary.poll["skipped_reasons"])
-    assert summary.poll["feeds_failed"] == 1 and "broken" in reasons
-    assert "404" in reasons and "removed-story" in reasons
-    assert "application/pdf" in reasons
-    assert summary.poll["skipped"] == 3
+    assert summary.poll["skipped_reasons"] == {"feed_unparseable.not_a_feed": 1, "page_fetch_failed.http_404": 1,
+                                               "page_fetch_failed.bad_content_type": 1}
+    assert summary.poll["feeds_failed"] == 1 and summary.poll["skipped"] == 3
+    examples = {e["key"]: e["detail"] for e in summary.poll["examples"]}
+    assert examples["feed_unparseable.not_a_feed"].startswith("feed broken: unusable feed: not a feed")
+    assert "HTTP 404" in examples["page_fetch_failed.http_404"] and "removed-story" in examples["page_fetch_failed.http_404"]
+    assert "application/pdf" in examples["page_fetch_failed.bad_content_type"]
     assert summary.index["indexed"] == len(demo_content.ARTICLES)
 
 
@@ -175,9 +179,11 @@ def test_hostile_feeds_among_good_ones_back_off_while_the_good_ones_are_indexed_
 
     assert summary.index["indexed"] == len(demo_content.ARTICLES)
     assert len(demo_env.smtp.messages) == 2
-    reasons = " | ".join(summary.poll["skipped_reasons"])
-    assert "feed deep-json: unusable feed: not a feed: JSON nested too deeply" in reasons
-    assert "feed many-attributes: unusable feed: refused before parsing" in reasons
+    assert {"feed_unparseable.too_deeply_nested": 1, "feed_unparseable.too_complex": 1}.items() <= summary.poll[
+        "skipped_reasons"].items()
+    details = [e["detail"] for e in summary.poll["examples"]]
+    assert "feed deep-json: unusable feed: not a feed: JSON nested too deeply to read" in details
+    assert any(d.startswith("feed many-attributes: unusable feed: refused before parsing") for d in details)
     assert summary.poll["feeds_failed"] == 3  # the two hostile feeds and the demo's broken one
     with open_engine(demo_env.settings.database_url).connect() as conn:
         for name in HOSTILE_FEEDS:

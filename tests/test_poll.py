@@ -92,6 +92,7 @@ def test_failures_back_off_exponentially_and_success_resets_them(server, client)
         state = result.state
         delays.append((state.next_poll_at - NOW).total_seconds())
         assert result.error and "HTTP 500" in result.error
+        assert result.outcome == "failed" and result.failure == "http_5xx"
     assert delays == [600, 1200, 2400] and state.failures == 3
     server.add("/feed.xml", FEED_BODY)
     ok = poll_feed(client, feed_for(server), state, NOW)
@@ -110,6 +111,7 @@ def test_permanent_redirect_updates_the_stored_feed_url(server, client):
     server.add("/new.xml", FEED_BODY)
     result = poll_feed(client, feed_for(server, "/old.xml"), None, NOW)
     assert result.moved_to == server.url("/new.xml") and result.state.url == server.url("/new.xml")
+    assert result.outcome == "moved" and result.parsed is not None and result.error is None
 
 
 def test_temporary_redirect_keeps_the_configured_url(server, client):
@@ -117,12 +119,14 @@ def test_temporary_redirect_keeps_the_configured_url(server, client):
     server.add("/new.xml", FEED_BODY)
     result = poll_feed(client, feed_for(server, "/old.xml"), None, NOW)
     assert result.moved_to is None and result.state.url == server.url("/old.xml")
+    assert result.outcome == "fetched"
 
 
 def test_410_gone_disables_the_feed_with_a_reason(server, client):
     server.add("/feed.xml", b"gone", status=410, content_type="text/plain")
     result = poll_feed(client, feed_for(server), None, NOW)
     assert result.outcome == "gone" and "410 Gone" in result.state.disabled_reason
+    assert result.failure == "http_410"
     assert not is_due(feed_for(server), result.state, NOW + timedelta(days=30))
 
 
@@ -130,6 +134,7 @@ def test_html_page_instead_of_feed_is_a_failure_with_a_reason(server, client):
     server.add("/feed.xml", b"<!doctype html><html><body>Moved!</body></html>", content_type="text/html")
     result = poll_feed(client, feed_for(server), None, NOW)
     assert result.parsed is None and "not a feed" in result.error and result.state.failures == 1
+    assert result.outcome == "failed" and result.failure == "not_a_feed"
 
 
 def test_feed_state_round_trips_through_the_state_db(tmp_path):

@@ -56,7 +56,7 @@ def article_hits(server: FeedServer) -> int:
 
 @pytest.mark.parametrize("validators", [True, False], ids=["server-answers-304", "server-ignores-validators"])
 def test_second_poll_of_unchanged_feed_fetches_no_articles(site, validators):
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 4), etag='"v1"' if validators else None,
@@ -70,7 +70,7 @@ def test_second_poll_of_unchanged_feed_fetches_no_articles(site, validators):
 
 
 def test_a_changed_feed_fetches_only_its_new_article(site):
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 3), etag='"v1"')
@@ -81,7 +81,7 @@ def test_a_changed_feed_fetches_only_its_new_article(site):
 
 
 def test_editing_a_healthy_feeds_url_in_feeds_yaml_polls_the_new_url_at_once(demo_env):
-    from newsmon.app.pipeline import run_once
+    from newsmon.app.stages.run import run_once
 
     run_once(demo_env.settings)
     feeds_yaml = demo_env.settings.feeds_file
@@ -97,7 +97,7 @@ def test_editing_a_healthy_feeds_url_in_feeds_yaml_polls_the_new_url_at_once(dem
 
 @pytest.mark.parametrize("validators", [True, False], ids=["server-answers-304", "server-ignores-validators"])
 def test_entries_past_the_per_poll_cap_are_ingested_by_the_next_poll_of_the_unchanged_feed(site, validators):
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     server, settings = site
     capped = settings.model_copy(update={"max_entries_per_poll": 3})
@@ -112,7 +112,7 @@ def test_entries_past_the_per_poll_cap_are_ingested_by_the_next_poll_of_the_unch
 
 
 def test_items_past_the_parsing_limit_are_counted_as_not_read(site):
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 1_200))
@@ -126,12 +126,12 @@ class WorkerStopped(BaseException):
 
 
 def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_goes_on(site, monkeypatch):
-    from newsmon.app import pipeline
-    from newsmon.app.pipeline import MAX_PROCESSING_ATTEMPTS, poll_feeds
+    from newsmon.app.stages import poll as poll_stage
+    from newsmon.app.stages.poll import MAX_PROCESSING_ATTEMPTS, poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 3), etag='"v1"')
-    extract_article, stopped = pipeline.extract_article, []
+    extract_article, stopped = poll_stage.extract_article, []
 
     def extract_or_hang(body, url, **kwargs):
         if url.endswith("/news/1.html"):  # this page never finishes: the worker is stopped inside it
@@ -139,18 +139,19 @@ def test_a_page_whose_processing_keeps_being_stopped_is_given_up_and_the_feed_go
             raise WorkerStopped()
         return extract_article(body, url, **kwargs)
 
-    monkeypatch.setattr(pipeline, "extract_article", extract_or_hang)
+    monkeypatch.setattr(poll_stage, "extract_article", extract_or_hang)
     for run in range(MAX_PROCESSING_ATTEMPTS):
         with pytest.raises(WorkerStopped):
             poll_feeds(settings, ["border-desk"], NOW + timedelta(minutes=10 * run))
     after = poll_feeds(settings, ["border-desk"], NOW + timedelta(hours=1))
     assert len(stopped) == MAX_PROCESSING_ATTEMPTS
     assert after["staged"] == 1  # story 2, behind the page that stopped every run
-    assert any("stopped" in reason for reason in after["skipped_reasons"])
+    assert after["skipped_reasons"] == {"page_unfinished": 1}
+    assert "stopped (worker timeout or kill) 2 times" in after["examples"][0]["detail"]
 
 
 def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_by_the_next_poll(site):
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     server, settings = site
     server.add("/feed.xml", feed_xml(server.base, 2), etag='"v1"')
@@ -163,19 +164,20 @@ def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_by_the_next_po
 
 
 def test_an_entry_link_with_an_impossible_port_is_a_counted_skip_and_the_feed_goes_on(site):
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages.poll import poll_feeds
 
     server, settings = site
     body = feed_xml(server.base, 3).replace(f"{server.base}/news/1.html".encode(), b"http://127.0.0.1:99999/news/1.html")
     server.add("/feed.xml", body)
     counts = poll_feeds(settings, ["border-desk"], NOW)
     assert counts["staged"] == 2
-    assert counts["skipped_reasons"] == {"entry link not fetchable: Port out of range 0-65535": 1}
+    assert counts["skipped_reasons"] == {"entry_bad_link": 1}
+    assert "127.0.0.1:99999/news/1.html: Port out of range 0-65535" in counts["examples"][0]["detail"]
 
 
 def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_on(site, monkeypatch):
-    from newsmon.app import pipeline
-    from newsmon.app.pipeline import poll_feeds
+    from newsmon.app.stages import poll as poll_stage
+    from newsmon.app.stages.poll import poll_feeds
     from newsmon.store.db import open_engine
     from newsmon.store.feedstate import load_feed_state
 
@@ -185,17 +187,41 @@ def test_a_crash_while_polling_one_feed_backs_that_feed_off_and_the_batch_goes_o
     feeds_yaml = settings.feeds_file
     feeds_yaml.write_text(feeds_yaml.read_text().replace("feeds:\n", "feeds:\n  - id: crashing\n    name: Crashing\n"
                                                          f"    url: {server.url('/other.xml')}\n    language: en\n    evidence: a test fixture on loopback\n", 1))
-    poll_feed = pipeline.poll_feed
+    poll_feed = poll_stage.poll_feed
 
     def poll_with_a_bug(client, feed, state, now):  # stands in for any bug on one feed's path
         if feed.id == "crashing":
             raise KeyError("a bug on this feed's path")
         return poll_feed(client, feed, state, now)
 
-    monkeypatch.setattr(pipeline, "poll_feed", poll_with_a_bug)
+    monkeypatch.setattr(poll_stage, "poll_feed", poll_with_a_bug)
     counts = poll_feeds(settings, ["crashing", "border-desk"], NOW)
     assert counts["staged"] == 2 and counts["feeds_failed"] == 1
-    assert any(reason.startswith("feed crashing: polling crashed (KeyError") for reason in counts["skipped_reasons"])
+    assert counts["skipped_reasons"] == {"feed_crashed": 1}
+    assert counts["examples"][0]["detail"].startswith("feed crashing: polling crashed (KeyError")
     with open_engine(settings.database_url).connect() as conn:
         state = load_feed_state(conn, "crashing")
     assert state.failures == 1 and state.next_poll_at > NOW
+
+
+def test_polling_reads_only_the_configured_topic_pack_so_a_broken_other_pack_does_not_stop_it(site):
+    from newsmon.app.stages.poll import poll_feeds
+
+    server, settings = site
+    (settings.topics_dir / "draft.yaml").write_text("id: draft\nname: [not, a, name\n", encoding="utf-8")
+    server.add("/feed.xml", feed_xml(server.base, 2))
+    counts = poll_feeds(settings, ["border-desk"], NOW)
+    assert counts["staged"] == 2
+
+
+def test_a_topic_pack_that_is_not_there_is_a_config_error_naming_the_folder_and_the_packs_in_it(site):
+    from newsmon.app.stages.poll import poll_feeds
+    from newsmon.core.config import ConfigError
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 2))
+    with pytest.raises(ConfigError) as caught:
+        poll_feeds(settings.model_copy(update={"topic": "lt-pl"}), ["border-desk"], NOW)
+    message = str(caught.value)
+    assert "'lt-pl' (NEWSMON_TOPIC)" in message and str(settings.topics_dir) in message
+    assert "expected lt-pl.yaml" in message and "packs there: lt-by" in message

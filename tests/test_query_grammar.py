@@ -6,7 +6,9 @@ no query crashes a search, `alerts check` or the alert stage: depth, size and da
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import pytest
 from es_recorder import EsRecorder
@@ -19,7 +21,9 @@ from newsmon.core.query import (
     MAX_PREFIX_TERMS,
     MAX_QUERY_CHARS,
     MAX_TERMS,
+    Node,
     QuerySyntaxError,
+    compile_query,
     resolve_bound,
 )
 from newsmon.core.settings import load_settings
@@ -121,6 +125,34 @@ def test_a_construct_elasticsearch_reads_differently_is_refused_everywhere_with_
         assert es.requests == []
 
 
+def _kinds(node: object) -> set[type]:
+    found = {type(node)}
+    for f in fields(node):  # type: ignore[arg-type]
+        value = getattr(node, f.name)
+        for child in value if isinstance(value, tuple) else (value,):
+            if type(child) in get_args(Node):
+                found |= _kinds(child)
+    return found
+
+
+@dataclass(frozen=True)
+class _NodeOfTomorrow:
+    """A node kind compile_query might gain one day."""
+
+
+def test_every_kind_of_query_node_is_read_alike_by_search_and_rules_and_an_unknown_one_is_an_error(index, monkeypatch):
+    # The shared cases run on both evaluators (first test above); together they hold every kind of node.
+    compiled = [compile_query(q) for q, _, _ in CASES]
+    assert set().union(*(_kinds(node) for node in compiled if node is not None)) == set(get_args(Node))
+    monkeypatch.setattr("newsmon.alerts.match.compile_query", lambda q: _NodeOfTomorrow())
+    monkeypatch.setattr("newsmon.store.sqlite_index.compile_query", lambda q: _NodeOfTomorrow())
+    rule = AlertRule(name="r", query="medininkai", channels=["file:a.jsonl"])
+    with pytest.raises(TypeError, match="cannot evaluate query node"):
+        rule_matches(rule, ArticleView(next(iter(ARTICLES.values()))))
+    with pytest.raises(TypeError, match="cannot translate query node"):
+        index.search(SearchQuery(q="medininkai"))
+
+
 def test_bang_no_longer_finds_the_articles_that_contain_the_word(index):
     # Elasticsearch reads !medininkai as NOT medininkai; the embedded index used to return the opposite.
     with pytest.raises(QuerySyntaxError, match="Elasticsearch reads ! as NOT"):
@@ -202,3 +234,14 @@ def test_date_bounds_round_and_count_months_like_elasticsearch():
     assert resolve_bound("2026-06-30", round_up=True) == datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=UTC)
     assert resolve_bound("2026-06-30T08:00", round_up=True) == datetime(2026, 6, 30, 8, 0, 59, 999999, tzinfo=UTC)
     assert resolve_bound("2026-06-30", round_up=False) == datetime(2026, 6, 30, tzinfo=UTC)
+
+
+def test_now_rounded_to_a_week_month_or_year_starts_that_week_month_or_year_not_today():
+    now = datetime(2026, 3, 19, 15, 45, tzinfo=UTC)  # a Thursday
+    assert resolve_bound("now/w", round_up=False, now=now) == datetime(2026, 3, 16, tzinfo=UTC)
+    assert resolve_bound("now/M", round_up=False, now=now) == datetime(2026, 3, 1, tzinfo=UTC)
+    assert resolve_bound("now/y", round_up=False, now=now) == datetime(2026, 1, 1, tzinfo=UTC)
+    end = timedelta(microseconds=1)
+    assert resolve_bound("now/w", round_up=True, now=now) == datetime(2026, 3, 23, tzinfo=UTC) - end
+    assert resolve_bound("now/y", round_up=True, now=now) == datetime(2027, 1, 1, tzinfo=UTC) - end
+    assert resolve_bound("now/d", round_up=False, now=now) == datetime(2026, 3, 19, tzinfo=UTC)

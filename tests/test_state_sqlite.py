@@ -14,7 +14,9 @@ import pytest
 from sqlalchemy import create_engine, event, text
 
 from newsmon.app.demo import content as demo_content
-from newsmon.app.pipeline import cluster_and_index, plan_feeds, poll_feeds
+from newsmon.app.stages.index import cluster_and_index
+from newsmon.app.stages.plan import plan_feeds
+from newsmon.app.stages.poll import poll_feeds
 from newsmon.store.db import open_engine
 from newsmon.store.migrations import HEAD
 

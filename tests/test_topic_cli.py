@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from shared_notes import require, shared_dir
 
 from newsmon.app.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("NEWSMON_SHARED_DIR") or REPO.parent / "shared")
-DEV = SHARED / "corpus" / "topic" / "dev.jsonl"
+DEV = shared_dir() / "corpus" / "topic" / "dev.jsonl"
 
 ARTICLES = [
     {"id": "a1", "title": "Lithuania shuts Šalčininkai crossing",
@@ -60,15 +59,17 @@ def test_explain_adds_the_reasoning_and_the_text_around_each_match(monkeypatch, 
         assert f"[{match['surface']}]" in match["context"]
 
 
-def test_bad_lines_are_reported_with_their_number_and_skipped_with_exit_code_2(monkeypatch, capsys) -> None:
-    lines = ["{not json", json.dumps({"title": "no text"}), json.dumps(ARTICLES[1], ensure_ascii=False), "[1, 2]"]
+def test_bad_lines_are_answered_in_their_place_and_the_others_are_tagged(monkeypatch, capsys) -> None:
+    lines = ["{not json", json.dumps({"id": "x", "title": "no text"}), json.dumps(ARTICLES[1], ensure_ascii=False),
+             "[1, 2]"]
     code, out, err = run_tag(monkeypatch, capsys, lines)
-    assert code == 2
-    assert [o["id"] for o in out] == ["a2"]
-    assert "line 1: not JSON" in err
-    assert "line 2: `text` is missing" in err
-    assert "line 4: expected a JSON object" in err
-    assert "Traceback" not in err
+    assert code == 0
+    assert [(o.get("line"), o.get("id")) for o in out] == [(1, None), (2, "x"), (None, "a2"), (4, None)]
+    assert "not JSON" in out[0]["error"]
+    assert "`text` is missing" in out[1]["error"]
+    assert "expected a JSON object" in out[3]["error"]
+    assert "on_topic" in out[2] and "error" not in out[2]
+    assert "3 line(s) of stdin could not be tagged" in err and "Traceback" not in err
 
 
 def test_broken_pack_is_one_line_on_stderr_and_exit_code_2(monkeypatch, capsys, tmp_path: Path) -> None:
@@ -86,8 +87,8 @@ def test_unknown_topic_lists_the_installed_ones(monkeypatch, capsys) -> None:
     assert "installed: lt-by" in err
 
 
-@pytest.mark.skipif(not DEV.is_file(), reason=f"topic dev set not found at {DEV} (set NEWSMON_SHARED_DIR)")
 def test_dev_set_quality_stays_above_the_acceptance_floors() -> None:
+    require(DEV, "the topic dev set")
     sys.path.insert(0, str(REPO / "bench"))
     try:
         from eval_topic import evaluate

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import pytest
+from shared_notes import require, shared_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SET_DIR = REPO / "bench" / "data" / "topic"
-SHARED = Path(os.environ.get("NEWSMON_SHARED_DIR") or REPO.parent / "shared")
+SHARED = shared_dir()
 
 spec = importlib.util.spec_from_file_location("topic_set_build", SET_DIR / "build.py")
 build = importlib.util.module_from_spec(spec)
@@ -64,9 +64,8 @@ def test_checks_report_a_duplicate_text_an_unlabelled_item_and_a_wrong_split(
     assert f"item {items[-1]['id']} has no label" in out
 
 
-@pytest.mark.skipif(not (SHARED / "corpus" / "topic" / "dev.jsonl").is_file(),
-                    reason=f"shared topic dev set not found under {SHARED} (set NEWSMON_SHARED_DIR)")
 def test_a_dev_set_url_is_refused_however_it_is_written() -> None:
+    require(SHARED / "corpus" / "topic" / "dev.jsonl", "the shared topic dev set")
     dev_url = next(r["url"] for r in build.read_jsonl(SHARED / "corpus" / "topic" / "dev.jsonl") if r.get("url"))
     bare = dev_url.split("://", 1)[1].removeprefix("www.")
     problems: list[str] = []

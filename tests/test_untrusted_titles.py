@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from newsmon.app.demo.fixture_server import Route
-from newsmon.app.pipeline import run_once
+from newsmon.app.stages.run import run_once
 from newsmon.core.text import MAX_SUBJECT_TITLE_CHARS, MAX_TITLE_CHARS, clean_title, drop_invisible, strip_controls
 from newsmon.ingest.extract import extract_article
 from newsmon.ingest.feeds import parse_feed

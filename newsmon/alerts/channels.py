@@ -17,10 +17,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from newsmon.core.channel_urls import SCHEME_RE, describe_channel, url_pieces
+from newsmon.core.errors import Unavailable
 from newsmon.core.settings import Settings
 
 
-class DeliveryError(RuntimeError):
+class DeliveryError(Unavailable):
     """A channel could not take the alert now; the outbox retries it with backoff."""
 
 

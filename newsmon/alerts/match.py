@@ -90,7 +90,10 @@ def _eval(node: Node, view: ArticleView) -> bool:
         return any(_contains(view.fields[c], folded, stems, node.prefix) for c in columns)
     if isinstance(node, KeywordTerm):
         return _keyword(node, view)
-    return _in_range(node, view)
+    if isinstance(node, DateRange):
+        return _in_range(node, view)
+    # A node kind compile_query gained must be taught here too; read as "no match", a rule would never fire.
+    raise TypeError(f"the alert matcher cannot evaluate query node {node!r}")
 
 
 def _keyword(term: KeywordTerm, view: ArticleView) -> bool:

@@ -22,11 +22,14 @@ from sqlalchemy.engine import Connection, Engine
 from newsmon.alerts.channels import Alert, DeliveryError, deliver
 from newsmon.alerts.match import ArticleView, rule_matches
 from newsmon.core.config import AlertRule
+from newsmon.core.errors import Unavailable
+from newsmon.core.outcomes import Count
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.core.text import subject_title
+from newsmon.store.clusters import cluster_info
 from newsmon.store.db import insert_ignore
-from newsmon.store.schema import alert_outbox, articles
+from newsmon.store.schema import alert_outbox
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ BACKOFF_BASE_S = 30
 BACKOFF_MAX_S = 3600
 
 
-class AlertDeliveryError(RuntimeError):
+class AlertDeliveryError(Unavailable):
     """Some alerts could not be delivered this time; they stay in the outbox and the task should retry."""
 
 
@@ -48,10 +51,55 @@ class OutboxCounts:
     sent: int = 0
     retry_later: int = 0
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    # (the counter the row went to: retry_later or failed, the error): examples for the run's counts.
+    errors: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items() if k != "errors"}
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outbox row as `newsmon alerts outbox` (and any other reader) shows it."""
+
+    id: int
+    rule: str
+    status: str  # pending | sending | sent | failed
+    attempts: int
+    created_at: datetime
+    cluster_id: str
+    title: str
+    last_error: str | None
+
+
+def list_outbox(engine: Engine, *, status: str | None = None, limit: int = 30) -> list[OutboxEntry]:
+    """The newest `limit` outbox rows, of one status or all."""
+    stmt = select(alert_outbox).order_by(alert_outbox.c.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(alert_outbox.c.status == status)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [OutboxEntry(id=r["id"], rule=r["rule"], status=r["status"], attempts=r["attempts"],
+                        created_at=r["created_at"], cluster_id=r["cluster_id"],
+                        title=str(r["payload"].get("title", "")), last_error=r["last_error"]) for r in rows]
+
+
+def outbox_totals(engine: Engine) -> dict[str, int]:
+    """How many outbox rows have each status (statuses without rows are left out)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(alert_outbox.c.status, func.count()).group_by(alert_outbox.c.status)).all()
+    return {status: int(n) for status, n in rows}
+
+
+def retry_failed(engine: Engine, ids: Sequence[int] = ()) -> int:
+    """Queue given-up alerts again with a fresh attempt count (all of them, or only `ids`); returns how many.
+
+    Their channels that already took them stay remembered, so a retried alert reaches only the others."""
+    stmt = update(alert_outbox).where(alert_outbox.c.status == "failed")
+    if ids:
+        stmt = stmt.where(alert_outbox.c.id.in_(list(ids)))
+    with engine.begin() as conn:
+        return conn.execute(stmt.values(status="pending", attempts=0, next_attempt_at=None)).rowcount
 
 
 def channel_key(url: str) -> str:
@@ -98,16 +146,18 @@ def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: 
     return counts
 
 
-def _cluster_size(conn: Connection, cluster_id: str) -> int:
-    return int(conn.execute(select(func.count()).where(articles.c.cluster_id == cluster_id)).scalar_one()) or 1
+def _story_outlets(conn: Connection, cluster_ids: set[str]) -> dict[str, set[str]]:
+    """The outlets each story cluster has been seen at (its record keeps them as copies join it)."""
+    return {cluster_id: set(info["outlets"]) for cluster_id, info in cluster_info(conn, cluster_ids).items()}
 
 
-def _format(rule: AlertRule, payloads: list[dict], sizes: dict[str, int]) -> Alert:
+def _format(rule: AlertRule, payloads: list[dict], outlets: dict[str, set[str]]) -> Alert:
     rows = [{k: v for k, v in p.items() if not k.startswith("_")} for p in payloads]
     lines = []
     for p in rows:
-        size = sizes.get(p["cluster_id"], 1)
-        also = f" · also reported by {size - 1} other outlet(s)" if size > 1 else ""
+        # Other outlets, not other copies: a site that publishes a story twice is still one outlet.
+        others = len(outlets.get(p["cluster_id"], set()) - {p["source"]})
+        also = f" · also reported by {others} other outlet(s)" if others else ""
         lines += [
             p["title"],
             f"{p['source']} · {p['published_at'] or 'publish date unknown'} · {p['language'] or '?'}{also}",
@@ -155,7 +205,7 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             )
             if res.rowcount:
                 claimed.append(dict(row))
-        sizes = {r["cluster_id"]: _cluster_size(conn, r["cluster_id"]) for r in claimed}
+        outlets = _story_outlets(conn, {r["cluster_id"] for r in claimed})
     groups: dict[tuple[str, int | None], list[dict]] = {}
     for row in claimed:
         key = (row["rule"], None if row["mode"] != "instant" else row["id"])
@@ -174,7 +224,7 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             needing = [r for r in rows if key not in delivered[r["id"]]]
             if not needing:
                 continue
-            alert = _format(rule, [r["payload"] for r in needing], sizes)
+            alert = _format(rule, [r["payload"] for r in needing], outlets)
             try:
                 deliver(channel, alert, settings)
             except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
@@ -199,7 +249,7 @@ def _give_up_unfinished(conn: Connection, row: dict, counts: OutboxCounts) -> No
     if res.rowcount:
         log.warning("alert %s of rule %r: %s", row["id"], row["rule"], error)
         counts.failed += 1
-        counts.errors.append(error)
+        counts.errors.append((Count.FAILED, error))
 
 
 def _finish(engine: Engine, rows: list[dict], now: datetime, *, error: str | None, permanent: bool,
@@ -216,11 +266,11 @@ def _finish(engine: Engine, rows: list[dict], now: datetime, *, error: str | Non
             elif permanent or attempts >= MAX_ATTEMPTS:
                 values = {"status": "failed", "last_error": error, "payload": payload}
                 counts.failed += 1
-                counts.errors.append(error)
+                counts.errors.append((Count.FAILED, error))
             else:
                 delay_s = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
                 values = {"status": "pending", "last_error": error, "payload": payload,
                           "next_attempt_at": now + timedelta(seconds=delay_s)}
                 counts.retry_later += 1
-                counts.errors.append(error)
+                counts.errors.append((Count.RETRY_LATER, error))
             conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"]).values(**values))

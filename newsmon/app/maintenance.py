@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
+from newsmon.app.stages.counts import Counts, recorded
+from newsmon.core.outcomes import Count, Stage
 from newsmon.core.settings import Settings
 from newsmon.store.clusters import prune_lsh
 from newsmon.store.db import open_engine
@@ -61,15 +65,27 @@ def _engine(settings: Settings) -> Engine:
     return open_engine(settings.database_url)
 
 
+@contextmanager
+def _step(settings: Settings, stage: Stage, *, dry_run: bool) -> Iterator[Counts]:
+    """The counts of one housekeeping step, recorded in `runs` unless it is a dry run (which changes nothing)."""
+    if dry_run:
+        yield Counts()
+        return
+    with recorded(settings, stage) as counts:
+        yield counts
+
+
 def prune_seen_entries(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
                        retention: Retention | None = None) -> int:
     """Forget feed entry keys first seen more than `seen_entries_days` ago; returns how many (would) go."""
     cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).seen_entries_days)
     old = seen_entries.c.seen_at < cutoff
-    with _engine(settings).begin() as conn:
+    with _step(settings, Stage.PRUNE_SEEN_ENTRIES, dry_run=dry_run) as counts, _engine(settings).begin() as conn:
         if dry_run:
             return int(conn.execute(select(func.count()).select_from(seen_entries).where(old)).scalar_one())
-        return int(conn.execute(delete(seen_entries).where(old)).rowcount)
+        pruned = int(conn.execute(delete(seen_entries).where(old)).rowcount)
+        counts.add(Count.SEEN_ENTRIES_PRUNED, pruned)
+    return pruned
 
 
 def prune_sent_alerts(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
@@ -77,10 +93,12 @@ def prune_sent_alerts(settings: Settings, now: datetime | None = None, *, dry_ru
     """Delete outbox rows delivered more than `sent_alerts_days` ago; returns how many (would) go."""
     cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).sent_alerts_days)
     old = (alert_outbox.c.status == "sent") & (alert_outbox.c.sent_at < cutoff)
-    with _engine(settings).begin() as conn:
+    with _step(settings, Stage.PRUNE_SENT_ALERTS, dry_run=dry_run) as counts, _engine(settings).begin() as conn:
         if dry_run:
             return int(conn.execute(select(func.count()).select_from(alert_outbox).where(old)).scalar_one())
-        return int(conn.execute(delete(alert_outbox).where(old)).rowcount)
+        pruned = int(conn.execute(delete(alert_outbox).where(old)).rowcount)
+        counts.add(Count.SENT_ALERTS_PRUNED, pruned)
+    return pruned
 
 
 def prune_lsh_bands(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
@@ -93,22 +111,32 @@ def prune_lsh_bands(settings: Settings, now: datetime | None = None, *, dry_run:
             return int(conn.execute(select(func.count()).select_from(dedup_docs).where(
                 dedup_docs.c.seen_at < cutoff, dedup_docs.c.signature.is_not(None))).scalar_one())
     total = 0
-    while True:
-        # One transaction per chunk keeps each write lock short while the ingest DAG runs.
-        with engine.begin() as conn:
-            done = prune_lsh(conn, cutoff, limit=LSH_PRUNE_CHUNK)
-        total += done
-        if done < LSH_PRUNE_CHUNK:
-            return total
+    with _step(settings, Stage.PRUNE_LSH_BANDS, dry_run=False) as counts:
+        while True:
+            # One transaction per chunk keeps each write lock short while the ingest DAG runs.
+            with engine.begin() as conn:
+                done = prune_lsh(conn, cutoff, limit=LSH_PRUNE_CHUNK)
+            total += done
+            if done < LSH_PRUNE_CHUNK:
+                break
+        counts.add(Count.LSH_PRUNED, total)
+    return total
 
 
-def count_stuck_articles(settings: Settings) -> int:
-    """Articles clustered but refused by the search index; the next ingest run retries them, so only count."""
+def count_stuck_articles(settings: Settings, *, dry_run: bool = False) -> int:
+    """Articles clustered but refused by the search index; the next ingest run retries them, so only count.
+
+    It changes nothing either way; `dry_run` only keeps it out of the runs table, like the other steps.
+    """
     stuck = (articles.c.status == "clustered") & articles.c.index_error.is_not(None)
-    with _engine(settings).connect() as conn:
-        rows = conn.execute(select(articles.c.index_error, func.count()).where(stuck)
-                            .group_by(articles.c.index_error).order_by(func.count().desc())).all()
-    total = sum(int(n) for _, n in rows)
+    with _step(settings, Stage.COUNT_STUCK_ARTICLES, dry_run=dry_run) as counts:
+        with _engine(settings).connect() as conn:
+            rows = conn.execute(select(articles.c.index_error, func.count()).where(stuck)
+                                .group_by(articles.c.index_error).order_by(func.count().desc())).all()
+        total = sum(int(n) for _, n in rows)
+        counts.add(Count.STUCK_INDEX_ERRORS, total)
+        for reason, _ in rows[:3]:
+            counts.example(Count.STUCK_INDEX_ERRORS, reason)
     if total:
         reasons = "; ".join(f"{n}× {reason[:200]}" for reason, n in rows[:3])
         log.warning("%d article(s) wait for the search index (retried every ingest run): %s", total, reasons)
@@ -117,10 +145,17 @@ def count_stuck_articles(settings: Settings) -> int:
 
 def optimize_database(settings: Settings, *, dry_run: bool = False) -> dict[str, int]:
     """Refresh the query planner's statistics (SQLite: PRAGMA optimize, VACUUM when much is free; PostgreSQL: ANALYZE)."""
-    engine = _engine(settings)
     done = {"analyzed": 0, "vacuumed": 0}
     if dry_run:
         return done
+    with _step(settings, Stage.OPTIMIZE_DATABASE, dry_run=False) as counts:
+        _optimize(_engine(settings), done)
+        counts.add(Count.ANALYZED, done["analyzed"])
+        counts.add(Count.VACUUMED, done["vacuumed"])
+    return done
+
+
+def _optimize(engine: Engine, done: dict[str, int]) -> None:
     if engine.dialect.name == "sqlite":
         # VACUUM cannot run inside a transaction, hence autocommit.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -140,7 +175,6 @@ def optimize_database(settings: Settings, *, dry_run: bool = False) -> dict[str,
         done["analyzed"] = 1
     else:
         log.info("no optimisation step for the %s dialect", engine.dialect.name)
-    return done
 
 
 def run_maintenance(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
@@ -152,7 +186,7 @@ def run_maintenance(settings: Settings, now: datetime | None = None, *, dry_run:
         "seen_entries_pruned": prune_seen_entries(settings, now, dry_run=dry_run, retention=retention),
         "sent_alerts_pruned": prune_sent_alerts(settings, now, dry_run=dry_run, retention=retention),
         "lsh_pruned": prune_lsh_bands(settings, now, dry_run=dry_run, retention=retention),
-        "stuck_index_errors": count_stuck_articles(settings),
+        "stuck_index_errors": count_stuck_articles(settings, dry_run=dry_run),
     }
     counts.update(optimize_database(settings, dry_run=dry_run))
     return counts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -10,12 +12,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from newsmon.core.channel_urls import describe_channel
-from newsmon.core.query import QuerySyntaxError, parse_query
+from newsmon.core.errors import UserError
+from newsmon.core.query import QuerySyntaxError, compile_query
 from newsmon.core.records import Feed
 from newsmon.core.yaml_keys import DuplicateKeyError, UniqueKeyLoader
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file that cannot be used; the message says where and how to fix it."""
 
 
@@ -32,6 +35,16 @@ def _unique(items: list, attribute: str, message: str) -> list:
     return items
 
 
+def _code(value: object, case: Callable[[str], str], what: str) -> object:
+    """A two-letter code in the case newsmon stores it; anything else is refused saying what to write."""
+    if not isinstance(value, str):
+        return value  # None stays None; other types get pydantic's own message
+    code = case(value.strip())
+    if not re.fullmatch(r"[a-zA-Z]{2}", code):
+        raise ValueError(f"{value!r} is not {what}")
+    return code
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,8 +53,8 @@ class FeedConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=128)
     name: str
     url: str
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    language: str | None = None  # ISO 639-1, stored lower case
+    country: str | None = None  # ISO 3166 alpha-2 of the outlet, stored upper case
     affiliation: Literal["public_broadcaster", "independent", "state_controlled", "international", "wire",
                           "government"] | None = None
     enabled: bool = True
@@ -51,6 +64,17 @@ class FeedConfig(_Strict):
     # Sent instead of NEWSMON_USER_AGENT to this feed's server only; the note says why it needs one.
     user_agent: str | None = Field(default=None, min_length=1, pattern=r"^[\x20-\x7e]+$")
     user_agent_note: str | None = None
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language_code(cls, value: object) -> object:
+        return _code(value, str.lower, "a two-letter ISO 639-1 language code such as lt, be, ru, en")
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country_code(cls, value: object) -> object:
+        # Search filters compare exactly (source_country:LT), so `lt` is stored as LT rather than refused.
+        return _code(value, str.upper, "a two-letter ISO 3166 country code such as LT, BY, PL")
 
     @field_validator("url")
     @classmethod
@@ -101,10 +125,11 @@ class AlertRule(_Strict):
     @field_validator("query")
     @classmethod
     def _lucene(cls, value: str, info: ValidationInfo) -> str:
-        # parse_query raises only QuerySyntaxError (its limits keep RecursionError and OverflowError
-        # out), so a bad rule is reported with its file and line instead of crashing the alert stage.
+        # compile_query (parse, check, compile: what the matcher will run) raises only QuerySyntaxError (the
+        # limits keep RecursionError and OverflowError out), so a bad rule is reported with its file and line
+        # when the rules load, instead of crashing the alert stage later.
         try:
-            parse_query(value)
+            compile_query(value)
         except QuerySyntaxError as exc:
             rule = info.data.get("name")
             raise ValueError(f"rule {rule!r}: {exc}" if rule else str(exc)) from exc

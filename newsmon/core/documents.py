@@ -108,7 +108,8 @@ def document_to_article(doc: dict[str, Any]) -> Article:
             matched=tuple(TopicMatch(**m) for m in doc.get("matched") or ()),
         )
     fetched_at = parse_datetime(doc["fetched_at"])
-    assert fetched_at is not None
+    if fetched_at is None:  # every article was fetched at some time; an empty one means the document is damaged
+        raise ValueError(f"document {doc.get('id')!r} has no fetched_at")
     return Article(
         id=doc["id"],
         url=doc["url"],

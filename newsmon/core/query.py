@@ -46,6 +46,8 @@ from luqum.tree import (
     Word,
 )
 
+from newsmon.core.errors import UserError
+
 # Fields a query may name. Text fields are full-text searched; the rest are exact (keyword) filters.
 TEXT_FIELDS = ("title", "text", "summary")
 KEYWORD_FIELDS = (
@@ -86,7 +88,7 @@ MAX_PREFIX_TERMS = 20
 _HELP = "words, \"phrases\", prefix*, field:value, field:(a OR b), [from TO to] ranges on dates, AND/OR/NOT, (groups)"
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(UserError, ValueError):
     """A query string that is not in newsmon's query grammar, or is over one of its limits."""
 
 

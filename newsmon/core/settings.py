@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newsmon.core.errors import UserError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds newsmon/: a checkout, or site-packages
 
@@ -104,6 +106,15 @@ class Settings(BaseSettings):
         return self.config_path / "topics"
 
 
+class SettingsError(UserError):
+    """A NEWSMON_* variable (or an override) with a value newsmon cannot use."""
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; keyword overrides win (tests and the demo use them)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        raise SettingsError(f"bad setting NEWSMON_{name}: {first['msg']}") from exc

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
+from newsmon.core.errors import Unavailable
 from newsmon.core.settings import Settings
 from newsmon.store import migrate
 from newsmon.store.migrations import HEAD
@@ -22,7 +23,7 @@ from newsmon.store.migrations import HEAD
 BUSY_TIMEOUT_S = 30.0
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(Unavailable):
     """The state DB cannot be opened or written: infrastructure, so callers raise and Airflow retries."""
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from newsmon.core.documents import article_to_document, parse_datetime
+from newsmon.core.errors import UserError
 from newsmon.core.query import QuerySyntaxError
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
@@ -47,11 +48,11 @@ TRANSPORT_MAX_RETRIES = 2
 _INDEX_NUMBER = re.compile(r"-(\d{6})$")
 
 
-class ElasticConfigError(StoreUnavailable):
+class ElasticConfigError(UserError):
     """Settings that cannot work (missing CA file, half-given credentials): the user must fix them."""
 
 
-class ElasticSetupError(StoreUnavailable):
+class ElasticSetupError(UserError):
     """The cluster is reachable but not in a state newsmon can use as-is; the message says what to do."""
 
 

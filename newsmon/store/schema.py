@@ -103,6 +103,7 @@ alert_outbox = Table(
     UniqueConstraint("rule", "cluster_id", name="uq_outbox_rule_cluster"),
 )
 
+# One row per stage run with what it counted (newsmon/store/runs.py; `newsmon runs` lists them).
 runs = Table(
     "runs",
     metadata,

@@ -240,7 +240,9 @@ class _Translator:
             return f"d.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {self._param(_fts_match(node))})"
         if isinstance(node, KeywordTerm):
             return self._keyword(node)
-        return self._range(node)
+        if isinstance(node, DateRange):
+            return self._range(node)
+        raise TypeError(f"the SQLite index cannot translate query node {node!r}")
 
     def _keyword(self, term: KeywordTerm) -> str:
         # Exact and case-sensitive, like Elasticsearch's keyword fields. A NULL column must give false,

@@ -1,1 +1,1 @@
-"""CLI subcommands; each module exposes register(subparsers) and is discovered by newsmon.app.cli."""
+"""CLI subcommands: one module per command, listed in newsmon.app.cli.COMMANDS; register(parser) adds its arguments."""

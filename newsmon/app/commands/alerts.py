@@ -6,19 +6,17 @@ import argparse
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select, update
 
-from newsmon.app.pipeline import send_alerts, send_digests
+from newsmon.alerts.outbox import list_outbox, outbox_totals, retry_failed
+from newsmon.app.stages.alert import send_alerts, send_digests
 from newsmon.core.channel_urls import describe_channel
 from newsmon.core.config import load_alert_rules
 from newsmon.core.settings import Settings
 from newsmon.core.text import markup
 from newsmon.store.db import open_engine
-from newsmon.store.schema import alert_outbox
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("alerts", help="alert rules and the outbox: check, list, send")
+def register(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("check", help="validate config/alerts.yaml and show each rule").set_defaults(func=check)
     outbox = actions.add_parser("outbox", help="alerts queued, sent or failed")
@@ -27,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     outbox.set_defaults(func=show_outbox)
     retry = actions.add_parser("retry", help="put failed alerts back in the queue (all, or --id N)")
     retry.add_argument("--id", type=int, action="append", default=[], help="outbox row id (repeatable)")
-    retry.set_defaults(func=retry_failed)
+    retry.set_defaults(func=requeue)
     send = actions.add_parser("send", help="deliver due instant alerts now (or a digest with --digest)")
     send.add_argument("--digest", choices=("hourly", "daily"), help="send this digest now instead")
     send.set_defaults(func=send_now)
@@ -55,20 +53,15 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
 
 def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings.database_url)
-    stmt = select(alert_outbox).order_by(alert_outbox.c.id.desc()).limit(args.limit)
-    if args.status:
-        stmt = stmt.where(alert_outbox.c.status == args.status)
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).mappings().all()
-        totals = dict(conn.execute(select(alert_outbox.c.status, func.count()).group_by(alert_outbox.c.status)).all())
+    entries = list_outbox(engine, status=args.status, limit=args.limit)
+    totals = outbox_totals(engine)
     console = Console(highlight=False)
     table = Table(title="alert outbox (newest first)")
     for col in ("id", "rule", "status", "tries", "created", "story", "last error"):
         table.add_column(col)
-    for r in rows:
-        table.add_row(str(r["id"]), markup(r["rule"]), r["status"], str(r["attempts"]),
-                      r["created_at"].strftime("%Y-%m-%d %H:%M"), markup(str(r["payload"].get("title", ""))[:60]),
-                      markup((r["last_error"] or "")[:60]))
+    for e in entries:
+        table.add_row(str(e.id), markup(e.rule), e.status, str(e.attempts), e.created_at.strftime("%Y-%m-%d %H:%M"),
+                      markup(e.title[:60]), markup((e.last_error or "")[:60]))
     console.print(table)
     console.print(" · ".join(f"{k}: {v}" for k, v in sorted(totals.items())) or "the outbox is empty")
     return 0
@@ -76,15 +69,11 @@ def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 def send_now(args: argparse.Namespace, settings: Settings) -> int:
     counts = send_digests(settings, args.digest) if args.digest else send_alerts(settings)
-    print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+    print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items() if isinstance(v, int)))
     return 1 if counts.get("retry_later") or counts.get("failed") else 0
 
 
-def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
-    stmt = update(alert_outbox).where(alert_outbox.c.status == "failed")
-    if args.id:
-        stmt = stmt.where(alert_outbox.c.id.in_(args.id))
-    with open_engine(settings.database_url).begin() as conn:
-        n = conn.execute(stmt.values(status="pending", attempts=0, next_attempt_at=None)).rowcount
+def requeue(args: argparse.Namespace, settings: Settings) -> int:
+    n = retry_failed(open_engine(settings.database_url), args.id)
     print(f"{n} failed alert(s) queued again; they go out with the next run or `newsmon alerts send`")
     return 0

@@ -11,12 +11,10 @@ from newsmon.store.migrate import BASELINE, Upgrade
 from newsmon.store.migrations import REVISIONS
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "db", help="state DB schema: upgrade, current",
-        description="The state DB's schema has numbered revisions (Alembic). `upgrade` creates the DB or brings it "
-                    "to this newsmon's revision, keeping every row; the DAGs and `make run` call it. `current` "
-                    "shows the DB's revision and the one this newsmon needs.")
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = ("The state DB's schema has numbered revisions (Alembic). `upgrade` creates the DB or brings it "
+                     "to this newsmon's revision, keeping every row; the DAGs and `make run` call it. `current` "
+                     "shows the DB's revision and the one this newsmon needs.")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("upgrade", help="create the state DB or upgrade it to this newsmon's revision (keeps every row)"
                        ).set_defaults(func=upgrade)

@@ -9,8 +9,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy import create_engine
-
 from newsmon.core.errors import UserError
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
@@ -19,19 +17,17 @@ from newsmon.enrich.dedup import content_hash, fingerprint
 from newsmon.ingest.urls import UrlError, article_id, canonical_url
 from newsmon.store.clusters import assign_clusters
 from newsmon.store.db import open_engine
-from newsmon.store.schema import metadata
+from newsmon.store.scratch import scratch_engine
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "dedup",
-        help="cluster JSON lines {url, title, text, published_at?} into stories; prints id, cluster_id, duplicate_of, dup_reason",
-        description=(
-            "Reads one JSON object per line (url, title, text, optional ISO 8601 published_at) and writes one per "
-            "input line: id, canonical_url, cluster_id, duplicate_of, dup_reason (url | exact | near | null). "
-            "By default the clusters live only for this run; --state-db also matches against, and records in, "
-            "the state DB that ingestion uses."
-        ),
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Reads one JSON object per line (url, title, text, optional ISO 8601 published_at) and writes one per "
+        "input line: id, canonical_url, cluster_id, duplicate_of, dup_reason (url | exact | near | null). "
+        "A line that cannot be clustered (not JSON, no url or text, a bad URL or date) is answered in its place "
+        "with {\"line\", \"error\"}, and the others are clustered. "
+        "By default the clusters live only for this run; --state-db also matches against, and records in, "
+        "the state DB that ingestion uses."
     )
     p.add_argument("input", nargs="?", default="-", help="JSON lines file (default: standard input)")
     p.add_argument("-o", "--output", default="-", help="where to write JSON lines (default: standard output)")
@@ -39,43 +35,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _user_error(message: str) -> Exception:
-    return UserError(message)
+class BadLine(UserError):
+    """One input line newsmon cannot cluster; it is answered with an error object in its place."""
 
 
-def _parse_time(value: Any, where: str) -> datetime | None:
+def _parse_time(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise _user_error(f"{where}: published_at must be an ISO 8601 string, got {type(value).__name__}")
+        raise BadLine(f"published_at must be an ISO 8601 string, got {type(value).__name__}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _user_error(f"{where}: published_at {value!r} is not ISO 8601 (e.g. 2025-10-28T06:00:00Z)") from None
+        raise BadLine(f"published_at {value!r} is not ISO 8601 (e.g. 2025-10-28T06:00:00Z)") from None
     # A timestamp without an offset is taken as UTC, the convention of the feeds we read.
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def read_items(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
-    """Validated input objects; a bad line stops the command with its line number."""
+def _item(line: str) -> dict[str, Any]:
+    """The validated object of one line, with its canonical URL and publish time; BadLine says what is wrong."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise BadLine(f"not JSON ({exc.msg}); expected one object per line") from None
+    if not isinstance(item, dict):
+        raise BadLine("expected a JSON object with url, title, text")
+    for name in ("url", "text"):
+        if not isinstance(item.get(name), str) or not item[name].strip():
+            raise BadLine(f"missing or empty string field {name!r}")
+    if item.get("title") is not None and not isinstance(item["title"], str):
+        raise BadLine("title must be a string")
+    try:
+        item["_canonical"] = canonical_url(item["url"])
+    except UrlError as exc:
+        raise BadLine(str(exc)) from None
+    item["_published_at"] = _parse_time(item.get("published_at"))
+    return item
+
+
+def read_items(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
+    """(line number, the line's object or what is wrong with it) for every line that is not blank."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{source} line {number}"
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _user_error(f"{where}: not JSON ({exc.msg}); expected one object per line") from None
-        if not isinstance(item, dict):
-            raise _user_error(f"{where}: expected a JSON object with url, title, text")
-        for name in ("url", "text"):
-            if not isinstance(item.get(name), str) or not item[name].strip():
-                raise _user_error(f"{where}: missing or empty string field {name!r}")
-        if item.get("title") is not None and not isinstance(item["title"], str):
-            raise _user_error(f"{where}: title must be a string")
-        item["_where"] = where
-        item["_published_at"] = _parse_time(item.get("published_at"), where)
-        yield item
+            yield number, _item(line)
+        except BadLine as bad:
+            yield number, bad
 
 
 def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime) -> list[dict[str, Any]]:
@@ -84,10 +90,7 @@ def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime) -> list[d
     ids: list[str] = []
     first_by_id: dict[str, int] = {}
     for position, item in enumerate(items):
-        try:
-            canonical = canonical_url(item["url"])
-        except UrlError as exc:
-            raise _user_error(f"{item['_where']}: {exc}") from None
+        canonical = item["_canonical"]
         identifier = article_id(canonical)
         ids.append(identifier)
         if identifier in first_by_id:
@@ -124,32 +127,37 @@ def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime) -> list[d
     return out
 
 
+def answer_lines(lines: Iterable[str], conn: Any, now: datetime) -> tuple[list[dict[str, Any]], int]:
+    """One output object per input line, in order (an error object for a bad line), and how many were bad."""
+    read = list(read_items(lines))
+    good = [item for _, item in read if not isinstance(item, BadLine)]
+    results = iter(dedup_items(good, conn, now))
+    out = [{"line": number, "error": str(item)} if isinstance(item, BadLine) else next(results)
+           for number, item in read]
+    return out, len(read) - len(good)
+
+
 def _open(path: str, mode: str) -> IO[str]:
     if path == "-":
         return sys.stdin if "r" in mode else sys.stdout
     try:
         return open(path, mode, encoding="utf-8")
     except OSError as exc:
-        raise _user_error(f"cannot open {path}: {exc.strerror}") from None
+        raise UserError(f"cannot open {path}: {exc.strerror}") from None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     source = "stdin" if args.input == "-" else args.input
     handle = _open(args.input, "r")
+    engine = open_engine(settings.database_url) if args.state_db else scratch_engine()
     try:
-        items = list(read_items(handle, source))
+        with engine.begin() as conn:
+            results, bad = answer_lines(handle, conn, datetime.now(UTC))
     finally:
         if handle is not sys.stdin:
             handle.close()
-    now = datetime.now(UTC)
-    if args.state_db:
-        engine = open_engine(settings.database_url)
-    else:
-        engine = create_engine("sqlite://")
-        metadata.create_all(engine)
-    with engine.begin() as conn:
-        results = dedup_items(items, conn, now)
-    engine.dispose()
+        if not args.state_db:
+            engine.dispose()
     out = _open(args.output, "w")
     try:
         for result in results:
@@ -157,4 +165,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
+    if bad:
+        print(f"newsmon dedup: {bad} line(s) of {source} could not be clustered; their output lines say why "
+              '({"line", "error"})', file=sys.stderr)
     return 0

@@ -22,8 +22,7 @@ from newsmon.store.db import open_engine
 from newsmon.store.index import SearchQuery
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="offline end-to-end demo on a local feed server (no network, temporary store)")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true", help="keep the temporary store and print where it is")
     p.set_defaults(func=run)
 

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
-
-from newsmon.core.documents import article_to_document, document_to_article
+from newsmon.core.documents import article_to_document
 from newsmon.core.settings import Settings
 from newsmon.core.text import printable
-from newsmon.store.db import StoreUnavailable, open_engine
+from newsmon.store.articles import UnreadableArticle, indexed_articles
+from newsmon.store.db import open_engine
 from newsmon.store.elastic import ElasticIndex
-from newsmon.store.schema import articles
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("es", help="Elasticsearch: set up the index template and alias, reindex, status",
-                       description="Manage the Elasticsearch index behind NEWSMON_ES_ALIAS (default newsmon-articles).")
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = "Manage the Elasticsearch index behind NEWSMON_ES_ALIAS (default newsmon-articles)."
     actions = p.add_subparsers(dest="es_action", metavar="ACTION", required=True)
     setup = actions.add_parser("setup", help="install the index template, first index and write alias (idempotent)")
     setup.set_defaults(func=run)
@@ -34,26 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    quiet_client_logs(args)
+    index = ElasticIndex.from_settings(settings)
     try:
-        index = ElasticIndex.from_settings(settings)
-        try:
-            if args.es_action == "setup":
-                return _setup(index)
-            if args.es_action == "reindex":
-                return _reindex(index, settings, delete_old=args.delete_old)
-            return _status(index)
-        finally:
-            index.close()
-    except StoreUnavailable as exc:
-        print(f"newsmon: {printable(exc)}", file=sys.stderr)
-        return 2
-
-
-def quiet_client_logs(args: argparse.Namespace) -> None:
-    """The transport logs every retry with a traceback; the one-line error we print says it all."""
-    if not getattr(args, "verbose", False):
-        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+        if args.es_action == "setup":
+            return _setup(index)
+        if args.es_action == "reindex":
+            return _reindex(index, settings, delete_old=args.delete_old)
+        return _status(index)
+    finally:
+        index.close()
 
 
 def _setup(index: Any) -> int:
@@ -70,17 +55,19 @@ def _setup(index: Any) -> int:
 
 def _reindex(index: Any, settings: Settings, *, delete_old: bool) -> int:
     engine = open_engine(settings.database_url)
-    skipped: list[str] = []
+    skipped: list[UnreadableArticle] = []
 
     def documents() -> Iterator[dict[str, Any]]:
-        yield from _indexed_documents(engine, skipped)
+        # Through the record, so the documents have the shape ingestion gives them today.
+        return (article_to_document(article) for article in indexed_articles(engine, skipped))
 
     report = index.reindex(documents, delete_old=delete_old)
     print(f"built {report.new_index}: {report.created} created, {report.duplicates} duplicate id(s)")
     if skipped:
-        print(f"newsmon: {len(skipped)} stored article(s) could not be read and were left out, e.g. "
-              f"{printable(skipped[0])}",
-              file=sys.stderr)
+        # The documents are read twice (build, then catch-up): count each unreadable article once.
+        unreadable = len({s.article_id for s in skipped})
+        print(f"newsmon: {unreadable} stored article(s) could not be read and were left out, e.g. "
+              f"{printable(skipped[0].article_id)}: {printable(skipped[0].reason)}", file=sys.stderr)
     if not report.swapped:
         first_id, reason = next(iter(report.failed.items()))
         print(f"newsmon: {len(report.failed)} document(s) failed (e.g. {first_id}: {printable(reason)}); the alias "
@@ -97,17 +84,6 @@ def _reindex(index: Any, settings: Settings, *, delete_old: bool) -> int:
               "and the next run retries them", file=sys.stderr)
         return 2
     return 0
-
-
-def _indexed_documents(engine: Any, skipped: list[str]) -> Iterator[dict[str, Any]]:
-    """Every indexed article's document from the state DB, normalised through the record (same shape as ingest)."""
-    query = select(articles.c.id, articles.c.doc).where(articles.c.status == "indexed").order_by(articles.c.id)
-    with engine.connect() as conn:
-        for row in conn.execution_options(yield_per=500).execute(query):
-            try:
-                yield article_to_document(document_to_article(dict(row.doc)))
-            except (KeyError, TypeError, ValueError) as exc:
-                skipped.append(f"{row.id}: {exc!r}")
 
 
 def _status(index: Any) -> int:

@@ -29,14 +29,12 @@ _FIELDS = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "extract",
-        help="extract the article (text and metadata) from an HTML file or URL, as the pipeline would",
-        description="Prints title, authors, dates (UTC), language, canonical URL, site name, image, word count "
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Prints title, authors, dates (UTC), language, canonical URL, site name, image, word count "
         "and the article text. With --jsonl, reads one JSON object per line ({\"path\": ..., \"url\": ...}; "
         "gzip files allowed) from standard input and writes one JSON object per input line, in order; "
-        "a page without an article gives {\"path\", \"error\"} (plus \"detail\" when there are specifics).",
+        "a page without an article gives {\"path\", \"error\"} (plus \"detail\" when there are specifics)."
     )
     p.add_argument("source", nargs="?", metavar="PATH_OR_URL", help="an HTML file (may be gzip) or an http(s) URL")
     p.add_argument("--url", help="the page's own URL, to resolve relative links and read dates from it (files only)")

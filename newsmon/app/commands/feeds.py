@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from sqlalchemy import func, select
 
 from newsmon.core.config import ConfigError, load_feeds
 from newsmon.core.errors import UserError
@@ -21,17 +20,15 @@ from newsmon.ingest.discover import DiscoveryError, discover_feeds
 from newsmon.ingest.feeds import FeedParseError, parse_feed
 from newsmon.ingest.http import FetchError, SafeClient
 from newsmon.store.db import open_engine
-from newsmon.store.feedstate import all_feed_states
-from newsmon.store.schema import seen_entries
+from newsmon.store.health import feed_health
 
 AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire", "government")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("feeds", help="inspect, add and monitor feeds",
-                       description="Inspect one feed (parse), discover and add a site's feeds (add), "
-                                   "or see every configured feed's health (status).")
-    feeds_sub = p.add_subparsers(dest="feeds_command", metavar="SUBCOMMAND", required=True)
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = ("Inspect one feed (parse), discover and add a site's feeds (add), "
+                     "or see every configured feed's health (status).")
+    feeds_sub = p.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
 
     parse = feeds_sub.add_parser("parse", help="what newsmon's parser makes of one feed file or URL",
                                  description="Parse one feed file or URL exactly as the poller would: feed title, "
@@ -147,10 +144,13 @@ def append_feed_entries(path: Path, entries: list[dict[str, Any]]) -> None:
 def run_add(args: argparse.Namespace, settings: Settings) -> int:
     if not args.site_url.startswith(("http://", "https://")):
         raise UserError(f"{args.site_url}: give the site's http(s) URL, e.g. https://www.lrt.lt/")
-    if args.language and not re.fullmatch(r"[a-z]{2}", args.language):
+    if args.language and not re.fullmatch(r"[a-zA-Z]{2}", args.language):
         raise UserError(f"--language {args.language!r}: use an ISO 639-1 code such as lt, be, ru, en")
-    if args.country and not re.fullmatch(r"[A-Z]{2}", args.country):
+    if args.country and not re.fullmatch(r"[a-zA-Z]{2}", args.country):
         raise UserError(f"--country {args.country!r}: use an ISO 3166 alpha-2 code such as LT, BY, PL")
+    # In the case feeds.yaml stores them: `--country lt` gives LT, as `country: lt` in the file does.
+    country = args.country.upper() if args.country else None
+    chosen_language = args.language.lower() if args.language else None
     path: Path = args.file or settings.feeds_file
     ids, urls, _indent = _existing(path)
     if args.feed_id and args.feed_id in ids:
@@ -174,13 +174,13 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
             feed_id = f"{base_id}-{suffix}"
             suffix += 1
         ids.add(feed_id)
-        language = args.language or (feed.language or page_language or "")[:2].lower() or None
+        language = chosen_language or (feed.language or page_language or "")[:2].lower() or None
         name = args.name or clean_name(feed.title, MAX_SITE_NAME_CHARS) or feed_id
         entry: dict[str, Any] = {"id": feed_id, "name": name, "url": feed.url}
         if language and re.fullmatch(r"[a-z]{2}", language):
             entry["language"] = language
-        if args.country:
-            entry["country"] = args.country
+        if country:
+            entry["country"] = country
         if args.affiliation:
             entry["affiliation"] = args.affiliation
         entry["enabled"] = True
@@ -197,7 +197,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     for line in found:
         print(f"{'would add' if args.dry_run else 'added'} {line}")
     if not args.dry_run:
-        if not (args.country and args.affiliation):
+        if not (country and args.affiliation):
             print(f"note: set country and affiliation for the new feed(s) in {path}", file=sys.stderr)
     return 0
 
@@ -222,76 +222,28 @@ def _age(value: datetime | None, now: datetime) -> str:
     return f"in {text}" if future else f"{text} ago"
 
 
-def items_per_day(engine: Any, now: datetime, window_days: int = 7) -> dict[str, float | None]:
-    """New entries per day per feed over the last week, leaving out each feed's first-poll backlog."""
-    since = now - timedelta(days=window_days)
-    first = seen_entries.alias("first_seen")
-    rates: dict[str, float | None] = {}
-    with engine.connect() as conn:
-        firsts = dict(conn.execute(select(seen_entries.c.feed_id, func.min(seen_entries.c.seen_at))
-                                   .group_by(seen_entries.c.feed_id)).all())
-        counts = dict(conn.execute(
-            select(seen_entries.c.feed_id, func.count())
-            .where(seen_entries.c.seen_at >= since)
-            .where(seen_entries.c.seen_at > select(func.min(first.c.seen_at)).where(
-                first.c.feed_id == seen_entries.c.feed_id).scalar_subquery())
-            .group_by(seen_entries.c.feed_id)).all())
-    for feed_id, first_at in firsts.items():
-        if first_at.tzinfo is None:
-            first_at = first_at.replace(tzinfo=UTC)
-        span_days = (now - max(first_at, since)).total_seconds() / 86400
-        rates[feed_id] = None if span_days < 1 / 24 else counts.get(feed_id, 0) / span_days
-    return rates
-
-
 def run_status(args: argparse.Namespace, settings: Settings) -> int:
     feeds = load_feeds(settings.feeds_file)
-    engine = open_engine(settings.database_url)
-    with engine.connect() as conn:
-        states = all_feed_states(conn)
     now = datetime.now(UTC)
-    rates = items_per_day(engine, now)
-    rows = []
-    for feed in feeds:
-        state = states.get(feed.id)
-        if not feed.enabled:
-            health = "off"
-        elif state is None:
-            health = "new"
-        elif state.disabled_reason:
-            health = "disabled"
-        elif state.failures:
-            health = f"failing x{state.failures}"
-        else:
-            health = "ok"
-        rate = rates.get(feed.id)
-        rows.append({
-            "id": feed.id,
-            "health": health,
-            "url": state.url if state else feed.url,
-            "last_success_at": _iso(state.last_success_at) if state else None,
-            "last_error": (state.disabled_reason or state.last_error) if state else None,
-            "items_per_day": round(rate, 1) if rate is not None else None,
-            "interval_s": state.interval_s if state else None,
-            "next_poll_at": _iso(state.next_poll_at) if state else None,
-            "_last_success": state.last_success_at if state else None,
-            "_next": state.next_poll_at if state else None,
-        })
+    rows = feed_health(open_engine(settings.database_url), feeds, now)
     if args.json:
         for row in rows:
-            print(json_dumps({k: v for k, v in row.items() if not k.startswith("_")}))
+            print(json_dumps({"id": row.id, "health": row.health, "url": row.url,
+                              "last_success_at": _iso(row.last_success_at), "last_error": row.last_error,
+                              "items_per_day": row.items_per_day, "interval_s": row.interval_s,
+                              "next_poll_at": _iso(row.next_poll_at)}))
         return 0
     header = f"{'feed':24} {'health':12} {'last success':13} {'items/day':>9} {'interval':>8} {'next poll':12} last error"
     print(header)
     for row in rows:
-        nxt = row["_next"]
-        next_text = "due" if row["health"] in ("ok", "new") and (nxt is None or nxt <= now) else (
-            "-" if row["health"] in ("off", "disabled") else _age(nxt, now))
-        interval = f"{row['interval_s'] // 60}m" if row["interval_s"] else "-"
-        rate = "-" if row["items_per_day"] is None else f"{row['items_per_day']:.1f}"
-        error = printable(row["last_error"] or "")[:70]
-        print(f"{row['id'][:24]:24} {row['health']:12} {_age(row['_last_success'], now):13} {rate:>9} {interval:>8} "
+        nxt = row.next_poll_at
+        next_text = "due" if row.health in ("ok", "new") and (nxt is None or nxt <= now) else (
+            "-" if row.health in ("off", "disabled") else _age(nxt, now))
+        interval = f"{row.interval_s // 60}m" if row.interval_s else "-"
+        rate = "-" if row.items_per_day is None else f"{row.items_per_day:.1f}"
+        error = printable(row.last_error or "")[:70]
+        print(f"{row.id[:24]:24} {row.health:12} {_age(row.last_success_at, now):13} {rate:>9} {interval:>8} "
               f"{next_text:12} {error}")
-    counts = {h: sum(1 for r in rows if r["health"].split()[0] == h) for h in ("ok", "new", "failing", "disabled", "off")}
+    counts = {h: sum(1 for r in rows if r.health.split()[0] == h) for h in ("ok", "new", "failing", "disabled", "off")}
     print(f"{len(rows)} feeds: " + ", ".join(f"{n} {h}" for h, n in counts.items() if n))
     return 0

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from newsmon.core.errors import Unavailable, UserError
 from newsmon.core.settings import PROJECT_ROOT, Settings
-from newsmon.core.text import printable
 from newsmon.store.elastic import redact_url
 
 DEFAULT_NDJSON = PROJECT_ROOT / "kibana" / "newsmon.ndjson"
@@ -26,12 +24,15 @@ ADVANCED_SETTINGS = {
 }
 
 
-class KibanaError(RuntimeError):
-    """Kibana could not be reached or refused the request; the message says what to check."""
+class KibanaError(UserError):
+    """Kibana refused the request (credentials, URL, space, the objects themselves); the message says what to fix."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("kibana", help="Kibana: import the newsmon data view, saved searches and dashboard")
+class KibanaUnavailable(Unavailable):
+    """Kibana could not be reached, timed out or failed on its side; the message says what to check."""
+
+
+def register(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="kibana_action", metavar="ACTION", required=True)
     imp = actions.add_parser("import", help="load the saved objects (overwriting earlier copies) and Lucene defaults")
     imp.add_argument("--file", type=Path, default=DEFAULT_NDJSON, help="NDJSON export to load (default: %(default)s)")
@@ -43,11 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def kibana_options(settings: Settings) -> tuple[str, dict[str, str], tuple[str, str] | None, str | bool]:
     """Base URL, headers, basic auth and TLS verification for Kibana; credentials fall back to the ES ones."""
-    url = str(_setting(settings, "kibana_url") or "http://localhost:5601").rstrip("/")
-    api_key = _setting(settings, "kibana_api_key") or settings.es_api_key
-    username = _setting(settings, "kibana_username") or settings.es_username
-    password = _setting(settings, "kibana_password") or settings.es_password
-    ca_certs = _setting(settings, "kibana_ca_certs") or settings.es_ca_certs
+    url = settings.kibana_url.rstrip("/")
+    api_key = settings.kibana_api_key or settings.es_api_key
+    username = settings.kibana_username or settings.es_username
+    password = settings.kibana_password or settings.es_password
+    ca_certs = settings.kibana_ca_certs or settings.es_ca_certs
     headers = {"kbn-xsrf": "newsmon"}
     auth = None
     if api_key:
@@ -57,28 +58,18 @@ def kibana_options(settings: Settings) -> tuple[str, dict[str, str], tuple[str, 
     return url, headers, auth, str(ca_certs) if ca_certs else True
 
 
-def _setting(settings: Settings, name: str) -> object | None:
-    # Read from the environment too, for as long as Settings has no kibana_* fields of its own.
-    return getattr(settings, name, None) or os.environ.get(f"NEWSMON_{name.upper()}")
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.file
     try:
         payload = path.read_bytes()
     except OSError as exc:
-        print(f"newsmon: cannot read {path}: {exc.strerror}; pass --file with a Kibana NDJSON export", file=sys.stderr)
-        return 2
+        raise UserError(f"cannot read {path}: {exc.strerror}; pass --file with a Kibana NDJSON export") from exc
     url, headers, auth, verify = kibana_options(settings)
     base = f"{url}/s/{args.space}" if args.space else url
-    try:
-        with httpx.Client(headers=headers, auth=auth, verify=verify, timeout=KIBANA_TIMEOUT_S) as client:
-            result = _import(client, base, path.name, payload)
-            if not args.no_settings:
-                _settings(client, base)
-    except KibanaError as exc:
-        print(f"newsmon: {printable(exc)}", file=sys.stderr)
-        return 2
+    with httpx.Client(headers=headers, auth=auth, verify=verify, timeout=KIBANA_TIMEOUT_S) as client:
+        result = _import(client, base, path.name, payload)
+        if not args.no_settings:
+            _settings(client, base)
     counts = Counter(item.get("type", "?") for item in result.get("successResults", []))
     print(f"imported {result.get('successCount', 0)} saved object(s) into {base}: "
           + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
@@ -93,12 +84,13 @@ def _request(client: httpx.Client, method: str, target: str, **kwargs: Any) -> h
     try:
         response = client.request(method, target, **kwargs)
     except httpx.ConnectError as exc:
-        raise KibanaError(f"cannot reach Kibana at {url}: {exc}; start it (docker compose up -d kibana), wait "
-                          "until it is healthy, and check NEWSMON_KIBANA_URL") from exc
+        raise KibanaUnavailable(f"cannot reach Kibana at {url}: {exc}; start it (docker compose up -d kibana), wait "
+                                "until it is healthy, and check NEWSMON_KIBANA_URL") from exc
     except httpx.TimeoutException as exc:
-        raise KibanaError(f"Kibana at {url} did not answer within {KIBANA_TIMEOUT_S:.0f}s; is it still starting?") from exc
+        raise KibanaUnavailable(
+            f"Kibana at {url} did not answer within {KIBANA_TIMEOUT_S:.0f}s; is it still starting?") from exc
     except httpx.HTTPError as exc:
-        raise KibanaError(f"request to Kibana at {url} failed: {exc}") from exc
+        raise KibanaUnavailable(f"request to Kibana at {url} failed: {exc}") from exc
     if response.status_code in (401, 403):
         raise KibanaError(
             f"Kibana at {url} refused the credentials (HTTP {response.status_code}: {_message(response)}); set "
@@ -106,6 +98,9 @@ def _request(client: httpx.Client, method: str, target: str, **kwargs: Any) -> h
         )
     if response.status_code == 404:
         raise KibanaError(f"Kibana has no {url} (HTTP 404): check NEWSMON_KIBANA_URL and --space")
+    if response.status_code >= 500:
+        raise KibanaUnavailable(f"Kibana at {url} failed with HTTP {response.status_code}: {_message(response)}; "
+                                "check that it is healthy and try again")
     if response.status_code >= 400:
         raise KibanaError(f"Kibana at {url} answered HTTP {response.status_code}: {_message(response)}")
     return response

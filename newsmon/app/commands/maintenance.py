@@ -20,11 +20,10 @@ LABELS = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("maintenance", help="prune old state DB rows and refresh statistics (what the daily DAG does)",
-                       description="Housekeeping of the state DB: forget old feed entry keys, delete old sent alerts, "
-                                   "drop old near-duplicate fingerprints, count articles the search index refused, "
-                                   "and ANALYZE (PostgreSQL) or PRAGMA optimize (SQLite). Safe to run any time.")
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = ("Housekeeping of the state DB: forget old feed entry keys, delete old sent alerts, "
+                     "drop old near-duplicate fingerprints, count articles the search index refused, "
+                     "and ANALYZE (PostgreSQL) or PRAGMA optimize (SQLite). Safe to run any time.")
     p.add_argument("--dry-run", action="store_true", help="count what would be removed, change nothing")
     p.add_argument("--seen-days", type=int, metavar="DAYS", help="keep feed entry keys this long (default 90)")
     p.add_argument("--sent-days", type=int, metavar="DAYS", help="keep sent alerts this long (default 180)")

@@ -41,10 +41,9 @@ def _positive(value: str) -> int:
     return number
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("search", help="search indexed articles (Lucene syntax, as in Kibana)",
-                       description="QUERY uses Lucene syntax: words (all must match), \"phrases\", OR, NOT, "
-                                   "field:value (title, text, source, language, subtopics, on_topic, ...), prefix*.")
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = ("QUERY uses Lucene syntax: words (all must match), \"phrases\", OR, NOT, "
+                     "field:value (title, text, source, language, subtopics, on_topic, ...), prefix*.")
     p.add_argument("query", nargs="+", help="e.g. salcininkai  or  'title:balloons AND NOT source:belta' "
                                             "(a query starting with - goes after --: newsmon search -- -balloons)")
     p.add_argument("--since", type=parse_since, help="published (or, if undated, fetched) at or after: 2025-06-01, ISO datetime (UTC), or 30min/6h/3d/2w")

@@ -17,12 +17,12 @@ from newsmon.enrich.topic import TopicPack, TopicPackError, load_topic_pack, loa
 _CONTEXT_CHARS = 40  # characters shown either side of a match with --explain
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "tag", help="tag JSON-lines articles with the topic pack (what the pipeline does to each article)",
-        description="Reads one JSON object per line with `text` and optional `title`, `language` and `id`; "
-                    "writes one JSON object per line with on_topic, relevance, subtopics, entities and matched "
-                    "(term, surface form, offsets). Bad lines are reported on stderr and skipped (exit 2).",
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Reads one JSON object per line with `text` and optional `title`, `language` and `id`; "
+        "writes one JSON object per line with on_topic, relevance, subtopics, entities and matched "
+        "(term, surface form, offsets). A line that cannot be tagged (not JSON, no text) is answered in its place "
+        "with {\"line\", \"error\"} (and its id), and the others are tagged."
     )
     p.add_argument("input", nargs="?", default="-", help="JSON-lines file (default: standard input)")
     p.add_argument("--explain", action="store_true",
@@ -83,8 +83,16 @@ def _problem(item: Any) -> str | None:
     return None
 
 
-def tag_stream(pack: TopicPack, lines: IO[str], out: IO[str], err: IO[str], explain: bool, source: str) -> int:
-    """Tag every line; bad lines are reported on err and skipped. Returns the number of bad lines."""
+def _error_line(number: int, item: Any, error: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"line": number, "error": error}
+    if isinstance(item, dict) and "id" in item:
+        out["id"] = item["id"]
+    return out
+
+
+def tag_stream(pack: TopicPack, lines: IO[str], out: IO[str], explain: bool) -> int:
+    """One output line per input line, in order: the tags, or {"line", "error"} for a line that cannot be
+    tagged. Returns the number of such lines."""
     bad = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -92,13 +100,12 @@ def tag_stream(pack: TopicPack, lines: IO[str], out: IO[str], err: IO[str], expl
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            print(f"newsmon tag: {source} line {number}: not JSON ({exc.msg}); skipped", file=err)
-            bad += 1
-            continue
-        problem = _problem(item)
+            item, problem = None, f"not JSON ({exc.msg})"
+        else:
+            problem = _problem(item)
         if problem:
-            print(f"newsmon tag: {source} line {number}: {problem}; skipped", file=err)
             bad += 1
+            out.write(json_dumps(_error_line(number, item, problem)) + "\n")
             continue
         out.write(json_dumps(_tag_line(pack, item, explain)) + "\n")
     return bad
@@ -106,24 +113,26 @@ def tag_stream(pack: TopicPack, lines: IO[str], out: IO[str], err: IO[str], expl
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     pack = _load_pack(args, settings)
+    source = "stdin" if args.input == "-" else args.input
     try:
         bad = _tag_input(args, pack)
     except BrokenPipeError:
         # The reader (e.g. `| head`) stopped early; that is not an error of ours.
         sys.stderr.close()
         return 0
-    return 2 if bad else 0
+    if bad:
+        print(f"newsmon tag: {bad} line(s) of {source} could not be tagged; their output lines say why "
+              '({"line", "error"})', file=sys.stderr)
+    return 0
 
 
 def _tag_input(args: argparse.Namespace, pack: TopicPack) -> int:
     if args.input == "-":
-        bad = tag_stream(pack, sys.stdin, sys.stdout, sys.stderr, args.explain, "stdin")
-    else:
-        path = Path(args.input)
-        try:
-            handle = path.open(encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot read {path}: {exc.strerror}") from exc
-        with handle:
-            bad = tag_stream(pack, handle, sys.stdout, sys.stderr, args.explain, str(path))
-    return bad
+        return tag_stream(pack, sys.stdin, sys.stdout, args.explain)
+    path = Path(args.input)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from exc
+    with handle:
+        return tag_stream(pack, handle, sys.stdout, args.explain)

@@ -1,0 +1,83 @@
+"""Index: staged articles joined to story clusters, then created in the search index (an existing id is a duplicate)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Engine
+
+from newsmon.app.stages.counts import Counts, recorded, utcnow
+from newsmon.core.documents import article_to_document, document_to_article
+from newsmon.core.outcomes import Count, SkipReason, Stage
+from newsmon.core.records import Article
+from newsmon.core.settings import Settings
+from newsmon.enrich.dedup import fingerprint
+from newsmon.store.backends import open_index
+from newsmon.store.clusters import assign_clusters, take_dedup_lock
+from newsmon.store.db import open_engine
+from newsmon.store.schema import articles
+
+# What each duplicate kind of the cluster step is counted as.
+_DUPLICATE_COUNTS = {"exact": Count.DUPLICATES_EXACT, "near": Count.DUPLICATES_NEAR}
+
+
+def articles_in_status(conn: Connection, status: str, *, alerted: bool | None = None) -> list[Article]:
+    """The articles of one pipeline status (staged → clustered → indexed), in id order."""
+    stmt = select(articles.c.doc).where(articles.c.status == status)
+    if alerted is not None:
+        stmt = stmt.where(articles.c.alerted == alerted)
+    rows = conn.execute(stmt.order_by(articles.c.id)).all()
+    return [document_to_article(r.doc) for r in rows]
+
+
+def cluster_and_index(settings: Settings, now: datetime | None = None) -> dict:
+    """Assign staged articles to story clusters, then create them in the search index (409 = duplicate)."""
+    now = now or utcnow()
+    with recorded(settings, Stage.INDEX) as counts:
+        engine = open_engine(settings.database_url)
+        _cluster(engine, counts, now)
+        _index(settings, engine, counts)
+        return counts.as_dict()
+
+
+def _cluster(engine: Engine, counts: Counts, now: datetime) -> None:
+    with engine.begin() as conn:
+        # Lock, then read: a concurrent run waits here and finds only what is still staged, instead of
+        # clustering (and counting) the same articles a second time.
+        take_dedup_lock(conn)
+        staged = [replace(a, fingerprint=fingerprint(a.text)) for a in articles_in_status(conn, "staged")]
+        if not staged:
+            return
+        for article in assign_clusters(conn, staged, now):
+            conn.execute(
+                update(articles).where(articles.c.id == article.id).values(
+                    status="clustered", cluster_id=article.cluster_id, duplicate_of=article.duplicate_of,
+                    dup_reason=article.dup_reason, doc=article_to_document(article)))
+            counts.add(Count.CLUSTERED)
+            if article.dup_reason:
+                counts.add(_DUPLICATE_COUNTS[article.dup_reason])
+
+
+def _index(settings: Settings, engine: Engine, counts: Counts) -> None:
+    with engine.connect() as conn:
+        pending = articles_in_status(conn, "clustered")
+    if not pending:
+        return
+    index = open_index(settings, engine)
+    try:
+        result = index.put_articles(pending)
+    finally:
+        index.close()
+    done = result.created + result.duplicates
+    with engine.begin() as conn:
+        if done:
+            conn.execute(update(articles).where(articles.c.id.in_(done)).values(status="indexed", index_error=None))
+        for article_id, reason in result.failed.items():
+            conn.execute(update(articles).where(articles.c.id == article_id).values(index_error=reason[:2000]))
+    counts.add(Count.INDEXED, len(result.created))
+    counts.add(Count.INDEX_DUPLICATES, len(result.duplicates))
+    counts.add(Count.INDEX_FAILED_KEPT_STAGED, len(result.failed))
+    for article_id, reason in result.failed.items():
+        counts.skip(SkipReason.INDEX_REFUSED, detail=f"article {article_id}: {reason[:200]}")
