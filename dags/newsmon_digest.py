@@ -1,4 +1,4 @@
-"""newsmon_digest: hourly and daily alert digests from the outbox (one message per rule)."""
+"""newsmon_digest: hourly and daily alert digests from the outbox (one message per rule), after upgrading the state DB schema."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ def _digest_dag(mode: str, schedule: str) -> None:
         doc_md=__doc__,
     )
     def digest() -> None:
+        @task
+        def upgrade_state_db() -> str:
+            from newsmon.app.airflow_tasks import run_task
+            from newsmon.store.db import upgrade_state_db as upgrade
+
+            return run_task(upgrade)
+
         @task(pool=HTTP_POOL)
         def send() -> dict:
             from newsmon.app.airflow_tasks import run_task
@@ -29,7 +36,7 @@ def _digest_dag(mode: str, schedule: str) -> None:
 
             return run_task(send_digests, mode, raise_on_failure=True)
 
-        send()
+        upgrade_state_db() >> send()
 
     digest()
 

@@ -1,8 +1,10 @@
-"""newsmon_ingest: every 10 minutes, plan due feeds → poll them (mapped per host batch) → cluster + index → alert.
+"""newsmon_ingest: every 10 minutes, upgrade the state DB schema → plan due feeds → poll them (mapped per host batch)
+→ cluster + index → alert.
 
-Wiring only: each task is one call into a stage module of newsmon.app.stages through run_task (a
-configuration error fails the task without retries, an outage is retried), imported inside the task, so
-parsing this file touches no network, store or clock. XComs carry feed ids and counts, never article text;
+Wiring only: each task is one call (the first, the schema upgrade, into newsmon.store.db; the others into a
+stage module of newsmon.app.stages) through run_task (a configuration error fails the task without
+retries, an outage is retried), imported inside the task, so parsing this file touches no network, store
+or clock. XComs carry feed ids and counts, never article text;
 each stage also records its counts in the state DB's runs table (`newsmon runs`).
 """
 
@@ -36,6 +38,13 @@ DEFAULT_ARGS = {
 )
 def newsmon_ingest() -> None:
     @task
+    def upgrade_state_db() -> str:
+        from newsmon.app.airflow_tasks import run_task
+        from newsmon.store.db import upgrade_state_db as upgrade
+
+        return run_task(upgrade)
+
+    @task
     def plan() -> list[list[str]]:
         from newsmon.app.airflow_tasks import run_task
         from newsmon.app.stages.plan import plan_feeds
@@ -65,7 +74,9 @@ def newsmon_ingest() -> None:
 
         return run_task(send_alerts, raise_on_failure=True)
 
-    alert(cluster_and_index(poll.expand(feed_ids=plan())))
+    batches = plan()
+    upgrade_state_db() >> batches  # a no-op once the DB is at this newsmon's revision
+    alert(cluster_and_index(poll.expand(feed_ids=batches)))
 
 
 newsmon_ingest()

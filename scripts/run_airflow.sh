@@ -53,4 +53,6 @@ newsmon: starting Airflow: the api-server, then (once it answers) the scheduler,
   one pass without Airflow: $VENV/bin/newsmon run --once ;  offline tour: $VENV/bin/newsmon demo
 Stop with Ctrl-C.
 MSG
+# The DAGs upgrade the state DB too; doing it here first shows a refusal (a DB newer than this newsmon) at once.
+newsmon db upgrade
 exec "$ROOT/$VENV/bin/python" "$ROOT/scripts/airflow_stack.py"

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from pre_alembic_db import create_pre_alembic_db, fill_every_table, snapshot, without_upgrade_changes
+from sqlalchemy import create_engine, func, select, text
 
 from newsmon.store import db
 from newsmon.store.backends import open_index
 from newsmon.store.db import open_engine
 from newsmon.store.index import SearchQuery
+from newsmon.store.migrations import HEAD
 from newsmon.store.schema import alert_outbox, articles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +62,7 @@ def test_dagbag_loads_every_dag_without_import_errors_network_store_or_variable_
     assert bag.import_errors == {}
     assert {"newsmon_ingest", "newsmon_digest_hourly", "newsmon_digest_daily", "newsmon_maintenance"} <= set(bag.dag_ids)
     ingest = bag.dags["newsmon_ingest"]
-    assert [t.task_id for t in ingest.topological_sort()] == ["plan", "poll", "cluster_and_index", "alert"]
+    assert [t.task_id for t in ingest.topological_sort()] == ["upgrade_state_db", "plan", "poll", "cluster_and_index", "alert"]
     assert ingest.max_active_runs == 1
     assert not parse_time_traps.exists(), "parsing the DAGs must not create or open the store"
 
@@ -141,8 +143,8 @@ def _digest_dag_with_one_quick_retry():
     return dag
 
 
-def _only_task(run):
-    (task_instance,) = run.get_task_instances()
+def _task(run, task_id: str):
+    (task_instance,) = [ti for ti in run.get_task_instances() if ti.task_id == task_id]
     return task_instance
 
 
@@ -156,7 +158,7 @@ def test_a_broken_alerts_file_fails_the_task_once_without_retries_and_names_the_
     monkeypatch.setenv("NEWSMON_CONFIG_DIR", str(config))
     monkeypatch.setenv("NEWSMON_STATE_DIR", str(tmp_path / "var"))
 
-    task = _only_task(_digest_dag_with_one_quick_retry().test())
+    task = _task(_digest_dag_with_one_quick_retry().test(), "send")
 
     assert (str(task.state), task.try_number) == ("failed", 1)
     assert f"{rules}:3: rules.0.query" in "".join(capfd.readouterr())
@@ -169,6 +171,28 @@ def test_an_unusable_state_store_is_retried_by_airflow(airflow_db, tmp_path, mon
     monkeypatch.setenv("NEWSMON_CONFIG_DIR", str(tmp_path))
     monkeypatch.setenv("NEWSMON_STATE_DIR", str(blocker / "var"))
 
-    task = _only_task(_digest_dag_with_one_quick_retry().test())
+    task = _task(_digest_dag_with_one_quick_retry().test(), "upgrade_state_db")  # the first task to open the store
 
     assert (str(task.state), task.try_number) == ("failed", 2)
+
+
+@pytest.mark.timeout(300)
+def test_the_digest_dag_first_upgrades_a_state_db_from_before_revisions_keeping_every_row(demo_env, airflow_db, monkeypatch):
+    for key, value in demo_env.env().items():
+        monkeypatch.setenv(key, value)
+    demo_env.settings.state_path.mkdir(parents=True, exist_ok=True)
+    old = create_engine(demo_env.settings.database_url)
+    create_pre_alembic_db(old)
+    fill_every_table(old)
+    before = snapshot(old)
+    from airflow.dag_processing.dagbag import DagBag
+
+    run = DagBag(dag_folder=str(DAGS)).dags["newsmon_digest_hourly"].test()
+
+    assert str(run.state) in ("success", "DagRunState.SUCCESS")
+    after, kept = snapshot(old), without_upgrade_changes(before)
+    assert {k: v for k, v in after.items() if k != "runs"} == {k: v for k, v in kept.items() if k != "runs"}
+    assert all(row in after["runs"] for row in kept["runs"])  # a stage may add the record of its own run
+    with old.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
+    old.dispose()
