@@ -42,7 +42,7 @@ def test_tag_reads_json_lines_and_writes_one_result_per_article(monkeypatch, cap
     assert set(first) >= {"topic", "language", "on_topic", "relevance", "subtopics", "entities", "matched"}
     assert first["topic"] == "lt-by"
     assert first["language"] == "en"
-    assert "Šalčininkai" in first["entities"]
+    assert "place/salcininkai" in first["entities"]
     assert "airspace" in first["subtopics"]
     assert out[1]["language"] == "ru"
     assert "explanation" not in first

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from newsmon.core.records import TopicMatch, TopicResult
 from newsmon.enrich.textnorm import fold_aligned, normalize_language
+from newsmon.enrich.topic.entities import entity_ids, mentions_in
 from newsmon.enrich.topic.pack import Concept, TopicPack
 
 _SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
@@ -143,9 +144,14 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
     fields = [(name, content, fold_aligned(content)) for name, content in (("title", title or ""), ("text", text or ""))
               if content]
     hits_by_field = [pack.matcher.find(folded) for _, _, folded in fields]
+    entities = entity_ids([m for (field_name, content, _), hits in zip(fields, hits_by_field, strict=True)
+                           for m in mentions_in(pack, field_name, content, hits)])
+    # Gazetteer entries are found for `entities` only; the scoring below never sees them.
+    hits_by_field = [[h for h in hits if pack.concepts[pack.terms[h[0]].concept].role != "entity"]
+                     for hits in hits_by_field]
     groups_seen = {pack.concepts[pack.terms[h[0]].concept].group for hits in hits_by_field for h in hits}
     if side_a not in groups_seen or side_b not in groups_seen:
-        return _one_side_missing(pack, fields, hits_by_field, language, groups_seen)
+        return _one_side_missing(pack, fields, hits_by_field, language, groups_seen, entities)
     matched: list[TopicMatch] = []
     units: list[_Unit] = []
     for (field_name, content, _), field_hits in zip(fields, hits_by_field, strict=True):
@@ -154,7 +160,6 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
     relevance = 1.0 / (1.0 + math.exp(-(score - _ON_TOPIC_SCORE)))
     on_topic = score >= _ON_TOPIC_SCORE
     subtopics = _subtopics(units, pack, side_a, side_b) if on_topic else ()
-    entities = tuple(dict.fromkeys(m.term for m in matched if m.kind.startswith("side:")))
     explanation = "; ".join(reasons)
     if language:
         explanation = f"language {language}; " + explanation
@@ -171,7 +176,7 @@ def _match(pack: TopicPack, field_name: str, content: str, hit: Hit) -> tuple[To
 
 
 def _one_side_missing(pack: TopicPack, fields: list[tuple[str, str, str]], hits_by_field: list[list[Hit]],
-                      language: str | None, groups_seen: set[str]) -> TopicResult:
+                      language: str | None, groups_seen: set[str], entities: tuple[str, ...]) -> TopicResult:
     """The common case in a feed: one side is absent, so nothing else needs scoring.
 
     Subtopic cues only explain on-topic articles; here they would be noise in `matched`.
@@ -185,7 +190,6 @@ def _one_side_missing(pack: TopicPack, fields: list[tuple[str, str, str]], hits_
         for found, concept in (_match(pack, field_name, content, hit),)
         if concept.role != "subtopic"
     ]
-    entities = tuple(dict.fromkeys(m.term for m in matched if m.kind.startswith("side:")))
     explanation = f"{missing} not mentioned"
     if language:
         explanation = f"language {language}; " + explanation
