@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -132,3 +133,20 @@ def test_a_gazetteer_entry_without_an_id_or_terms_is_refused(tmp_path: Path) -> 
         load_topic_pack(write(tmp_path, SMALL.replace("  - entity: org/ppa\n", "  - id: org/ppa\n")))
     with pytest.raises(TopicPackError, match=r"gazetteer\[org/ppa\]: needs a `terms` mapping"):
         load_topic_pack(write(tmp_path, SMALL.split("    terms: {en: [Police")[0]))
+
+
+def test_entity_ids_on_the_labelled_mentions_stay_above_their_floors() -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from eval_entities import evaluate
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    report = evaluate(PACK_PATH)
+    assert report.gold_mentions >= 100
+    documents, mentions = report.doc_level["all"], report.mention_level["all"]
+    assert documents.precision >= 0.92 and documents.recall >= 0.82, (report.missed, report.spurious)
+    assert mentions.precision >= 0.90 and mentions.recall >= 0.84, (report.missed, report.spurious)
+    # Each language of the set on its own, so one language cannot sink while the others carry the mean.
+    for language in ("de", "en", "lt", "pl", "ru", "uk"):
+        assert report.doc_level[language].precision >= 0.85, language
+        assert report.doc_level[language].recall >= 0.70, language

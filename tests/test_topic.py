@@ -253,6 +253,7 @@ def test_wire_dateline_naming_another_country_does_not_make_it_the_subject(pack:
         "Kali Linux and the Armed Forces Day parade.",
         "She polished the car, lapped the field and was turning for home.",
         "Il lavorare stanca.",  # Italian
+        "Šeimos nariai ir jų šeimų vaikai grįžo namo.",  # lt: family members (šeima, not the Seimas)
     ],
 )
 def test_everyday_words_that_begin_like_a_pack_name_do_not_match_it(pack: TopicPack, text: str) -> None:
