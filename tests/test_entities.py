@@ -150,3 +150,11 @@ def test_entity_ids_on_the_labelled_mentions_stay_above_their_floors() -> None:
     for language in ("de", "en", "lt", "pl", "ru", "uk"):
         assert report.doc_level[language].precision >= 0.85, language
         assert report.doc_level[language].recall >= 0.70, language
+
+
+def test_names_border_must_be_true_or_false(tmp_path: Path) -> None:
+    text = SMALL.replace("    strong: true\n", "    strong: true\n    names_border: yes please\n")
+    with pytest.raises(TopicPackError, match="expected true or false") as caught:
+        load_topic_pack(write(tmp_path, text))
+    assert caught.value.field == "anchors[Narva].names_border"
+    assert caught.value.line == line_of(text, "names_border")

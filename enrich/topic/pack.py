@@ -98,6 +98,7 @@ class Concept:
     min_hits: int = 1
     competes_with: str | None = None  # negative cues: the side this other country stands in for
     entity: str | None = None  # the canonical entity id its terms name (anchors and gazetteer entries)
+    names_border: bool = False  # anchors: a crossing of the shared border, so it names both sides
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a pack is loaded once and shared
@@ -289,14 +290,20 @@ def _anchor_concept(anchor: _LineDict, anchor_id: str, where: str, builder: _Bui
         raise TopicPackError(path, f"unknown kind `{kind}`", line=anchor.key_lines.get("kind"),
                              field=f"{where}.kind", fix=f"use one of {', '.join(sorted(ANCHOR_KINDS))}")
     weight = _weight(anchor, path, where)
-    strong = anchor.get("strong", False)
-    if not isinstance(strong, bool):
-        raise TopicPackError(path, "expected true or false", line=anchor.key_lines.get("strong"),
-                             field=f"{where}.strong", fix="write `strong: true` or remove the line")
+    strong, names_border = (_flag(anchor, key, path, where) for key in ("strong", "names_border"))
     entity = _entity_id(anchor, path, where, _KIND_ENTITY_TYPE[kind], required=False)
     if entity is not None:
         builder.claim_entity(entity, anchor_id, where, anchor.key_lines.get("entity", anchor.line))
-    return Concept(id=anchor_id, role="side", group=side, kind=kind, weight=weight, strong=strong, entity=entity)
+    return Concept(id=anchor_id, role="side", group=side, kind=kind, weight=weight, strong=strong, entity=entity,
+                   names_border=names_border)
+
+
+def _flag(entry: _LineDict, key: str, path: Path, where: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise TopicPackError(path, "expected true or false", line=entry.key_lines.get(key), field=f"{where}.{key}",
+                             fix=f"write `{key}: true` or remove the line")
+    return value
 
 
 def _entity_id(entry: _LineDict, path: Path, where: str, expected_type: str | None, *, required: bool) -> str | None:
