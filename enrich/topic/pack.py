@@ -10,16 +10,13 @@ from typing import Any
 
 import yaml
 
+from newsmon.core.entity_ids import ENTITY_ID_HELP, ENTITY_ID_RE
 from newsmon.core.errors import UserError
 from newsmon.core.yaml_keys import DuplicateKeyError, refuse_duplicate_keys
 from newsmon.enrich.topic.match import WORD_RE, Matcher, Term, compile_word
 
 ANCHOR_KINDS = frozenset({"country", "place", "person", "organisation", "checkpoint", "facility"})
 NEGATIVE_KINDS = frozenset({"other_border", "context"})
-# Canonical entity ids: `type/slug`, the slug lower-case ASCII words joined by "-" (person/lukashenko,
-# place/medininkai, org/vsat), one id per real-world entity across languages, scripts and spellings.
-ENTITY_TYPES = ("person", "place", "org")
-ENTITY_ID_RE = re.compile(r"(person|place|org)/[a-z0-9]+(-[a-z0-9]+)*")
 # The entity type an anchor of each kind may carry: a checkpoint or a power plant is a place.
 _KIND_ENTITY_TYPE = {"place": "place", "checkpoint": "place", "facility": "place", "country": "place",
                      "person": "person", "organisation": "org"}
@@ -317,8 +314,7 @@ def _entity_id(entry: _LineDict, path: Path, where: str, expected_type: str | No
     line = entry.key_lines.get("entity", entry.line)
     if not isinstance(entity, str) or not ENTITY_ID_RE.fullmatch(entity):
         raise TopicPackError(path, f"{entity!r} is not an entity id", line=line, field=f"{where}.entity",
-                             fix=f"write type/slug: a type of {', '.join(ENTITY_TYPES)}, then lower-case "
-                                 "ASCII words joined by '-', e.g. person/lukashenko or place/kamenny-log")
+                             fix=f"write {ENTITY_ID_HELP}")
     entity_type = entity.split("/", 1)[0]
     if expected_type is not None and entity_type != expected_type:
         raise TopicPackError(path, f"entity `{entity}` is a {entity_type}, but the anchor's kind "
