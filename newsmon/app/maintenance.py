@@ -16,7 +16,8 @@ from newsmon.core.outcomes import Count, Stage
 from newsmon.core.settings import Settings
 from newsmon.store.clusters import prune_lsh
 from newsmon.store.db import open_engine
-from newsmon.store.schema import alert_outbox, articles, dedup_docs, seen_entries
+from newsmon.store.schema import alert_outbox, articles, dedup_docs, seen_entries, story_keys
+from newsmon.store.stories import prune_story_keys, story_key_day
 
 log = logging.getLogger("newsmon.maintenance")
 
@@ -30,6 +31,9 @@ SENT_ALERTS_KEEP_DAYS = 180
 # Copies of a story arrive within days; near-duplicate bands older than this only make the band table grow.
 LSH_WINDOW_DAYS = 30
 LSH_PRUNE_CHUNK = 10_000
+# A new article is only compared with articles of its own days ± the story window (36 h); older blocking keys
+# only serve articles that arrive weeks after their publication date, so a month of them is plenty.
+STORY_KEYS_KEEP_DAYS = 30
 # VACUUM rewrites the whole SQLite file under an exclusive lock: only worth it when this share of pages is free.
 SQLITE_VACUUM_FREE_RATIO = 0.2
 
@@ -41,6 +45,7 @@ class Retention:
     seen_entries_days: int = SEEN_ENTRIES_KEEP_DAYS
     sent_alerts_days: int = SENT_ALERTS_KEEP_DAYS
     lsh_window_days: int = LSH_WINDOW_DAYS
+    story_keys_days: int = STORY_KEYS_KEEP_DAYS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retention:
@@ -49,10 +54,11 @@ class Retention:
             seen_entries_days=int(getattr(settings, "seen_entries_keep_days", SEEN_ENTRIES_KEEP_DAYS)),
             sent_alerts_days=int(getattr(settings, "sent_alerts_keep_days", SENT_ALERTS_KEEP_DAYS)),
             lsh_window_days=int(getattr(settings, "lsh_window_days", LSH_WINDOW_DAYS)),
+            story_keys_days=int(getattr(settings, "story_keys_keep_days", STORY_KEYS_KEEP_DAYS)),
         )
 
     def __post_init__(self) -> None:
-        for name in ("seen_entries_days", "sent_alerts_days", "lsh_window_days"):
+        for name in ("seen_entries_days", "sent_alerts_days", "lsh_window_days", "story_keys_days"):
             if getattr(self, name) < 1:
                 raise ValueError(f"retention {name} must be at least 1 day, got {getattr(self, name)}")
 
@@ -123,6 +129,19 @@ def prune_lsh_bands(settings: Settings, now: datetime | None = None, *, dry_run:
     return total
 
 
+def prune_old_story_keys(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
+                         retention: Retention | None = None) -> int:
+    """Drop story blocking keys of days before `story_keys_days`; stories and their members stay."""
+    cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).story_keys_days)
+    with _step(settings, Stage.PRUNE_STORY_KEYS, dry_run=dry_run) as counts, _engine(settings).begin() as conn:
+        if dry_run:
+            old = story_keys.c.day < story_key_day(cutoff)
+            return int(conn.execute(select(func.count()).select_from(story_keys).where(old)).scalar_one())
+        pruned = int(prune_story_keys(conn, cutoff))
+        counts.add(Count.STORY_KEYS_PRUNED, pruned)
+    return pruned
+
+
 def count_stuck_articles(settings: Settings, *, dry_run: bool = False) -> int:
     """Articles clustered but refused by the search index; the next ingest run retries them, so only count.
 
@@ -186,6 +205,7 @@ def run_maintenance(settings: Settings, now: datetime | None = None, *, dry_run:
         "seen_entries_pruned": prune_seen_entries(settings, now, dry_run=dry_run, retention=retention),
         "sent_alerts_pruned": prune_sent_alerts(settings, now, dry_run=dry_run, retention=retention),
         "lsh_pruned": prune_lsh_bands(settings, now, dry_run=dry_run, retention=retention),
+        "story_keys_pruned": prune_old_story_keys(settings, now, dry_run=dry_run, retention=retention),
         "stuck_index_errors": count_stuck_articles(settings, dry_run=dry_run),
     }
     counts.update(optimize_database(settings, dry_run=dry_run))

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     seen_entries_keep_days: int = Field(90, ge=1)
     sent_alerts_keep_days: int = Field(180, ge=1)
     lsh_window_days: int = Field(30, ge=1)
+    story_keys_keep_days: int = Field(30, ge=1)
 
     # Alerts
     smtp_host: str = "localhost"
