@@ -29,7 +29,8 @@ AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 BOT_SECRET = "AAHnewsmonMadeUpBotSecretQ7xZ0k3Lw9"
 TELEGRAM_URL = f"tgram://123456789:{BOT_SECRET}/987654"
 HOSTILE_TITLE = 'Medininkai closed <img src=x onerror="alert(1)">'
-HOSTILE_LEAD = 'Queues at the border. <a href="javascript:alert(2)">Read more</a> <script>alert(3)</script>'
+# One sentence holding the rule's word, so the alert quotes all of it (alerts quote the sentences that matched).
+HOSTILE_LEAD = 'Queues at Medininkai <a href="javascript:alert(2)">Read more</a> <script>alert(3)</script>'
 
 
 class _Hook(BaseHTTPRequestHandler):
