@@ -68,7 +68,8 @@ class _RedactLogs(logging.Filter):
 # The loggers that see channel URLs while sending. Named in full because a logger's filter only sees records
 # created on that very logger, and urllib3's may not exist yet the first time Apprise is imported.
 _LIBRARY_LOGGERS = ("apprise", "requests", "urllib3", "urllib3.connectionpool", "urllib3.connection",
-                    "urllib3.util.retry", "urllib3.response")
+                    "urllib3.util.retry", "urllib3.response", "httpx", "httpcore", "httpcore.connection",
+                    "httpcore.http11")
 
 
 @contextmanager
