@@ -123,7 +123,7 @@ def wire_copy_of(old: Article, minutes: int) -> Article:
 
 def without_upgrade_changes(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """The rows as the revisions leave them: runs.relevance dropped and schema_version raised to 2 (0002); every
-    outbox row an alert (copy_id '') and held back nowhere (0003)."""
+    outbox row an alert (copy_id '') and held back nowhere (0004)."""
     kept = dict(rows)
     kept["runs"] = [{k: v for k, v in r.items() if k != "relevance"} for r in rows["runs"]]
     kept["alert_outbox"] = sorted(({**r, "copy_id": "", "held_until": None, "held_reason": None}
