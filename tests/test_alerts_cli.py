@@ -18,7 +18,8 @@ def _env(monkeypatch, demo_env):
 def test_alerts_check_lists_each_rule_with_its_channels_without_credentials(demo_env, monkeypatch, capsys):
     _env(monkeypatch, demo_env)
     rules = demo_env.settings.alerts_file
-    rules.write_text(rules.read_text().replace("smtp://127.0.0.1", "smtp://user:secret@127.0.0.1"))
+    monkeypatch.setenv("NEWSMON_DESK_SMTP_PASSWORD", "secret")
+    rules.write_text(rules.read_text().replace("smtp://127.0.0.1", "smtp://user:${NEWSMON_DESK_SMTP_PASSWORD}@127.0.0.1"))
     assert main(["alerts", "check"]) == 0
     out = capsys.readouterr().out
     assert "checkpoints" in out and "1 rule(s) OK" in out

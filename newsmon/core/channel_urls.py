@@ -77,7 +77,7 @@ def url_pieces(url: str) -> set[str]:
 # ---------------------------------------------------------------- channels as alerts.yaml writes them
 
 # Schemes newsmon delivers itself; every other scheme must be one Apprise knows.
-OWN_SCHEMES = frozenset({"file", "smtp", "smtps", "mailto", "webhook", "webhooks"})
+OWN_SCHEMES = frozenset({"file", "smtp", "smtps", "mailto"})
 # Schemes whose host and path name the receiver, not a credential: a webhook on your own server, mail. Any
 # other Apprise scheme (slack://, tgram://, workflows://, discord:// …) carries its token in the host or path.
 _ADDRESS_SCHEMES = frozenset({*OWN_SCHEMES, "mailtos", "json", "jsons", "xml", "xmls", "form", "forms"})
@@ -133,6 +133,10 @@ def expand_channel(raw: str, number: int, environ: Mapping[str, str], rule: str 
 
     Raises ValueError (naming the channel by number and variable, never a value) for a secret written into
     the file, a reference to another variable or to one that is not set."""
+    # An unknown scheme first: what looks like a token in it may be a typo in the scheme (slakc://…).
+    problem = scheme_problem(raw, number) if SCHEME_RE.match(raw) else None
+    if problem:
+        raise ValueError(problem)
     secret = written_secret(raw)
     if secret is not None:
         scheme = SCHEME_RE.match(raw).group(1).lower()  # type: ignore[union-attr]
@@ -173,6 +177,6 @@ def scheme_problem(url: str, number: int) -> str | None:
     scheme = match.group(1).lower() if match else ""
     if scheme in OWN_SCHEMES or scheme in apprise_schemes():
         return None
-    hint = _RENAMED.get(scheme, "use file:, smtp://, mailto:, webhook(s):// or a scheme from the Apprise URL list "
+    hint = _RENAMED.get(scheme, "use file:, smtp://, mailto:, json:// (a webhook) or a scheme from the Apprise URL list "
                                 "(slack://, tgram://, workflows:// for Teams, json:// …)")
     return f"channel {number} ({describe_channel(url)}): unknown channel scheme {scheme + '://'!r}; {hint}"

@@ -10,7 +10,7 @@ from rich.table import Table
 from newsmon.alerts.outbox import list_outbox, outbox_totals, retry_failed
 from newsmon.app.stages.alert import send_alerts, send_digests
 from newsmon.core.channel_urls import describe_channel
-from newsmon.core.config import load_alert_rules
+from newsmon.core.config import check_alert_rules
 from newsmon.core.settings import Settings
 from newsmon.core.text import markup
 from newsmon.store.db import open_engine
@@ -32,9 +32,10 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    rules = load_alert_rules(settings.alerts_file)
+    checked = check_alert_rules(settings.alerts_file)
+    rules = checked.rules
     console = Console(highlight=False)
-    if not rules:
+    if not rules and not checked.problems:
         console.print(f"no alert rules in {markup(settings.alerts_file)}")
         return 0
     table = Table(title=markup(settings.alerts_file))
@@ -48,6 +49,13 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
                       r.mode, "\n".join(markup(describe_channel(c)) for c in r.channels))
     console.print(table)
     console.print(f"{len(rules)} rule(s) OK")
+    if checked.problems:
+        # The pipeline runs the rules above and leaves these out until they are fixed.
+        errors = Console(stderr=True, highlight=False, soft_wrap=True)
+        errors.print(f"newsmon: {len(checked.problems)} rule(s) left out:")
+        for problem in checked.problems:
+            errors.print("  " + markup(problem))
+        return 2
     return 0
 
 
