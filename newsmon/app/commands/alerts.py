@@ -1,18 +1,25 @@
-"""`newsmon alerts`: check the rules, see the outbox, deliver pending alerts and digests now."""
+"""`newsmon alerts`: check the rules, see the outbox, deliver pending alerts and digests now, try a rule."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from newsmon.alerts.compose import affiliation_label, feed_outlets
 from newsmon.alerts.outbox import list_outbox, outbox_totals, retry_failed
+from newsmon.alerts.preview import preview_rule
 from newsmon.app.stages.alert import send_alerts, send_digests
 from newsmon.core.channel_urls import describe_channel
-from newsmon.core.config import check_alert_rules
+from newsmon.core.config import AlertRule, check_alert_rules
+from newsmon.core.errors import UserError
+from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.core.text import markup
+from newsmon.store.backends import open_index
 from newsmon.store.db import open_engine
 
 
@@ -29,6 +36,14 @@ def register(p: argparse.ArgumentParser) -> None:
     send = actions.add_parser("send", help="deliver due instant alerts now (or a digest with --digest)")
     send.add_argument("--digest", choices=("hourly", "daily"), help="send this digest now instead")
     send.set_defaults(func=send_now)
+    test = actions.add_parser("test", help="what a rule (or a draft --query) would have sent, grouped by story; "
+                                           "sends nothing and records nothing")
+    test.add_argument("rule", nargs="?", help="a rule of alerts.yaml (its filters, grouping and query)")
+    test.add_argument("--query", help="a draft Lucene query to try instead of the rule's (alone: with no filters)")
+    test.add_argument("--since", type=_since, default="7d",
+                      help="articles published (or, if undated, fetched) since: 2025-06-01, ISO datetime, 6h, 7d "
+                           "(default 7d)")
+    test.set_defaults(func=try_rule)
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
@@ -79,6 +94,73 @@ def send_now(args: argparse.Namespace, settings: Settings) -> int:
     counts = send_digests(settings, args.digest) if args.digest else send_alerts(settings)
     print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items() if isinstance(v, int)))
     return 1 if counts.get("retry_later") or counts.get("failed") else 0
+
+
+def _since(value: str) -> datetime:
+    from newsmon.app.commands.search import parse_since
+
+    return parse_since(value)
+
+
+def _rule_to_try(args: argparse.Namespace, settings: Settings) -> AlertRule:
+    if args.rule is None and args.query is None:
+        raise UserError("name a rule of alerts.yaml, or give a draft query with --query '…'")
+    if args.rule is None:
+        rule = AlertRule(name="draft", query=args.query, channels=["file:draft.jsonl"])
+    else:
+        checked = check_alert_rules(settings.alerts_file)
+        found = {r.name: r for r in checked.rules}
+        if args.rule not in found:
+            broken = [p for p in checked.problems if f"rule {args.rule!r}" in p]
+            raise UserError("; ".join(broken) if broken else
+                            f"no rule {args.rule!r} in {settings.alerts_file}; rules: {', '.join(found) or 'none'}")
+        rule = found[args.rule]
+        if args.query is not None:
+            rule = AlertRule.model_validate({**rule.model_dump(), "query": args.query})
+    return rule
+
+
+def try_rule(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        rule = _rule_to_try(args, settings)
+    except ValidationError as exc:  # a draft query that does not parse
+        raise UserError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from exc
+    engine = open_engine(settings.database_url)
+    index = open_index(settings, engine)
+    try:
+        preview = preview_rule(engine, index, rule, args.since)
+    finally:
+        index.close()
+    feeds = feed_outlets(settings)
+    console = Console(highlight=False, soft_wrap=True)  # one line per fact: titles and URLs stay whole
+    console.print(f"rule {markup(rule.name)!s} ({rule.mode}, one alert per {rule.group_by}) on {settings.search_backend}, "
+                  f"since {args.since:%Y-%m-%d %H:%M} UTC: query {markup(repr(rule.query))}")
+    for number, story in enumerate(preview.stories, 1):
+        first = story.first
+        when = first.published_at.strftime("%Y-%m-%d %H:%M UTC") if first.published_at else "date unknown"
+        seen = " [dim](already alerted)[/]" if story.already_alerted else ""
+        console.print(f"{number}. [bold]{markup(first.title)}[/]{seen}")
+        console.print(f"   {markup(_outlet_label(feeds, first))} · {when} · {markup(first.language or '?')} · "
+                      f"{markup(first.url)}")
+        for other in story.others:
+            console.print(f"   also: {markup(_outlet_label(feeds, other))} · {markup(other.language or '?')} · "
+                          f"{markup(other.title)}")
+    console.print(f"{len(preview.stories)} alert(s) from {preview.matched} matching article(s) of {preview.scanned} "
+                  "indexed in the period; nothing was sent or recorded")
+    console.print(f"[dim]the {settings.search_backend} index's own search for the query (what `newsmon search` and Kibana "
+                  f"show) finds {preview.index_found} of the {preview.matched}"
+                  + (f", and {preview.index_other} article(s) the rule does not match" if preview.index_other else "")
+                  + "[/]")
+    if preview.truncated:
+        console.print("[yellow]the period holds more than a preview reads: narrow --since[/]")
+    return 0
+
+
+def _outlet_label(feeds: dict, article: Article) -> str:
+    feed = feeds.get(article.source or "")
+    name = feed.name if feed else (article.source or "?")
+    affiliation = affiliation_label(article.source_affiliation or (feed.affiliation if feed else None))
+    return f"{name} ({affiliation})" if affiliation else name
 
 
 def requeue(args: argparse.Namespace, settings: Settings) -> int:
