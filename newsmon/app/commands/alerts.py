@@ -27,7 +27,7 @@ def register(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("check", help="validate config/alerts.yaml and show each rule").set_defaults(func=check)
     outbox = actions.add_parser("outbox", help="alerts queued, sent or failed")
-    outbox.add_argument("--status", choices=("pending", "sending", "sent", "failed"), help="only this status")
+    outbox.add_argument("--status", choices=("pending", "sending", "sent", "failed", "dropped"), help="only this status")
     outbox.add_argument("-n", "--limit", type=int, default=30)
     outbox.set_defaults(func=show_outbox)
     retry = actions.add_parser("retry", help="put failed alerts back in the queue (all, or --id N)")
@@ -83,8 +83,10 @@ def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
     for col in ("id", "rule", "status", "tries", "created", "story", "last error"):
         table.add_column(col)
     for e in entries:
-        table.add_row(str(e.id), markup(e.rule), e.status, str(e.attempts), e.created_at.strftime("%Y-%m-%d %H:%M"),
-                      markup(e.title[:60]), markup((e.last_error or "")[:60]))
+        status = f"{e.status} (held to {e.held_until:%Y-%m-%d %H:%M})" if e.held_until and e.status == "pending" else e.status
+        title = f"update ({e.copy_id}): {e.title}" if e.copy_id else e.title
+        table.add_row(str(e.id), markup(e.rule), status, str(e.attempts), e.created_at.strftime("%Y-%m-%d %H:%M"),
+                      markup(title[:60]), markup((e.last_error or "")[:60]))
     console.print(table)
     console.print(" · ".join(f"{k}: {v}" for k, v in sorted(totals.items())) or "the outbox is empty")
     return 0
