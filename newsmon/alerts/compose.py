@@ -82,10 +82,16 @@ def story_outlets(rule: AlertRule, payload: dict, context: StoryContext, feeds: 
     return list(found.values())
 
 
+def _segment(raw: object) -> Segment:
+    if isinstance(raw, dict):
+        return Segment(str(raw.get("text", "")), bool(raw.get("hit")))
+    text, hit = raw if isinstance(raw, (list, tuple)) and len(raw) == 2 else (raw, False)
+    return Segment(str(text), bool(hit))
+
+
 def _passages(payload: dict) -> tuple[tuple[Segment, ...], ...]:
-    # Filled in by the highlighter (payload["passages"]: lists of {text, hit}); absent in older rows.
-    return tuple(tuple(Segment(str(s.get("text", "")), bool(s.get("hit"))) for s in passage)
-                 for passage in payload.get("passages", []))
+    # Filled in by the highlighter (payload["passages"]: lists of [text, hit] segments); absent in older rows.
+    return tuple(tuple(_segment(s) for s in passage) for passage in payload.get("passages", []))
 
 
 def _entry(rule: AlertRule, row: dict, context: StoryContext, feeds: Mapping[str, Feed], kind: EntryKind,
