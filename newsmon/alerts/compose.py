@@ -192,8 +192,8 @@ def to_alert(rule: AlertRule, message: Message, rows: Sequence[dict], label: str
     """The Message as the plain-text Alert channels.deliver takes (until the renderer's templates take over).
 
     `label` names a digest in its subject: "daily digest", "held digest"."""
-    payloads = {r["payload"]["article_id"]: {k: v for k, v in r["payload"].items() if not k.startswith("_")}
-                for r in rows}
+    rows_out = [{k: v for k, v in r["payload"].items() if not k.startswith("_")} for r in rows]
+    payloads = {p["article_id"]: p for p in rows_out}
     lines = []
     for entry in message.entries:
         lines += _entry_lines(rule, entry, payloads.get(entry.article_id, {}))
@@ -206,7 +206,6 @@ def to_alert(rule: AlertRule, message: Message, rows: Sequence[dict], label: str
     else:
         stories = len(message.entries) + message.more
         subject = f"[newsmon] {rule.name}: {stories} stories ({label or 'digest'})"
-    rows_out = [payloads[r["payload"]["article_id"]] for r in rows]
     payload = {"stories": rows_out} if len(rows_out) > 1 else dict(rows_out[0])
     payload["key"] = message.key
     return Alert(rule=rule.name, subject=subject, body="\n".join(lines).strip() + "\n",
