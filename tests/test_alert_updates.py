@@ -33,7 +33,7 @@ def test_two_copies_in_one_run_are_one_alert_and_a_third_copy_later_is_a_story_u
     first = run_once(demo_env.settings, now=AT)
     assert first.alerts["enqueued"] == 1
     [alert] = plain_bodies(demo_env)
-    assert "also reported by 1 other outlet(s)" in alert
+    assert "also reported by 1 other outlet: Baltic Wire (en, wire)" in alert
 
     serve(demo_env, {"pasienio-zinios", "baltic-wire", "minsk-herald"})
     second = run_once(demo_env.settings, now=AT + timedelta(minutes=10), force=True)
@@ -45,7 +45,7 @@ def test_two_copies_in_one_run_are_one_alert_and_a_third_copy_later_is_a_story_u
 
     assert send_digests(demo_env.settings, "daily", AT + timedelta(hours=1))["sent"] == 1
     [digest] = plain_bodies(demo_env, "digest")
-    assert "story update: now reported by 3 outlets, including Minsk Herald (state-controlled, ru)" in digest
+    assert "Story update: now reported by 3 outlets, including Minsk Herald (state-controlled, ru)" in digest
     assert send_digests(demo_env.settings, "daily", AT + timedelta(days=1))["sent"] == 0
 
 
@@ -65,7 +65,7 @@ def test_a_rule_with_follow_up_updates_sends_them_in_the_next_run_not_as_a_new_a
     run_once(demo_env.settings, now=AT + timedelta(minutes=10), force=True)
 
     subjects = [str(m["Subject"]) for m in demo_env.smtp.messages]
-    assert len(subjects) == 2 and subjects[1] == "[newsmon] border: 1 story update(s)"
+    assert len(subjects) == 2 and subjects[1].startswith("[newsmon] border: story update: ")
     [followup] = plain_bodies(demo_env, "story update")
     assert "now reported by 3 outlets, including Minsk Herald (state-controlled, ru), Baltic Wire (wire, en)" in followup
 

@@ -56,7 +56,8 @@ def test_alerts_test_lists_exactly_the_stories_the_live_path_then_alerts_and_sen
     assert _recorded(demo_env.settings) == before and not demo_env.alerts_file.exists()
 
     send_alerts(demo_env.settings, AT)
-    alerted = [json.loads(line)["title"] for line in demo_env.alerts_file.read_text().splitlines()]
+    alerted = [story["title"] for line in demo_env.alerts_file.read_text().splitlines()
+               for story in json.loads(line)["stories"]]
     assert sorted(previewed) == sorted(alerted)
 
 

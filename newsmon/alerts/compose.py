@@ -1,8 +1,7 @@
 """Outbox rows → Message (newsmon/alerts/message.py): outlets by name and affiliation, the story's other outlets, updates.
 
-This is where the outbox meets the renderer. `compose` builds one Message from the rows one channel is sent;
-`to_alert` turns it into the plain-text Alert the channels of newsmon/alerts/channels.py deliver today (the
-renderer replaces that last step with its templates).
+`compose` builds the Message one channel of a rule is sent for some outbox rows; channels.deliver renders it
+(newsmon/alerts/render.py).
 """
 
 from __future__ import annotations
@@ -15,13 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from newsmon.alerts.channels import Alert
 from newsmon.alerts.message import EntryKind, Message, MessageKind, Outlet, Segment, StoryEntry
 from newsmon.core.config import AlertRule, ConfigError, load_feeds
 from newsmon.core.documents import parse_datetime
 from newsmon.core.records import Feed
 from newsmon.core.settings import Settings
-from newsmon.core.text import subject_title
 from newsmon.store.clusters import cluster_info
 from newsmon.store.stories import StoryMember, stories_of, story_members_of
 
@@ -145,7 +142,7 @@ def message_key(rule: AlertRule, rows: Sequence[dict], kind: MessageKind) -> str
 
 
 def compose(rule: AlertRule, rows: Sequence[dict], kind: MessageKind, context: StoryContext,
-            feeds: Mapping[str, Feed], created_at: datetime) -> Message:
+            feeds: Mapping[str, Feed], created_at: datetime, period: str | None = None) -> Message:
     """The Message one channel of `rule` is sent for these outbox rows (alerts and pickups first, then updates)."""
     alerts = [r for r in rows if not r.get("copy_id")]
     updates = [r for r in rows if r.get("copy_id")]
@@ -154,59 +151,4 @@ def compose(rule: AlertRule, rows: Sequence[dict], kind: MessageKind, context: S
     entries += _update_entries(rule, updates, context, feeds)
     shown = entries if kind == "instant" else entries[:MAX_DIGEST_STORIES]
     return Message(rule=rule.name, kind=kind, key=message_key(rule, rows, kind), entries=tuple(shown),
-                   created_at=created_at, more=len(entries) - len(shown))
-
-
-# ---------------------------------------------------------------- the plain-text bridge to today's channels
-
-
-def _story_line(entry: StoryEntry) -> list[str]:
-    outlets = [entry.outlet, *entry.other_outlets]
-    if len(outlets) < 2:
-        return []
-    languages = sorted({o.language for o in outlets if o.language})
-    names = sorted(o.name for o in outlets)
-    return [f"story: {len(outlets)} outlets in {len(languages)} language(s) "
-            f"({', '.join(languages) or '?'}): {', '.join(names)}"]
-
-
-def _entry_lines(rule: AlertRule, entry: StoryEntry, payload: dict) -> list[str]:
-    others = len(entry.other_outlets)
-    also = f" · also reported by {others} other outlet(s)" if others and entry.kind != "update" else ""
-    about = ", ".join(x for x in (affiliation_label(entry.outlet.affiliation),) if x)
-    outlet = f"{entry.outlet.name} ({about})" if about else entry.outlet.name
-    published = payload.get("published_at") or "publish date unknown"
-    lines = [entry.title, *([f"story update: {entry.note}"] if entry.kind == "update" else []),
-             *([entry.note] if entry.kind == "pickup" and entry.note else []),
-             f"{outlet} · {published} · {entry.language or '?'}{also}",
-             *(_story_line(entry) if rule.group_by == "story" and entry.kind != "update" else []),
-             entry.url]
-    if entry.kind != "update":
-        lines += [f"relevance {payload.get('relevance', 0):.2f} · subtopics: {', '.join(entry.subtopics) or '-'} · "
-                  f"matched: {', '.join(payload.get('matched') or []) or '-'}",
-                  (payload.get("lead") or "") + " …"]
-    return [*lines, ""]
-
-
-def to_alert(rule: AlertRule, message: Message, rows: Sequence[dict], label: str = "") -> Alert:
-    """The Message as the plain-text Alert channels.deliver takes (until the renderer's templates take over).
-
-    `label` names a digest in its subject: "daily digest", "held digest"."""
-    rows_out = [{k: v for k, v in r["payload"].items() if not k.startswith("_")} for r in rows]
-    payloads = {p["article_id"]: p for p in rows_out}
-    lines = []
-    for entry in message.entries:
-        lines += _entry_lines(rule, entry, payloads.get(entry.article_id, {}))
-    if message.more:
-        lines.append(f"+{message.more} more")
-    if message.kind == "instant" and len(message.entries) == 1:
-        subject = f"[newsmon] {rule.name}: {subject_title(message.entries[0].title)}"
-    elif message.kind == "followup":
-        subject = f"[newsmon] {rule.name}: {len(message.entries) + message.more} story update(s)"
-    else:
-        stories = len(message.entries) + message.more
-        subject = f"[newsmon] {rule.name}: {stories} stories ({label or 'digest'})"
-    payload = {"stories": rows_out} if len(rows_out) > 1 else dict(rows_out[0])
-    payload["key"] = message.key
-    return Alert(rule=rule.name, subject=subject, body="\n".join(lines).strip() + "\n",
-                 message_id=message.message_id, payload=payload)
+                   created_at=created_at, more=len(entries) - len(shown), period=period)

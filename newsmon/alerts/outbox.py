@@ -22,7 +22,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from newsmon.alerts.channels import DeliveryError, deliver
-from newsmon.alerts.compose import StoryContext, compose, feed_outlets, story_context, to_alert
+from newsmon.alerts.compose import StoryContext, compose, feed_outlets, story_context
+from newsmon.alerts.highlight import passages
 from newsmon.alerts.holds import rate_free_at, rate_room, stop_now
 from newsmon.alerts.match import ArticleView, rule_matches
 from newsmon.alerts.message import MessageKind
@@ -118,8 +119,9 @@ def channel_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
-def payload_of(view: ArticleView) -> dict[str, object]:
-    """What an alert shows about one article, taken from the document the rules were matched on."""
+def payload_of(view: ArticleView, rule: AlertRule) -> dict[str, object]:
+    """What an alert shows about one article, taken from the document the rules were matched on; `passages` are
+    the sentences holding the rule's own words, as [[text, hit], …] segments (newsmon/alerts/highlight.py)."""
     doc = view.doc
     return {
         "article_id": doc["id"],
@@ -129,6 +131,7 @@ def payload_of(view: ArticleView) -> dict[str, object]:
         "relevance": round(doc["relevance"], 3),
         "matched": sorted({m["surface"] for m in doc["matched"]})[:12],
         "lead": " ".join(doc["text"].split()[:60]),
+        "passages": [[[seg.text, seg.hit] for seg in passage] for passage in passages(rule, view)],
     }
 
 
@@ -165,7 +168,7 @@ def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: 
 
 def _row(rule: AlertRule, key: str, view: ArticleView, now: datetime) -> dict:
     return {"rule": rule.name, "cluster_id": key, "article_id": view.article.id, "mode": rule.mode,
-            "status": "pending", "attempts": 0, "created_at": now, "payload": payload_of(view)}
+            "status": "pending", "attempts": 0, "created_at": now, "payload": payload_of(view, rule)}
 
 
 def _alerted_stories(conn: Connection, rules: Sequence[AlertRule], fresh: Sequence[Article]) -> dict[tuple[str, str], str]:
@@ -257,25 +260,25 @@ def _recent_sends(engine: Engine, rule: str, now: datetime) -> list[datetime]:
     return [at if at.tzinfo else at.replace(tzinfo=now.tzinfo) for _, at in rows]
 
 
-def _messages(rule: AlertRule, rows: list[dict]) -> list[tuple[MessageKind, str, list[dict]]]:
-    """How the due rows of one rule go out: (kind, digest label, rows) per message.
+def _messages(rule: AlertRule, rows: list[dict]) -> list[tuple[MessageKind, str | None, list[dict]]]:
+    """How the due rows of one rule go out: (kind, the digest's period as its subject names it, rows) per message.
 
     Rows that were held go out together as one digest, with the rule's new instant rows; digest-mode rows as
     one digest per mode; follow-up updates as one message; every other instant row on its own."""
     held = [r for r in rows if r["held_until"] is not None]
     instant = [r for r in rows if r["held_until"] is None and r["mode"] == "instant"]
-    messages: list[tuple[MessageKind, str, list[dict]]] = []
+    messages: list[tuple[MessageKind, str | None, list[dict]]] = []
     if held:
-        messages.append(("digest", "held digest", held + instant))
+        messages.append(("digest", "held", held + instant))
         instant = []
     for mode in ("hourly", "daily"):
         batch = [r for r in rows if r["held_until"] is None and r["mode"] == mode]
         if batch:
-            messages.append(("digest", f"{mode} digest", batch))
+            messages.append(("digest", mode, batch))
     followups = [r for r in instant if r["copy_id"]]
     if followups:
-        messages.append(("followup", "", followups))
-    messages += [("instant", "", [r]) for r in instant if not r["copy_id"]]
+        messages.append(("followup", None, followups))
+    messages += [("instant", None, [r]) for r in instant if not r["copy_id"]]
     return messages
 
 
@@ -309,12 +312,12 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             late = [r for _, _, batch in messages[room:] for r in batch]
             messages = messages[:room]
             _hold_or_drop(engine, rule, late, "max_per_hour", rate_free_at([*sent_at, *[now] * room], now), counts)
-        for kind, label, batch in messages:
-            _send_message(engine, rule, kind, label, batch, context, feeds, settings, now, counts)
+        for kind, period, batch in messages:
+            _send_message(engine, rule, kind, period, batch, context, feeds, settings, now, counts)
     return counts
 
 
-def _send_message(engine: Engine, rule: AlertRule, kind: MessageKind, label: str, rows: list[dict],
+def _send_message(engine: Engine, rule: AlertRule, kind: MessageKind, period: str | None, rows: list[dict],
                   context: StoryContext, feeds: dict, settings: Settings, now: datetime, counts: OutboxCounts) -> None:
     # Each row remembers the channels that already took it, so a retry (or a digest that grew since a
     # partial failure) sends each channel exactly the stories it has not had yet.
@@ -326,9 +329,9 @@ def _send_message(engine: Engine, rule: AlertRule, kind: MessageKind, label: str
         needing = [r for r in rows if key not in delivered[r["id"]]]
         if not needing:
             continue
-        message = compose(rule, needing, kind, context, feeds, now)
+        message = compose(rule, needing, kind, context, feeds, now, period)
         try:
-            deliver(channel, to_alert(rule, message, needing, label), settings)
+            deliver(channel, message, settings)
         except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
             log.warning("rule %r: %s", rule.name, exc)
             for r in needing:

@@ -79,7 +79,7 @@ def url_pieces(url: str) -> set[str]:
 # Schemes newsmon delivers itself; every other scheme must be one Apprise knows.
 OWN_SCHEMES = frozenset({"file", "smtp", "smtps", "mailto"})
 # Schemes whose host and path name the receiver, not a credential: a webhook on your own server, mail. Any
-# other Apprise scheme (slack://, tgram://, workflows://, discord:// …) carries its token in the host or path.
+# other Apprise scheme (slack://, tgram://, workflow://, discord:// …) carries its token in the host or path.
 _ADDRESS_SCHEMES = frozenset({*OWN_SCHEMES, "mailtos", "json", "jsons", "xml", "xmls", "form", "forms"})
 # Query parameters that hold a credential in Apprise and newsmon URLs.
 _SECRET_PARAMS = frozenset({"pass", "password", "pwd", "token", "secret", "key", "apikey", "api_key", "auth",
@@ -89,7 +89,7 @@ ENV_REF_RE = re.compile(r"\$\{([^}]*)\}")
 # Airflow connection string to a webhook of their choice.
 _ENV_NAME_RE = re.compile(r"NEWSMON_[A-Z0-9_]+")
 # Microsoft retired Office 365 connectors; Apprise 2.x reaches Teams through Power Automate workflows.
-_RENAMED = {"msteams": "Microsoft Teams channels are workflows://host/workflow/signature in Apprise 2.x"}
+_RENAMED = {"msteams": "Microsoft Teams channels are workflow://host/workflow/signature in Apprise 2.x"}
 
 
 def _only_references(text: str) -> bool:
@@ -178,5 +178,5 @@ def scheme_problem(url: str, number: int) -> str | None:
     if scheme in OWN_SCHEMES or scheme in apprise_schemes():
         return None
     hint = _RENAMED.get(scheme, "use file:, smtp://, mailto:, json:// (a webhook) or a scheme from the Apprise URL list "
-                                "(slack://, tgram://, workflows:// for Teams, json:// …)")
+                                "(slack://, tgram://, workflow:// for Teams …)")
     return f"channel {number} ({describe_channel(url)}): unknown channel scheme {scheme + '://'!r}; {hint}"
