@@ -76,8 +76,9 @@ def url_pieces(url: str) -> set[str]:
 
 # ---------------------------------------------------------------- channels as alerts.yaml writes them
 
-# Schemes newsmon delivers itself; every other scheme must be one Apprise knows.
-OWN_SCHEMES = frozenset({"file", "smtp", "smtps", "mailto"})
+# Schemes newsmon delivers itself (newsmon/alerts/channels.py); every other scheme must be one Apprise knows, and
+# only those load Apprise (over a second: it imports every plugin).
+OWN_SCHEMES = frozenset({"file", "smtp", "smtps", "mailto", "json", "jsons"})
 # Schemes whose host and path name the receiver, not a credential: a webhook on your own server, mail. Any
 # other Apprise scheme (slack://, tgram://, workflow://, discord:// …) carries its token in the host or path.
 _ADDRESS_SCHEMES = frozenset({*OWN_SCHEMES, "mailtos", "json", "jsons", "xml", "xmls", "form", "forms"})
