@@ -3,9 +3,9 @@
 The unique (rule, cluster_id, copy_id) key is what makes an alert fire once per story: copy_id is '' for the
 alert, so later copies of the story, reruns and parallel workers all hit the same row. A copy from a new outlet
 that arrives after the alert was sent becomes a story update row (copy_id = its outlet) that the next digest or
-a follow-up carries. Quiet hours, max_per_hour and mute_until hold rows back (held_until) or drop them. A row is claimed (status `sending`) before
-delivery and channels already delivered are remembered, so a retry never resends to them. A worker
-killed between sending and recording leaves a `sending` row that is released after
+a follow-up carries. Quiet hours, max_per_hour and mute_until hold rows back (held_until) or drop them
+(newsmon/alerts/holds.py). A row is claimed (status `sending`) before delivery and channels already delivered
+are remembered, so a retry never resends to them. A worker killed between sending and recording leaves a `sending` row that is released after
 SENDING_LEASE_S; the resend carries the same Message-ID, so mail clients fold it. Every claim counts as an
 attempt, so a row whose deliveries keep dying is given up after MAX_ATTEMPTS like one that keeps failing.
 """
