@@ -61,7 +61,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
                                                      ("languages", r.languages), ("sources", r.sources),
                                                      ("min_relevance", r.min_relevance)) if v not in (None, [], 0.0))
         table.add_row(markup(r.name) + ("" if r.enabled else " (disabled)"), markup(r.query), markup(filters or "-"),
-                      r.mode, "\n".join(markup(describe_channel(c)) for c in r.channels))
+                      "\n".join([r.mode, *_sending(r)]), "\n".join(markup(describe_channel(c)) for c in r.channels))
     console.print(table)
     console.print(f"{len(rules)} rule(s) OK")
     if checked.problems:
@@ -72,6 +72,21 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
             errors.print("  " + markup(problem))
         return 2
     return 0
+
+
+def _sending(rule: AlertRule) -> list[str]:
+    """The rule's delivery options that differ from the defaults, one per line."""
+    lines = [f"updates: {rule.updates}"] if rule.updates != "digest" else []
+    if rule.quiet_hours:
+        q = rule.quiet_hours
+        lines.append(f"quiet {q.start:%H:%M}–{q.end:%H:%M} {q.timezone}" + (" (urgent: ignored)" if rule.urgent else ""))
+    if rule.max_per_hour:
+        lines.append(f"max {rule.max_per_hour}/hour")
+    if rule.mute_until:
+        lines.append(f"muted until {rule.mute_until.isoformat()}")
+    if lines and rule.hold == "drop":
+        lines.append("stopped alerts dropped")
+    return lines
 
 
 def show_outbox(args: argparse.Namespace, settings: Settings) -> int:
