@@ -41,6 +41,10 @@ _LIST_FIELDS = {"subtopics", "entities"}
 _DATE = "COALESCE(d.published_at, d.fetched_at)"
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
 SNIPPET_CHARS = 160
+# The stored JSON document leaves out what its own columns hold: the text is the bulk of every row, and
+# keeping it twice made search_docs half as large again (bench/bench_store_scale.py). Documents stored
+# whole by earlier versions read the same.
+_COLUMN_FIELDS = ("title", "text", "summary")
 
 
 class SqliteIndex:
@@ -69,7 +73,9 @@ class SqliteIndex:
                     row.update(title_f=fold(doc["title"]), text_f=fold(doc["text"]),
                                summary_f=fold(doc["summary"]) if doc["summary"] else None,
                                on_topic=int(doc["on_topic"]), subtopics=json.dumps(doc["subtopics"]),
-                               entities=json.dumps(doc["entities"]), doc=json.dumps(doc, ensure_ascii=False))
+                               entities=json.dumps(doc["entities"]),
+                               doc=json.dumps({k: v for k, v in doc.items() if k not in _COLUMN_FIELDS},
+                                              ensure_ascii=False))
                     if conn.execute(insert, row).rowcount:
                         result.created.append(article.id)
                     else:
@@ -80,8 +86,9 @@ class SqliteIndex:
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(text("SELECT doc FROM search_docs WHERE id = :id"), {"id": article_id}).first()
-        return json.loads(row.doc) if row else None
+            row = conn.execute(text("SELECT title, text, summary, doc FROM search_docs WHERE id = :id"),
+                               {"id": article_id}).first()
+        return _document(row) if row else None
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -171,6 +178,12 @@ class SqliteIndex:
             {"rank_expr": rank_expr},
         )
         return {row.rowid: row.snip for row in rows}
+
+
+def _document(row: Any) -> dict[str, Any]:
+    doc = json.loads(row.doc)
+    doc.update({name: getattr(row, name) for name in _COLUMN_FIELDS})
+    return doc
 
 
 def _iso(value: datetime) -> str:
