@@ -1,4 +1,5 @@
-"""newsmon_maintenance: daily, prune old state DB rows → count articles stuck before the index → refresh statistics.
+"""newsmon_maintenance: daily, prune old state DB rows → count articles stuck before the index → refresh statistics
+→ report feeds that went silent, fail, moved or are gone to NEWSMON_OPERATOR_CHANNELS.
 
 Wiring only: each task is one call into newsmon.app.maintenance through run_task, imported inside the task,
 so parsing this file touches no store or clock. The steps run one after another so SQLite sees one writer at a time.
@@ -59,7 +60,17 @@ def newsmon_maintenance() -> None:
 
         return run_task(optimize)
 
-    prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> count_stuck_articles() >> optimize_database()
+    # all_done: an operator hears about the feeds even on a day a housekeeping step failed; and a channel
+    # outage (this task retried) never holds the housekeeping back, since it runs last.
+    @task(trigger_rule="all_done")
+    def report_feed_health() -> dict[str, int]:
+        from newsmon.app.airflow_tasks import run_task
+        from newsmon.app.feed_report import report_feed_health as report
+
+        return run_task(report)
+
+    (prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> count_stuck_articles() >> optimize_database()
+     >> report_feed_health())
 
 
 newsmon_maintenance()

@@ -20,7 +20,7 @@ from newsmon.ingest.discover import DiscoveryError, discover_feeds
 from newsmon.ingest.feeds import FeedParseError, parse_feed
 from newsmon.ingest.http import FetchError, SafeClient
 from newsmon.store.db import open_engine
-from newsmon.store.health import feed_health
+from newsmon.store.health import PROBLEMS, feed_health
 
 AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire", "government")
 
@@ -228,12 +228,15 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
     rows = feed_health(open_engine(settings.database_url), feeds, now)
     if args.json:
         for row in rows:
-            print(json_dumps({"id": row.id, "health": row.health, "url": row.url,
+            print(json_dumps({"id": row.id, "health": row.health, "verdict": str(row.verdict), "why": row.why,
+                              "url": row.url, "moved_to": row.moved_to,
                               "last_success_at": _iso(row.last_success_at), "last_error": row.last_error,
+                              "last_new_item_at": _iso(row.last_new_item_at), "usual_gap_s": row.usual_gap_s,
                               "items_per_day": row.items_per_day, "interval_s": row.interval_s,
                               "next_poll_at": _iso(row.next_poll_at)}))
         return 0
-    header = f"{'feed':24} {'health':12} {'last success':13} {'items/day':>9} {'interval':>8} {'next poll':12} last error"
+    header = (f"{'feed':24} {'health':12} {'verdict':8} {'last success':13} {'last new':13} {'items/day':>9} "
+              f"{'interval':>8} {'next poll':12} why / last error")
     print(header)
     for row in rows:
         nxt = row.next_poll_at
@@ -241,9 +244,12 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
             "-" if row.health in ("off", "disabled") else _age(nxt, now))
         interval = f"{row.interval_s // 60}m" if row.interval_s else "-"
         rate = "-" if row.items_per_day is None else f"{row.items_per_day:.1f}"
-        error = printable(row.last_error or "")[:70]
-        print(f"{row.id[:24]:24} {row.health:12} {_age(row.last_success_at, now):13} {rate:>9} {interval:>8} "
-              f"{next_text:12} {error}")
+        error = printable(row.why if row.verdict in PROBLEMS else (row.last_error or ""))[:110]
+        print(f"{row.id[:24]:24} {row.health:12} {row.verdict:8} {_age(row.last_success_at, now):13} "
+              f"{_age(row.last_new_item_at, now):13} {rate:>9} {interval:>8} {next_text:12} {error}")
     counts = {h: sum(1 for r in rows if r.health.split()[0] == h) for h in ("ok", "new", "failing", "disabled", "off")}
     print(f"{len(rows)} feeds: " + ", ".join(f"{n} {h}" for h, n in counts.items() if n))
+    attention = {v: sum(1 for r in rows if r.verdict == v) for v in sorted(PROBLEMS)}
+    if any(attention.values()):
+        print("need attention: " + ", ".join(f"{n} {v}" for v, n in attention.items() if n))
     return 0
