@@ -1,10 +1,11 @@
-"""`newsmon feeds parse|add|status`: inspect one feed, discover and add a site's feeds, see every feed's health."""
+"""`newsmon feeds parse|add|verify|status`: inspect one feed, discover and add a site's feeds, poll them all once, see their health."""
 
 from __future__ import annotations
 
 import argparse
 import re
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from newsmon.core.text import MAX_SITE_NAME_CHARS, clean_name, json_dumps, print
 from newsmon.ingest.discover import DiscoveryError, discover_feeds
 from newsmon.ingest.feeds import FeedParseError, parse_feed
 from newsmon.ingest.http import FetchError, SafeClient
+from newsmon.ingest.verify import verify_feed
 from newsmon.store.db import open_engine
 from newsmon.store.health import PROBLEMS, feed_health
 
@@ -26,8 +28,8 @@ AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "intern
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.description = ("Inspect one feed (parse), discover and add a site's feeds (add), "
-                     "or see every configured feed's health (status).")
+    p.description = ("Inspect one feed (parse), discover and add a site's feeds (add), poll every feed once "
+                     "and say what to fix (verify), or see every configured feed's health (status).")
     feeds_sub = p.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
 
     parse = feeds_sub.add_parser("parse", help="what newsmon's parser makes of one feed file or URL",
@@ -53,6 +55,17 @@ def register(p: argparse.ArgumentParser) -> None:
     add.add_argument("--dry-run", action="store_true", help="show what would be added, change nothing")
     add.add_argument("--file", type=Path, help="feeds file to append to (default: the configured feeds.yaml)")
     add.set_defaults(func=run_add)
+
+    verify = feeds_sub.add_parser("verify", help="poll every feed once now and say what to fix",
+                                  description="Poll each enabled feed of feeds.yaml once, as the pipeline does but "
+                                              "with a throw-away state (the state DB is not touched), and print its "
+                                              "status, items, the age of its newest item and a suggested fix: the "
+                                              "new URL of a moved feed, the feeds an HTML page points to, removing a "
+                                              "gone one. Exit 0 when every feed is usable, 1 when some are not.")
+    verify.add_argument("--feed", dest="feed_ids", action="append", metavar="ID", help="only this feed (repeatable)")
+    verify.add_argument("--all", action="store_true", help="also poll the feeds disabled in feeds.yaml")
+    verify.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    verify.set_defaults(func=run_verify)
 
     status = feeds_sub.add_parser("status", help="per feed: last success, last error, items/day, next poll")
     status.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -200,6 +213,42 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
         if not (country and args.affiliation):
             print(f"note: set country and affiliation for the new feed(s) in {path}", file=sys.stderr)
     return 0
+
+
+# ---------------------------------------------------------------- verify
+
+
+def run_verify(args: argparse.Namespace, settings: Settings) -> int:
+    feeds = load_feeds(settings.feeds_file)
+    if args.feed_ids:
+        unknown = sorted(set(args.feed_ids) - {f.id for f in feeds})
+        if unknown:
+            raise UserError(f"no feed {', '.join(map(repr, unknown))} in {settings.feeds_file}")
+        feeds = [f for f in feeds if f.id in args.feed_ids]
+    elif not args.all:
+        feeds = [f for f in feeds if f.enabled]
+    now = datetime.now(UTC)
+    checks = []
+    with SafeClient(settings) as client:
+        for feed in feeds:
+            check = verify_feed(client, replace(feed, enabled=True), now)
+            checks.append(check)
+            if args.json:
+                print(json_dumps({"id": check.feed_id, "url": check.url, "usable": check.usable, "status": check.status,
+                                  "outcome": check.outcome, "items": check.items,
+                                  "newest_item_at": _iso(check.newest_item_at), "suggestion": check.suggestion,
+                                  "new_url": check.new_url, "discovered": list(check.discovered)}))
+            else:
+                if len(checks) == 1:
+                    print(f"{'feed':24} {'status':14} {'items':>5} {'newest item':13} suggestion")
+                items = "-" if check.items is None else str(check.items)
+                newest = _age(check.newest_item_at, now) if check.newest_item_at else "-"
+                print(printable(f"{check.feed_id[:24]:24} {check.status[:14]:14} {items:>5} {newest:13} "
+                                f"{check.suggestion}"))
+    unusable = [c for c in checks if not c.usable]
+    if not args.json:
+        print(f"{len(checks)} feeds polled: {len(checks) - len(unusable)} usable, {len(unusable)} to fix")
+    return 1 if unusable else 0
 
 
 # ---------------------------------------------------------------- status
