@@ -180,7 +180,8 @@ class SqliteIndex:
                                    {"q": rank_expr}).scalar_one())
         if matches <= BROAD_MATCHES:
             return conn.execute(text(sql), params).all()
-        low, high = conn.execute(text("SELECT min(rowid), max(rowid) FROM search_docs")).one()
+        # Two subqueries: SQLite answers a lone min() or max() from the end of the table, both together by a scan.
+        low, high = conn.execute(text("SELECT (SELECT min(rowid) FROM search_docs), (SELECT max(rowid) FROM search_docs)")).one()
         span = (high - low + 1) * RANGE_MATCHES / matches
         while True:
             params["min_rowid"] = int(high - span) if high - span > low else 0
@@ -229,7 +230,8 @@ def _older_could_be_newer(conn: Any, probe_where: list[str], params: dict[str, A
     a late retry of an article the index refused, a publisher's date in the future. The check reads only the
     dates from the page's last one on (ix_search_docs_date), and looks up each text term for those rows alone.
     """
-    conditions = " AND ".join([f"{_DATE} >= :oldest", "d.rowid < :below", *probe_where])
+    # `+d.rowid`: the range is read from ix_search_docs_date, never by walking the table up to `below`.
+    conditions = " AND ".join([f"{_DATE} >= :oldest", "+d.rowid < :below", *probe_where])
     probe = dict(params, oldest=page[-1].at, below=params["min_rowid"])
     return conn.execute(text(f"SELECT 1 FROM search_docs d WHERE {conditions} LIMIT 1"), probe).first() is not None
 
