@@ -57,3 +57,18 @@ def test_the_search_index_keeps_an_articles_text_once_and_still_returns_the_whol
     doc = index.get("a1")
     assert (doc["text"], doc["title"], doc["summary"], doc["language"]) == (
         TEXT, "Граница остаётся закрытой", "Граница с Литвой", "ru")
+
+
+def test_after_maintenance_compacts_the_store_its_write_ahead_log_does_not_keep_the_space(settings):
+    from newsmon.app.maintenance import run_maintenance
+    from newsmon.store.schema import seen_entries
+
+    engine = open_engine(settings.database_url)
+    old = NOW.replace(year=2025)
+    with engine.begin() as conn:  # one big write, as an index run of a large backlog makes
+        conn.execute(seen_entries.insert(), [{"feed_id": "lrt-en", "entry_key": f"k{i}", "outcome": "staged" * 5,
+                                              "seen_at": old} for i in range(30_000)])
+    wal = settings.state_path / "newsmon.db-wal"
+    counts = run_maintenance(settings, NOW)
+    assert counts["seen_entries_pruned"] == 30_000 and counts["vacuumed"] == 1
+    assert wal.stat().st_size < 64 * 1024  # what the run records afterwards; it was the size of the whole VACUUM
