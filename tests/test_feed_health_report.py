@@ -157,3 +157,21 @@ def test_the_maintenance_dag_reports_feed_health_last_even_when_a_housekeeping_s
     assert task.trigger_rule == "all_done"
     counts = task.python_callable()
     assert counts["operator_reports_sent"] == 2 and len(operator_lines(settings)) == 1
+
+
+def test_feeds_report_sends_the_changes_by_hand_for_machines_without_airflow(desk, monkeypatch, capsys):
+    from newsmon.app.cli import main
+
+    server, smtp, settings = desk
+    poll_history(server, settings)
+    for key, value in {"NEWSMON_CONFIG_DIR": str(settings.config_path), "NEWSMON_STATE_DIR": str(settings.state_path),
+                       "NEWSMON_HOME": str(settings.home),
+                       "NEWSMON_OPERATOR_CHANNELS": " ".join(settings.operator_channels)}.items():
+        monkeypatch.setenv(key, value)
+    assert main(["feeds", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "4 feeds need attention, 4 changed" in out and "sent to 2 operator channel(s)" in out
+    assert "smtp://#" in out and "127.0.0.1" not in out  # a channel is named by its hash, never its address
+    assert len(smtp.messages) == 1 and len(operator_lines(settings)) == 1
+    assert main(["feeds", "report"]) == 0
+    assert "0 changed" in capsys.readouterr().out and len(smtp.messages) == 1

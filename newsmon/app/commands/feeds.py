@@ -1,4 +1,4 @@
-"""`newsmon feeds parse|add|verify|status`: inspect one feed, discover and add a site's feeds, poll them all once, see their health."""
+"""`newsmon feeds parse|add|verify|report|status`: inspect one feed, add a site's feeds, poll them all once, report and see their health."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from newsmon.app.feed_report import report_feed_health
+from newsmon.core.channel_urls import describe_channel
 from newsmon.core.config import ConfigError, load_feeds
 from newsmon.core.errors import UserError
 from newsmon.core.settings import Settings
@@ -29,7 +31,8 @@ AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "intern
 
 def register(p: argparse.ArgumentParser) -> None:
     p.description = ("Inspect one feed (parse), discover and add a site's feeds (add), poll every feed once "
-                     "and say what to fix (verify), or see every configured feed's health (status).")
+                     "and say what to fix (verify), send the feed-health report (report), or see every configured feed's health "
+                     "(status).")
     feeds_sub = p.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
 
     parse = feeds_sub.add_parser("parse", help="what newsmon's parser makes of one feed file or URL",
@@ -66,6 +69,13 @@ def register(p: argparse.ArgumentParser) -> None:
     verify.add_argument("--all", action="store_true", help="also poll the feeds disabled in feeds.yaml")
     verify.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     verify.set_defaults(func=run_verify)
+
+    report = feeds_sub.add_parser("report", help="send the feed-health changes to NEWSMON_OPERATOR_CHANNELS now",
+                                  description="What the maintenance DAG's report_feed_health task does, for machines "
+                                              "without Airflow (run it daily from cron): send the feeds whose verdict "
+                                              "changed since the last report (silent, failing, moved, gone, or back "
+                                              "to ok) to every NEWSMON_OPERATOR_CHANNELS URL.")
+    report.set_defaults(func=run_report)
 
     status = feeds_sub.add_parser("status", help="per feed: last success, last error, items/day, next poll")
     status.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -249,6 +259,22 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         print(f"{len(checks)} feeds polled: {len(checks) - len(unusable)} usable, {len(unusable)} to fix")
     return 1 if unusable else 0
+
+
+# ---------------------------------------------------------------- report
+
+
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    counts = report_feed_health(settings)
+    sent = counts.get("operator_reports_sent", 0)
+    changed = counts.get("feed_verdicts_changed", 0)
+    print(f"{counts.get('feeds_needing_attention', 0)} feeds need attention, {changed} changed since the last report")
+    if changed and not settings.operator_channels:
+        print("not sent: set NEWSMON_OPERATOR_CHANNELS (channel URLs as in alerts.yaml)", file=sys.stderr)
+    elif changed:
+        print(f"sent to {sent} operator channel(s): "
+              + ", ".join(describe_channel(url) for url in settings.operator_channels))
+    return 0
 
 
 # ---------------------------------------------------------------- status
