@@ -93,3 +93,13 @@ def test_octet_stream_text_that_does_not_start_like_html_is_not_taken_for_a_page
     counts = ingest(server, settings, {"/files/notes": Route(notes, OCTET)})
     assert "staged" not in counts
     assert counts["skipped_reasons"] == {"extraction.not_html": 1}
+
+
+def test_a_feed_served_as_octet_stream_is_parsed_like_any_feed(site):
+    from newsmon.app.stages.poll import poll_feeds
+
+    server, settings = site
+    server.routes["/news/octet.html"] = Route(PAGE.format(title="Medininkai closed", word="Medininkai").encode(), OCTET)
+    server.routes["/feed.xml"] = Route(feed(server.base_url, ["/news/octet.html"]), OCTET)
+    counts = poll_feeds(settings, ["desk"], NOW)
+    assert counts["feeds_polled"] == 1 and counts["staged"] == 1
