@@ -73,7 +73,7 @@ def build_report(current: list[FeedHealth], reported: dict[str, Verdict]) -> Fee
             report.changes.append(Change(row, was))
         elif row.verdict in PROBLEMS:
             report.still.append(row)
-        elif was in PROBLEMS and row.verdict not in (Verdict.OFF,):
+        elif was in PROBLEMS and row.verdict == Verdict.OK:  # off or new: nothing to tell, the row just goes
             report.changes.append(Change(row, was))
     return report
 
