@@ -175,3 +175,18 @@ def test_feeds_report_sends_the_changes_by_hand_for_machines_without_airflow(des
     assert len(smtp.messages) == 1 and len(operator_lines(settings)) == 1
     assert main(["feeds", "report"]) == 0
     assert "0 changed" in capsys.readouterr().out and len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("slack://T0SECRET/B0SECRET/xoxbSECRET%0Abcc", "channel 1 (slack://#"),
+    ("file:ops.jsonl hooks.example.org/SECRET", "channel 2 is not a URL"),
+    ('["json://hooks.example.org/SECRET"', "not a JSON list"),
+])
+def test_a_bad_operator_channel_stops_newsmon_with_one_line_that_shows_no_secret(value, message, monkeypatch, capsys):
+    from newsmon.app.cli import main
+
+    monkeypatch.setenv("NEWSMON_OPERATOR_CHANNELS", value)
+    assert main(["feeds", "status"]) == 2
+    err = capsys.readouterr().err
+    assert "NEWSMON_OPERATOR_CHANNELS" in err and message in err and "SECRET" not in err
+    assert len(err.strip().splitlines()) == 1
