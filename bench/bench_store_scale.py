@@ -4,6 +4,7 @@ Usage:
     .venv/bin/python bench/bench_store_scale.py --docs 100000                 # build a store, then measure
     .venv/bin/python bench/bench_store_scale.py --docs 1000000 --db /tmp/s.db # the 1 M figure (hours, ~20 GB)
     .venv/bin/python bench/bench_store_scale.py --db /tmp/s.db --reuse        # measure an existing store again
+    .venv/bin/python bench/bench_store_scale.py --docs 1000000 --db /tmp/s.db --resume  # finish an interrupted build
 
 Documents are synthetic but shaped like the monitored outlets' articles: languages in the proportions of
 config/feeds.yaml (en, lt, ru, pl, be, de, lv), lengths log-normal around 450 words (5 % under 120, a
@@ -222,7 +223,7 @@ def _dedup_row(article: Article, seq: int) -> dict:
             "assigned_at": article.fetched_at}
 
 
-def build(db: Path, count: int, lsh_docs: int, now: datetime) -> dict:
+def build(db: Path, count: int, lsh_docs: int, now: datetime, done_before: int = 0) -> dict:
     from newsmon.store.clusters import assign_clusters
     from newsmon.store.schema import alert_outbox, articles, clusters, dedup_docs, runs, seen_entries
 
@@ -234,7 +235,14 @@ def build(db: Path, count: int, lsh_docs: int, now: datetime) -> dict:
     seen_since = now - timedelta(days=SEEN_KEEP_DAYS)
     window_start = count - lsh_docs
     started = time.perf_counter()
-    for first in range(0, count, BATCH):
+    if done_before:  # an interrupted build: the same articles again, for the generator's state and the cluster rows
+        if done_before > window_start:
+            raise SystemExit(f"cannot resume inside the clustering window (article {window_start:,} on): build anew")
+        for i in range(done_before):
+            _count_cluster_row(cluster_rows, gen.article(i))
+        print(f"  resumed after {done_before:,} stored documents ({time.perf_counter() - started:.0f} s to regenerate)",
+              file=sys.stderr, flush=True)
+    for first in range(done_before, count, BATCH):
         t0 = time.perf_counter()
         batch = [gen.article(i) for i in range(first, min(count, first + BATCH))]
         t1 = time.perf_counter()
@@ -260,10 +268,7 @@ def build(db: Path, count: int, lsh_docs: int, now: datetime) -> dict:
             if old:
                 conn.execute(dedup_docs.insert(), [_dedup_row(a, i + 1) for i, a in enumerate(old, first)])
                 for a in old:
-                    row = cluster_rows.setdefault(a.cluster_id, {"cluster_id": a.cluster_id, "first_seen_at": a.fetched_at,
-                                                                 "first_article_id": a.id, "size": 0, "outlets": set()})
-                    row["size"] += 1
-                    row["outlets"].add(a.source)
+                    _count_cluster_row(cluster_rows, a)
             seen = [{"feed_id": a.source, "entry_key": a.id, "outcome": "staged", "article_id": a.id, "seen_at": a.fetched_at}
                     for a in batch if a.fetched_at >= seen_since]
             if seen:
@@ -289,6 +294,28 @@ def build(db: Path, count: int, lsh_docs: int, now: datetime) -> dict:
             for i in range(5 * 180 * 10)])  # five rules, ten stories a day each, 180 days kept
     timings["total_s"] = time.perf_counter() - started
     return {k: round(v, 1) for k, v in timings.items()}
+
+
+def _count_cluster_row(cluster_rows: dict[str, dict], a: Article) -> None:
+    row = cluster_rows.setdefault(a.cluster_id, {"cluster_id": a.cluster_id, "first_seen_at": a.fetched_at,
+                                                 "first_article_id": a.id, "size": 0, "outlets": set()})
+    row["size"] += 1
+    row["outlets"].add(a.source)
+
+
+def _resume_point(db: Path, count: int) -> tuple[int, datetime]:
+    """How many articles an interrupted build stored (each batch commits its articles last) and its `now`."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        done = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        first = conn.execute("SELECT fetched_at FROM search_docs WHERE id = :id", {"id": f"{0:012x}"}).fetchone()
+    finally:
+        conn.close()
+    if not done or first is None:
+        raise SystemExit(f"{db} holds no article of a build to resume")
+    return done, datetime.fromisoformat(first[0]) + timedelta(days=count / PER_DAY)
 
 
 # ---------------------------------------------------------------- measure
@@ -396,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                                                       "at most --docs)")
     parser.add_argument("--db", type=Path, help="store file (default: a new one under /tmp)")
     parser.add_argument("--reuse", action="store_true", help="measure the store at --db without building it")
+    parser.add_argument("--resume", action="store_true", help="finish the interrupted build of --docs at --db, then measure")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs of each query")
     parser.add_argument("--maintenance", action="store_true", help="also time `newsmon maintenance` on the store")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
@@ -406,16 +434,22 @@ def main(argv: list[str] | None = None) -> int:
     stamp = db.with_name(db.name + ".built-at")
     if args.reuse and stamp.exists():
         now = datetime.fromisoformat(stamp.read_text().strip())  # --since windows as at build time
+    done_before = 0
+    if args.resume:
+        if stamp.exists():
+            parser.error(f"{db} was built completely: pass --reuse to measure it")
+        done_before, now = _resume_point(db, args.docs)
     report: dict = {"store": str(db), "now": now.isoformat()}
     if not args.reuse:
-        if db.exists():
+        if db.exists() and not args.resume:
             parser.error(f"{db} exists: pass --reuse to measure it, or remove it to build a new one")
         lsh_docs = min(args.docs, args.lsh_docs if args.lsh_docs is not None else 30 * PER_DAY)
         print(f"building {args.docs:,} documents into {db} ({lsh_docs:,} through the real clustering path)",
               file=sys.stderr)
-        report["build"] = build(db, args.docs, lsh_docs, now)
+        report["build"] = build(db, args.docs, lsh_docs, now, done_before)
+        report["build"]["resumed_after"] = done_before
         stamp.write_text(now.isoformat())
-        report["build"]["put_articles_docs_per_s"] = round(args.docs / report["build"]["put_articles_s"], 0)
+        report["build"]["put_articles_docs_per_s"] = round((args.docs - done_before) / report["build"]["put_articles_s"], 0)
     report["queries"] = measure_queries(db, now, args.repeats)
     report["clustering"] = measure_clustering(db, now)
     if args.maintenance:
