@@ -53,6 +53,13 @@ def newsmon_maintenance() -> None:
 
         return run_task(prune)
 
+    @task(execution_timeout=timedelta(minutes=30))
+    def prune_story_keys() -> int:
+        from newsmon.app.airflow_tasks import run_task
+        from newsmon.app.maintenance import prune_story_keys as prune
+
+        return run_task(prune)
+
     @task
     def count_stuck_articles() -> int:
         from newsmon.app.airflow_tasks import run_task
@@ -76,8 +83,8 @@ def newsmon_maintenance() -> None:
 
         return run_task(report)
 
-    (upgrade_state_db() >> prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> count_stuck_articles() >> optimize_database()
-     >> report_feed_health())
+    (upgrade_state_db() >> prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> prune_story_keys()
+     >> count_stuck_articles() >> optimize_database() >> report_feed_health())
 
 
 newsmon_maintenance()
