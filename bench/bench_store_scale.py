@@ -318,6 +318,17 @@ def _resume_point(db: Path, count: int) -> tuple[int, datetime]:
     return done, datetime.fromisoformat(first[0]) + timedelta(days=count / PER_DAY)
 
 
+def _newest_article_at(db: Path) -> datetime:
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        (newest,) = conn.execute("SELECT fetched_at FROM search_docs ORDER BY rowid DESC LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    return datetime.fromisoformat(newest)
+
+
 # ---------------------------------------------------------------- measure
 
 
@@ -434,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = db.with_name(db.name + ".built-at")
     if args.reuse and stamp.exists():
         now = datetime.fromisoformat(stamp.read_text().strip())  # --since windows as at build time
+    elif args.reuse:  # a build stopped part-way: its newest article is "now", so --since 1d still finds a day
+        now = _newest_article_at(db)
     done_before = 0
     if args.resume:
         if stamp.exists():
