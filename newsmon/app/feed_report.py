@@ -7,7 +7,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from newsmon.alerts.channels import Alert, DeliveryError, deliver
+from newsmon.alerts.channels import DeliveryError, deliver
+from newsmon.alerts.notice import Notice
 from newsmon.app.stages.counts import recorded
 from newsmon.core.channel_urls import describe_channel
 from newsmon.core.config import load_feeds
@@ -35,7 +36,7 @@ class FeedReport:
     changes: list[Change] = field(default_factory=list)
     still: list[FeedHealth] = field(default_factory=list)
 
-    def alert(self, now: datetime) -> Alert:
+    def notice(self, now: datetime) -> Notice:
         new = [c for c in self.changes if c.feed.verdict in PROBLEMS]
         recovered = [c for c in self.changes if c.feed.verdict not in PROBLEMS]
         kinds = sorted({str(c.feed.verdict) for c in new})
@@ -58,10 +59,11 @@ class FeedReport:
                          "why": c.feed.why, "moved_to": c.feed.moved_to} for c in self.changes],
             "still": [{"feed": f.id, "verdict": str(f.verdict)} for f in self.still],
         }
-        # The same changes give the same id, so a report resent after a crash folds into the first in mail clients.
+        # The same changes give the same key, so a report resent after a crash folds into the first in mail
+        # clients, and a webhook receiver can drop the repeat.
         digest = hashlib.sha256(repr(sorted((c.feed.id, str(c.feed.verdict)) for c in self.changes)).encode()).hexdigest()
-        return Alert(rule=REPORT_RULE, subject=subject, body="\n".join(lines) + "\n",
-                     message_id=f"<feed-health-{now:%Y%m%d}-{digest[:16]}@newsmon>", payload=payload)
+        return Notice(rule=REPORT_RULE, subject=subject, text="\n".join(lines) + "\n",
+                      key=f"feed-health-{now:%Y%m%d}-{digest[:16]}", payload=payload)
 
 
 def build_report(current: list[FeedHealth], reported: dict[str, Verdict]) -> FeedReport:
@@ -100,11 +102,11 @@ def report_feed_health(settings: Settings, now: datetime | None = None) -> dict[
         if not settings.operator_channels:
             log.warning("no NEWSMON_OPERATOR_CHANNELS: the feed-health report above is only in this log")
             return counts.as_dict()
-        alert = report.alert(now)
+        notice = report.notice(now)
         failures = []
         for url in settings.operator_channels:
             try:
-                deliver(url, alert, settings)
+                deliver(url, notice, settings)
                 counts.add(Count.OPERATOR_REPORTS_SENT)
             except DeliveryError as exc:
                 failures.append(str(exc))
