@@ -110,7 +110,8 @@ alert_outbox = Table(
     UniqueConstraint("rule", "cluster_id", "copy_id", name="uq_outbox_rule_story_copy"),
 )
 
-# One row per message a channel took (newsmon/alerts/outbox.py): what a rule's max_per_hour counts.
+# One row per message a channel took (newsmon/alerts/outbox.py): what a rule's max_per_hour counts. Added, with the
+# outbox's copy_id, held_until and held_reason, by revision 0005 (v0005_alert_holds_updates_sends.py).
 alert_sends = Table(
     "alert_sends",
     metadata,
@@ -133,6 +134,17 @@ runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("counts", JSON, nullable=False),
+)
+
+# The feed-health verdict last sent to the operator channels, per feed (newsmon/store/health.py): the report
+# goes out when a verdict changes, not every day for the same silent feed. One row per configured feed.
+feed_health_reports = Table(
+    "feed_health_reports",
+    metadata,
+    Column("feed_id", String(128), primary_key=True),
+    Column("verdict", String(16), nullable=False),
+    Column("detail", Text),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
 )
 
 # ---------------------------------------------------------------- story clusters (newsmon/store/clusters.py)

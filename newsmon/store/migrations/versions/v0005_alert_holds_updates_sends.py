@@ -1,11 +1,11 @@
-"""Revision 0004: story updates, held-back alerts and a log of sent messages in the alert outbox.
+"""Revision 0005: story updates, held-back alerts and a log of sent messages in the alert outbox.
 
 alert_outbox gains copy_id (a story update is a row per later copy; '' marks the story's alert, so the
 unique key becomes rule + story + copy and a story still alerts once per rule), held_until and held_reason
 (quiet hours, rate limits, mutes); alert_sends records each message a channel took, which max_per_hour counts.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
