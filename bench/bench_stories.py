@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from newsmon.app.maintenance import STORY_KEYS_KEEP_DAYS  # noqa: E402
+from newsmon.app.maintenance import LSH_WINDOW_DAYS  # noqa: E402
 from newsmon.core.records import Article  # noqa: E402
 from newsmon.store.db import open_engine  # noqa: E402
 from newsmon.store.stories import assign_stories, prune_story_keys  # noqa: E402
@@ -74,7 +74,7 @@ def run_size(n: int) -> dict:
             with engine.begin() as conn:
                 assign_stories(conn, batch[start : start + BATCH], START)
                 if (start + BATCH) % PER_DAY == 0:  # the daily maintenance run
-                    prune_story_keys(conn, batch[start].fetched_at - timedelta(days=STORY_KEYS_KEEP_DAYS))
+                    prune_story_keys(conn, batch[start].fetched_at - timedelta(days=LSH_WINDOW_DAYS))
         took = time.perf_counter() - started
         engine.dispose()
     return {"documents": n, "assign_s": round(took, 2), "ms_per_doc": round(1000 * took / n, 3)}

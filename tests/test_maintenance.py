@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from story_fixtures import closure_articles
 from test_dedup_fixtures import BALLOONS, BASE_AT, FENCE, article
 
 from newsmon.app.cli import main
@@ -23,13 +21,14 @@ from newsmon.store.runs import recent_runs
 from newsmon.store.schema import (
     BAND_TABLES,
     alert_outbox,
+    alert_sends,
     articles,
     dedup_docs,
     seen_entries,
     story_keys,
     story_members,
 )
-from newsmon.store.stories import assign_stories, stories_of
+from newsmon.store.stories import assign_stories
 
 NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
 
@@ -74,16 +73,6 @@ def _fingerprinted(settings: Settings, text: str, age_days: float) -> Article:
         return assign_clusters(conn, [staged], NOW)[0]
 
 
-def _in_stories(settings: Settings, age_days: float, tag: str) -> list[Article]:
-    """The three-language closure story, published `age_days` before NOW, through the real cluster and story code."""
-    at = _days_ago(age_days)
-    batch = [replace(a, id=f"{tag}{a.id}"[:32], url=f"{a.url}-{tag}", canonical_url=f"{a.url}-{tag}",
-                     text=f"{a.text} ({tag})", content_hash=f"{tag}{a.content_hash}", published_at=at, fetched_at=at)
-             for a in closure_articles()]
-    with open_engine(settings.database_url).begin() as conn:
-        return assign_stories(conn, assign_clusters(conn, batch, NOW), NOW)
-
-
 def _bands(settings: Settings) -> int:
     """LSH band rows, wherever they are: new ones sit in the recent table until a merge."""
     return sum(_count(settings, table) for table in BAND_TABLES)
@@ -119,6 +108,16 @@ def test_old_sent_alerts_are_deleted_while_recent_failed_and_pending_ones_stay(s
     assert left == ["old-failed", "old-pending", "recent-sent"]
 
 
+def test_the_log_of_sends_that_max_per_hour_counts_keeps_only_the_retention_period(settings):
+    with open_engine(settings.database_url).begin() as conn:
+        conn.execute(alert_sends.insert(), [
+            {"rule": "checkpoints", "channel": "c", "sent_at": _days_ago(age), "kind": "alert", "stories": 1,
+             "key": f"checkpoints.{age}"} for age in (400, 10)])
+    run_maintenance(settings, NOW, retention=Retention(sent_alerts_days=180))
+    with open_engine(settings.database_url).connect() as conn:
+        assert list(conn.execute(select(alert_sends.c.key)).scalars()) == ["checkpoints.10"]
+
+
 def test_old_near_duplicate_fingerprints_are_dropped_but_the_story_cluster_and_exact_hash_stay(settings):
     old = _fingerprinted(settings, BALLOONS, 60)
     _fingerprinted(settings, FENCE, 2)
@@ -134,20 +133,23 @@ def test_old_near_duplicate_fingerprints_are_dropped_but_the_story_cluster_and_e
     assert (copy.cluster_id, copy.dup_reason) == (old.cluster_id, "exact")
 
 
-def test_old_story_keys_are_dropped_while_the_stories_and_recent_keys_stay(settings):
-    old = _in_stories(settings, 60, "o")
-    recent = _in_stories(settings, 2, "r")
-    old_keys = _count(settings, story_keys, story_keys.c.article_id.in_([a.id for a in old]))
-    recent_keys = _count(settings, story_keys, story_keys.c.article_id.in_([a.id for a in recent]))
+def test_story_candidate_keys_of_old_days_are_dropped_while_the_stories_and_recent_keys_stay(settings):
+    with open_engine(settings.database_url).begin() as conn:  # the real index-stage path: copy clusters, then stories
+        for text, age in ((BALLOONS, 60), (FENCE, 2)):
+            minutes = int((NOW - timedelta(days=age) - BASE_AT).total_seconds() // 60)
+            staged = article(f"https://www.lrt.lt/naujienos/{age}", text, minutes=minutes, source="LRT", published=True)
+            assign_stories(conn, assign_clusters(conn, [staged], NOW), NOW)
+    keys_before = _count(settings, story_keys)
+    old_day = (NOW - timedelta(days=60) - datetime(1970, 1, 1, tzinfo=UTC)).days
+    assert _count(settings, story_keys, story_keys.c.day <= old_day) > 0
 
-    counts = run_maintenance(settings, NOW, retention=Retention(story_keys_days=30))
+    planned = run_maintenance(settings, NOW, dry_run=True, retention=Retention(lsh_window_days=30))
+    counts = run_maintenance(settings, NOW, retention=Retention(lsh_window_days=30))
 
-    assert old_keys > 0 and counts["story_keys_pruned"] == old_keys
-    assert _count(settings, story_keys) == recent_keys
-    assert _count(settings, story_members) == 6
-    with open_engine(settings.database_url).connect() as conn:
-        assert len(set(stories_of(conn, [a.id for a in old]).values())) == 1  # the old story keeps its members
-    assert run_maintenance(settings, NOW, retention=Retention(story_keys_days=30))["story_keys_pruned"] == 0
+    assert counts["story_keys_pruned"] == planned["story_keys_pruned"] > 0
+    assert _count(settings, story_keys, story_keys.c.day <= old_day) == 0
+    assert _count(settings, story_keys) == keys_before - counts["story_keys_pruned"] > 0
+    assert _count(settings, story_members) == 2
 
 
 def test_articles_the_index_refused_are_counted_and_left_for_the_next_ingest_run(settings):
@@ -166,23 +168,18 @@ def test_dry_run_reports_what_would_go_and_changes_nothing(settings):
     _seen(settings, 200, 1)
     _alert(settings, "checkpoints", "old-sent", "sent", 400)
     _fingerprinted(settings, BALLOONS, 60)
-    _in_stories(settings, 60, "o")
-    retention = Retention(seen_entries_days=90, sent_alerts_days=180, lsh_window_days=30, story_keys_days=30)
-    keys = _count(settings, story_keys)
+    retention = Retention(seen_entries_days=90, sent_alerts_days=180, lsh_window_days=30)
 
     planned = run_maintenance(settings, NOW, dry_run=True, retention=retention)
 
-    # Four old fingerprinted articles: BALLOONS and the three of the closure story.
-    assert (planned["seen_entries_pruned"], planned["sent_alerts_pruned"], planned["lsh_pruned"]) == (1, 1, 4)
-    assert planned["story_keys_pruned"] == keys > 0
-    assert _count(settings, story_keys) == keys
+    assert (planned["seen_entries_pruned"], planned["sent_alerts_pruned"], planned["lsh_pruned"]) == (1, 1, 1)
     assert (planned["analyzed"], planned["vacuumed"]) == (0, 0)
     assert _count(settings, seen_entries) == 2
     assert _count(settings, alert_outbox) == 1
     assert _bands(settings) > 0
     done = run_maintenance(settings, NOW, retention=retention)
-    pruned = ("seen_entries_pruned", "sent_alerts_pruned", "lsh_pruned", "story_keys_pruned")
-    assert {k: done[k] for k in pruned} == {k: planned[k] for k in pruned}
+    assert {k: done[k] for k in ("seen_entries_pruned", "sent_alerts_pruned", "lsh_pruned")} == \
+           {k: planned[k] for k in ("seen_entries_pruned", "sent_alerts_pruned", "lsh_pruned")}
 
 
 def test_a_second_run_finds_nothing_more_to_remove(settings):
@@ -232,8 +229,6 @@ def test_cli_refuses_a_retention_of_zero_days_with_a_one_line_reason(settings, m
     monkeypatch.delenv("NEWSMON_STATE_URL", raising=False)
     assert main(["maintenance", "--sent-days", "0"]) == 2
     assert "sent_alerts_days must be at least 1 day" in capsys.readouterr().err
-    assert main(["maintenance", "--story-days", "0"]) == 2
-    assert "story_keys_days must be at least 1 day" in capsys.readouterr().err
 
 
 
@@ -250,7 +245,8 @@ def test_each_task_of_the_daily_dag_does_its_step_on_the_configured_store(settin
     dag = DagBag(dag_folder=str(dag_file)).dags["newsmon_maintenance"]
     order = [t.task_id for t in dag.topological_sort()]
     assert order == ["upgrade_state_db", "prune_seen_entries", "prune_sent_alerts", "prune_lsh_bands",
-                     "prune_story_keys", "count_stuck_articles", "optimize_database"]
+                     "prune_story_keys", "count_stuck_articles", "optimize_database", "report_feed_health"]
+    order = order[:-1]  # the feed-health report has its own tests (tests/test_feed_health_report.py)
     # The task bodies themselves (what the worker runs), without the scheduler around them.
     results = {task_id: dag.task_dict[task_id].python_callable() for task_id in order}
 
