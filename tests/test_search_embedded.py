@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -102,3 +103,33 @@ def test_date_maths_in_ranges_and_bad_dates_are_explained(index):
         index.search(SearchQuery(q="published_at:[yesterday TO *]"))
     with pytest.raises(QuerySyntaxError, match="regex"):
         index.search(SearchQuery(q="/ball.*/"))
+
+
+def test_affiliation_and_entity_filters_keep_only_matching_articles(tmp_path):
+    idx = SqliteIndex(open_engine(f"sqlite:///{tmp_path / 'state.db'}"))
+    base = _article("x", "Lukashenko meets envoy", "Lukashenko met the Lithuanian envoy in Minsk.")
+    idx.put_articles([
+        replace(base, id="state", source_affiliation="state_controlled", entities=("lukashenko", "minsk")),
+        replace(base, id="public", source_affiliation="public_broadcaster", entities=("lukashenko",)),
+        replace(base, id="none", source_affiliation=None, entities=()),
+    ])
+    assert ids(idx, "lukashenko", affiliations=("STATE_CONTROLLED",)) == ["state"]
+    assert ids(idx, "*", affiliations=("state_controlled", "public_broadcaster")) == ["public", "state"]
+    assert ids(idx, "*", entities=("lukashenko",)) == ["public", "state"]
+    assert ids(idx, "*", entities=("lukashenko", "minsk")) == ["state"]
+    assert {h.id: h.source_affiliation for h in idx.search(SearchQuery(q="envoy"))} == {
+        "state": "state_controlled", "public": "public_broadcaster", "none": None}
+
+
+def test_offset_pages_through_the_ranking_without_repeating_or_skipping_a_hit(tmp_path):
+    idx = SqliteIndex(open_engine(f"sqlite:///{tmp_path / 'state.db'}"))
+    # Same title, text and date: every sort key ties, so only a final tie-breaker keeps pages apart.
+    idx.put_articles([_article(f"p{i}", "Queue at Medininkai", "Lorries queue at Medininkai.") for i in range(7)])
+    pages = [[h.id for h in idx.search(SearchQuery(q="medininkai", limit=3, offset=start))] for start in (0, 3, 6)]
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert sorted(sum(pages, [])) == [f"p{i}" for i in range(7)]
+
+
+def test_snippet_marks_can_be_chosen_by_the_caller(index):
+    hit = index.search(SearchQuery(q="lavoriskes", marks=("\x02", "\x03")))[0]
+    assert "\x02Lavoriškės\x03" in hit.snippet and "[" not in hit.snippet

@@ -103,16 +103,19 @@ class SqliteIndex:
         if query.on_topic is not None:
             where.append("d.on_topic = :on_topic")
             params["on_topic"] = int(query.on_topic)
-        for name, values in (("language", query.languages), ("source", query.sources)):
+        for name, values in (("language", query.languages), ("source", query.sources),
+                             ("source_affiliation", query.affiliations)):
             if values:
                 keys = [f"{name}_{i}" for i in range(len(values))]
                 where.append(f"lower(d.{name}) IN ({', '.join(':' + k for k in keys)})")
                 params.update({k: v.lower() for k, v in zip(keys, values, strict=True)})
-        for i, sub in enumerate(query.subtopics):
-            where.append(f"EXISTS (SELECT 1 FROM json_each(d.subtopics) WHERE value = :sub_{i})")
-            params[f"sub_{i}"] = sub
+        for column, values in (("subtopics", query.subtopics), ("entities", query.entities)):
+            for i, value in enumerate(values):
+                where.append(f"EXISTS (SELECT 1 FROM json_each(d.{column}) WHERE value = :{column}_{i})")
+                params[f"{column}_{i}"] = value
         rank_expr = _rank_expression(tree) if tree is not None else None
         params["limit"] = query.limit
+        params["offset"] = query.offset
         cluster_size = "(SELECT count(*) FROM search_docs c WHERE c.cluster_id = d.cluster_id)"
         where_sql = f"WHERE {' AND '.join(where)} " if where else ""
         if rank_expr:
@@ -128,11 +131,12 @@ class SqliteIndex:
         else:
             sql = f"SELECT d.*, 0.0 AS score, {cluster_size} AS csize FROM search_docs d {where_sql}"
             order = f"{_DATE} DESC"
-        sql += f"ORDER BY {order}, d.fetched_at DESC LIMIT :limit"
+        # rowid last: equal keys would otherwise come in any order, and a page could repeat its neighbour's hits.
+        sql += f"ORDER BY {order}, d.fetched_at DESC, d.rowid DESC LIMIT :limit OFFSET :offset"
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(text(sql), params).mappings().all()
-                snippets = self._snippets(conn, rank_expr, [r["rowid"] for r in rows]) if rank_expr else {}
+                snippets = self._snippets(conn, rank_expr, [r["rowid"] for r in rows], query.marks) if rank_expr else {}
         except OperationalError as exc:
             if any(w in str(exc.orig).lower() for w in ("fts5", "syntax", "too large", "too many")):
                 raise QuerySyntaxError(f"the embedded index cannot run {query.q!r}: {exc.orig}") from exc
@@ -152,12 +156,13 @@ class SqliteIndex:
                 snippet=" ".join((snippets.get(r["rowid"]) or r["text"][:SNIPPET_CHARS]).split()),
                 score=-float(r["score"]),
                 cluster_size=int(r["csize"] or 1),
+                source_affiliation=r["source_affiliation"],
             )
             for r in rows
         ]
 
     @staticmethod
-    def _snippets(conn: Any, rank_expr: str, rowids: list[int]) -> dict[int, str]:
+    def _snippets(conn: Any, rank_expr: str, rowids: list[int], around: tuple[str, str]) -> dict[int, str]:
         # Only for the hits shown: FTS5 builds a snippet by walking every phrase instance of every query
         # term in the article, which for a broad query over a large store costs far more than the search.
         if not rowids:
@@ -166,9 +171,9 @@ class SqliteIndex:
         # Not `rowid IN (…)` in the WHERE: FTS5 would then run the MATCH once per listed rowid.
         rows = conn.execute(
             text(f"SELECT rowid, snip FROM (SELECT rowid, CASE WHEN rowid IN ({marks}) THEN "
-                 f"snippet(search_fts, 1, '[', ']', '…', 16) END AS snip FROM search_fts "
+                 f"snippet(search_fts, 1, :mark_open, :mark_close, '…', 16) END AS snip FROM search_fts "
                  f"WHERE search_fts MATCH :rank_expr) WHERE snip IS NOT NULL"),
-            {"rank_expr": rank_expr},
+            {"rank_expr": rank_expr, "mark_open": around[0], "mark_close": around[1]},
         )
         return {row.rowid: row.snip for row in rows}
 
