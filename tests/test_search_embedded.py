@@ -127,7 +127,7 @@ def test_offset_pages_through_the_ranking_without_repeating_or_skipping_a_hit(tm
     idx.put_articles([_article(f"p{i}", "Queue at Medininkai", "Lorries queue at Medininkai.") for i in range(7)])
     pages = [[h.id for h in idx.search(SearchQuery(q="medininkai", limit=3, offset=start))] for start in (0, 3, 6)]
     assert [len(p) for p in pages] == [3, 3, 1]
-    assert sorted(sum(pages, [])) == [f"p{i}" for i in range(7)]
+    assert sorted(h for p in pages for h in p) == [f"p{i}" for i in range(7)]
 
 
 def test_snippet_marks_can_be_chosen_by_the_caller(index):

@@ -29,6 +29,8 @@ class FeedHealth:
     items_per_day: float | None  # None until the feed has been watched for an hour
     interval_s: int | None
     next_poll_at: datetime | None
+    failures: int = 0  # failed polls in a row (the backoff grows with them)
+    moved_to: str | None = None  # the URL a permanent redirect moved the feed to, when it differs from feeds.yaml
 
 
 def _health(feed: Feed, state: FeedState | None) -> str:
@@ -61,6 +63,8 @@ def feed_health(engine: Engine, feeds: Sequence[Feed], now: datetime) -> list[Fe
             items_per_day=round(rate, 1) if rate is not None else None,
             interval_s=state.interval_s if state else None,
             next_poll_at=state.next_poll_at if state else None,
+            failures=state.failures if state else 0,
+            moved_to=state.url if state and state.url != feed.url else None,
         ))
     return rows
 
