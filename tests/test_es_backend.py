@@ -363,8 +363,8 @@ def test_affiliation_entity_paging_and_snippet_marks_reach_the_search_body(es: E
     filters = body["query"]["bool"]["filter"]
     assert {"bool": {"should": [{"term": {"source_affiliation": {"value": "state_controlled", "case_insensitive": True}}}],
                      "minimum_should_match": 1}} in filters
-    assert {"term": {"entities": {"value": "lukashenko"}}} in filters
-    assert {"term": {"entities": {"value": "minsk"}}} in filters
+    assert {"term": {"entities": {"value": "lukashenko", "case_insensitive": True}}} in filters
+    assert {"term": {"entities": {"value": "minsk", "case_insensitive": True}}} in filters
     assert (body["from"], body["size"]) == (20, 10)
     assert (body["highlight"]["pre_tags"], body["highlight"]["post_tags"]) == (["\x02"], ["\x03"])
     assert "source_affiliation" in body["_source"]["includes"]

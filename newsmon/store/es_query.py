@@ -130,7 +130,7 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
     if query.affiliations:
         filters.append(_any_of("source_affiliation", query.affiliations))
     filters.extend({"term": {"subtopics": {"value": sub}}} for sub in query.subtopics)
-    filters.extend({"term": {"entities": {"value": entity}}} for entity in query.entities)
+    filters.extend({"term": {"entities": {"value": entity, "case_insensitive": True}}} for entity in query.entities)
 
     must: list[dict[str, Any]]
     if lucene is None:

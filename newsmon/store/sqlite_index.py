@@ -109,10 +109,13 @@ class SqliteIndex:
                 keys = [f"{name}_{i}" for i in range(len(values))]
                 where.append(f"lower(d.{name}) IN ({', '.join(':' + k for k in keys)})")
                 params.update({k: v.lower() for k, v in zip(keys, values, strict=True)})
-        for column, values in (("subtopics", query.subtopics), ("entities", query.entities)):
-            for i, value in enumerate(values):
-                where.append(f"EXISTS (SELECT 1 FROM json_each(d.{column}) WHERE value = :{column}_{i})")
-                params[f"{column}_{i}"] = value
+        for i, sub in enumerate(query.subtopics):
+            where.append(f"EXISTS (SELECT 1 FROM json_each(d.subtopics) WHERE value = :sub_{i})")
+            params[f"sub_{i}"] = sub
+        # Entities are names as the topic pack writes them (Minsk, Lukashenko): the filter ignores their case.
+        for i, entity in enumerate(query.entities):
+            where.append(f"EXISTS (SELECT 1 FROM json_each(d.entities) WHERE lower(value) = :entity_{i})")
+            params[f"entity_{i}"] = entity.lower()
         rank_expr = _rank_expression(tree) if tree is not None else None
         params["limit"] = query.limit
         params["offset"] = query.offset

@@ -1,0 +1,294 @@
+"""The desk's views built from the layers below: search index, story clusters, outbox, feed health, config files."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from newsmon.alerts.outbox import OutboxEntry, list_outbox, outbox_totals, retry_failed, rule_activity
+from newsmon.app.commands.search import parse_since
+from newsmon.app.desk import models
+from newsmon.core.channel_urls import describe_channel
+from newsmon.core.config import AFFILIATIONS, AlertRule, ConfigError, load_alert_rules, load_feeds
+from newsmon.core.errors import UserError
+from newsmon.core.records import Feed
+from newsmon.core.settings import Settings
+from newsmon.enrich.explain import explain_document, kind_label
+from newsmon.enrich.topic import load_topic_pack
+from newsmon.store.clusters import cluster_info
+from newsmon.store.health import feed_health
+from newsmon.store.index import SearchHit, SearchIndex, SearchQuery
+from newsmon.store.stories import Story, search_stories, story_members
+
+log = logging.getLogger(__name__)
+
+# Around each matched word of a snippet. Stored text holds no control characters (newsmon.core.text strips
+# them where text is born), so these cannot collide with the article's own characters.
+MARK_OPEN, MARK_CLOSE = "\x02", "\x03"
+_MARKS = re.compile(f"([{MARK_OPEN}{MARK_CLOSE}])")
+PER_PAGE = 20
+EXPLAINED_MEMBERS = 20  # a story page explains this many members (each is one read of the full document)
+STORY_MEMBERS = 200
+OUTBOX_SHOWN = 50
+ACTIVITY_WINDOW_DAYS = 7
+
+T = TypeVar("T")
+
+
+class BadSearch(UserError):
+    """A search the desk cannot run as given (a bad `since`, a page number below 1)."""
+
+
+@dataclass
+class _ConfigFile(Generic[T]):
+    """A YAML config file read again whenever it changes on disk; a broken file keeps its error until fixed."""
+
+    path: Path
+    load: Callable[[Path], T]
+    empty: T
+    _stamp: tuple[int, int] | None = None
+    _value: T | None = None
+    _error: str | None = None
+
+    def get(self) -> tuple[T, str | None]:
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = (0, -1)
+        if stamp != self._stamp:
+            try:
+                self._value, self._error = self.load(self.path), None
+            except ConfigError as exc:
+                self._value, self._error = self.empty, str(exc)
+            self._stamp = stamp
+        return (self._value if self._value is not None else self.empty), self._error
+
+
+@dataclass
+class Desk:
+    """Everything a view reads from: the store, the index, the config files, and the clock."""
+
+    settings: Settings
+    engine: Engine
+    index: SearchIndex
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _feeds: _ConfigFile[list[Feed]] = field(init=False)
+    _rules: _ConfigFile[list[AlertRule]] = field(init=False)
+    _pack: tuple[dict[str, str], tuple[str, ...]] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self._feeds = _ConfigFile(self.settings.feeds_file, load_feeds, [])
+        self._rules = _ConfigFile(self.settings.alerts_file, load_alert_rules, [])
+
+    def feeds(self) -> tuple[list[Feed], str | None]:
+        return self._feeds.get()
+
+    def rules(self) -> tuple[list[AlertRule], str | None]:
+        return self._rules.get()
+
+    def outlet_names(self) -> dict[str, str]:
+        return {feed.id: feed.name for feed in self.feeds()[0]}
+
+    def pack_terms(self) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The topic pack's side labels and subtopic ids, for labels and the subtopic filter (empty if unreadable)."""
+        if self._pack is None:
+            try:
+                pack = load_topic_pack(self.settings.topics_dir / f"{self.settings.topic}.yaml")
+                self._pack = (dict(pack.side_labels), tuple(pack.subtopic_ids))
+            except UserError as exc:
+                log.warning("the desk shows no topic pack labels: %s", exc)
+                self._pack = ({}, ())
+        return self._pack
+
+
+# ---------------------------------------------------------------- search
+
+
+def split_marks(snippet: str) -> tuple[str, list[tuple[int, int]]]:
+    """The snippet without its marks, and the [start, end) of each marked stretch in that text.
+
+    A mark left open (a snippet cut short inside a match) marks nothing.
+    """
+    plain: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length, start = 0, None
+    for piece in _MARKS.split(snippet):
+        if piece == MARK_OPEN:
+            start = length
+        elif piece == MARK_CLOSE:
+            if start is not None and length > start:
+                spans.append((start, length))
+            start = None
+        else:
+            plain.append(piece)
+            length += len(piece)
+    return "".join(plain), spans
+
+
+def search_query(filters: models.Filters, now: datetime) -> SearchQuery:
+    since = None
+    if filters.since:
+        try:
+            since = parse_since(filters.since, now)
+        except argparse.ArgumentTypeError as exc:
+            raise BadSearch(f"since: {exc}") from exc
+    return SearchQuery(
+        q=filters.q, since=since, languages=tuple(filters.languages), sources=tuple(filters.sources),
+        affiliations=tuple(filters.affiliations), subtopics=tuple(filters.subtopics), entities=tuple(filters.entities),
+        on_topic=True if filters.on_topic else None, sort=filters.sort, marks=(MARK_OPEN, MARK_CLOSE),
+    )
+
+
+def search_view(desk: Desk, filters: models.Filters, page: int = 1, per_page: int = PER_PAGE) -> models.SearchResult:
+    if page < 1:
+        raise BadSearch("page: give 1 or more")
+    found = search_stories(desk.index, search_query(filters, desk.clock()), page=page, per_page=per_page)
+    names = desk.outlet_names()
+    return models.SearchResult(filters=filters, page=found.page, per_page=found.per_page, has_next=found.has_next,
+                               stories=[_story_row(story, names) for story in found.stories])
+
+
+def _story_row(story: Story, names: dict[str, str]) -> models.StoryRow:
+    copies = [_copy(hit, names, matched=True) for hit in story.matched]
+    copies += [_copy(hit, names, matched=False) for hit in story.others]
+    return models.StoryRow(key=story.key, title=story.lead.title, size=story.size,
+                           outlets=list(dict.fromkeys(c.outlet for c in copies)),
+                           languages=list(dict.fromkeys(c.language for c in copies if c.language)), copies=copies)
+
+
+def _copy(hit: SearchHit, names: dict[str, str], *, matched: bool) -> models.Copy:
+    snippet, highlights = split_marks(hit.snippet) if matched else (split_marks(hit.snippet)[0], [])
+    return models.Copy(id=hit.id, title=hit.title, url=hit.url, source=hit.source, outlet=names.get(hit.source, hit.source),
+                       affiliation=hit.source_affiliation, language=hit.language, published_at=hit.published_at,
+                       on_topic=hit.on_topic, relevance=hit.relevance, subtopics=list(hit.subtopics), snippet=snippet,
+                       highlights=highlights, matched=matched)
+
+
+# ---------------------------------------------------------------- story
+
+
+def story_view(desk: Desk, key: str) -> models.Story | None:
+    """Every member of one story with the topic explanation of each; None when no document has that key."""
+    members = story_members(desk.index, key, limit=STORY_MEMBERS)
+    if not members:
+        return None
+    names = desk.outlet_names()
+    labels, _ = desk.pack_terms()
+    with desk.engine.connect() as conn:
+        info = cluster_info(conn, [key]).get(key, {})
+    rows = [_member(desk.index, hit, names, labels, explain=i < EXPLAINED_MEMBERS) for i, hit in enumerate(members)]
+    size = max(int(info.get("size") or 0), members[0].cluster_size, len(members))
+    return models.Story(
+        key=key, title=members[0].title, size=size, first_seen_at=info.get("first_seen_at"),
+        outlets=list(dict.fromkeys(m.outlet for m in rows)),
+        languages=list(dict.fromkeys(m.language for m in rows if m.language)),
+        members=rows, more_members=max(0, size - len(rows)),
+    )
+
+
+def _member(index: SearchIndex, hit: SearchHit, names: dict[str, str], labels: dict[str, str], *,
+            explain: bool) -> models.Member:
+    doc = index.get(hit.id) if explain else None
+    return models.Member(id=hit.id, title=hit.title, url=hit.url, source=hit.source,
+                         outlet=names.get(hit.source, hit.source), affiliation=hit.source_affiliation,
+                         language=hit.language, published_at=hit.published_at, on_topic=hit.on_topic,
+                         relevance=hit.relevance, explanation=_explanation(doc, labels) if doc else None)
+
+
+def _explanation(doc: dict[str, Any], labels: dict[str, str]) -> models.Explanation:
+    found = explain_document(doc, labels=labels)
+
+    def match(m: Any) -> models.TermMatch:
+        return models.TermMatch(term=m.term, kind=m.kind, label=kind_label(m.kind, labels), field=m.field,
+                                surface=m.surface, before=m.before, after=m.after)
+
+    return models.Explanation(
+        topic=found.topic, on_topic=found.on_topic, relevance=found.relevance, subtopics=list(found.subtopics),
+        entities=list(found.entities), summary=found.summary,
+        evidence=[models.Evidence(term=e.term, kind=e.kind, label=kind_label(e.kind, labels), count=e.count,
+                                  fields=list(e.fields), first=match(e.first)) for e in found.evidence],
+        matches=[match(m) for m in found.matches],
+    )
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def outbox_item(entry: OutboxEntry) -> models.OutboxItem:
+    return models.OutboxItem(id=entry.id, rule=entry.rule, status=entry.status, attempts=entry.attempts,
+                             created_at=entry.created_at, story_key=entry.cluster_id, title=entry.title,
+                             last_error=entry.last_error)
+
+
+def alerts_view(desk: Desk) -> models.Alerts:
+    rules, error = desk.rules()
+    since = desk.clock() - timedelta(days=ACTIVITY_WINDOW_DAYS)
+    activity = rule_activity(desk.engine, [rule.name for rule in rules], since)
+    pending = [*list_outbox(desk.engine, status="sending", limit=OUTBOX_SHOWN),
+               *list_outbox(desk.engine, status="pending", limit=OUTBOX_SHOWN)]
+    return models.Alerts(
+        window_days=ACTIVITY_WINDOW_DAYS,
+        rules=[_rule(rule, activity[rule.name]) for rule in rules],
+        totals=outbox_totals(desk.engine),
+        failed=[outbox_item(e) for e in list_outbox(desk.engine, status="failed", limit=OUTBOX_SHOWN)],
+        pending=[outbox_item(e) for e in sorted(pending, key=lambda e: -e.id)],
+        config_error=error,
+    )
+
+
+def _rule(rule: AlertRule, activity: Any) -> models.Rule:
+    return models.Rule(
+        name=rule.name, query=rule.query, mode=rule.mode, enabled=rule.enabled, on_topic=rule.on_topic,
+        subtopics=list(rule.subtopics), languages=list(rule.languages), sources=list(rule.sources),
+        min_relevance=rule.min_relevance, channels=[describe_channel(c) for c in rule.channels],
+        fired_recently=activity.fired, last_fired_at=activity.last_fired_at,
+        latest=[outbox_item(e) for e in activity.latest],
+    )
+
+
+def retry_view(desk: Desk, outbox_id: int) -> models.Retried | None:
+    """What `newsmon alerts retry --id N` does, for one alert; None when the outbox has no such row."""
+    queued = retry_failed(desk.engine, [outbox_id])
+    entries = list_outbox(desk.engine, ids=[outbox_id], limit=1)
+    return models.Retried(queued=queued, item=outbox_item(entries[0])) if entries else None
+
+
+# ---------------------------------------------------------------- feeds
+
+
+def feeds_view(desk: Desk) -> models.Feeds:
+    feeds, error = desk.feeds()
+    rows = []
+    for feed, health in zip(feeds, feed_health(desk.engine, feeds, desk.clock()), strict=True):
+        rows.append(models.FeedRow(
+            id=feed.id, name=feed.name, url=health.url, configured_url=feed.url, language=feed.language,
+            country=feed.country, affiliation=feed.affiliation, enabled=feed.enabled, health=health.health,
+            failures=health.failures, last_success_at=health.last_success_at, last_error=health.last_error,
+            items_per_day=health.items_per_day, interval_s=health.interval_s, next_poll_at=health.next_poll_at,
+            moved_to=health.moved_to, gone=health.health == "disabled",
+        ))
+    counts: dict[str, int] = {}
+    for row in rows:
+        word = row.health.split()[0]
+        counts[word] = counts.get(word, 0) + 1
+    return models.Feeds(feeds=rows, counts=counts, config_error=error)
+
+
+def filter_choices(desk: Desk) -> dict[str, Sequence[Any]]:
+    """The options the search form offers: languages and outlets of feeds.yaml, affiliations, the pack's subtopics."""
+    feeds, _ = desk.feeds()
+    return {
+        "languages": sorted({f.language for f in feeds if f.language}),
+        "sources": sorted(((f.id, f.name) for f in feeds), key=lambda pair: pair[1].lower()),
+        "affiliations": AFFILIATIONS,
+        "subtopics": desk.pack_terms()[1],
+    }
