@@ -160,11 +160,12 @@ def copy_store(template: Settings, workdir: Path) -> Settings:
 # ---------------------------------------------------------------- markup wherever a publisher or server writes text
 
 TITLE = 'Šalčininkai <script>alert("title")</script> & <b>bold</b> checkpoint'
-TEXT = ('Lorries queue at the Šalčininkai checkpoint on the border with Belarus. <img src=x onerror=alert("text")> '
+TEXT = ('<img src=x onerror=alert("text")> Lorries queue at Šalčininkai <i>checkpoint</i> on the border with Belarus. '
         "Lithuania said Minsk must stop the balloons. </textarea><iframe src=//evil.example></iframe>")
+BAD_URL = "javascript:alert('url')"
 OUTLET = '<a href="//evil.example">Evil</a> "Times" & Co'
 FEED_ERROR = '<script>alert("feed")</script> answered <b>500</b>'
-UNTRUSTED = (TITLE, OUTLET, FEED_ERROR, '<img src=x onerror=alert("text")>')
+UNTRUSTED = (TITLE, OUTLET, FEED_ERROR, '<img src=x onerror=alert("text")>', "<i>checkpoint</i>")
 
 
 def build_hostile_store(workdir: Path) -> Settings:
@@ -183,11 +184,11 @@ def build_hostile_store(workdir: Path) -> Settings:
     pack = load_topic_pack(settings.topics_dir / "lt-by.yaml")
     articles = []
     for n in range(2):  # two copies, so the folded copy and the story page show the markup too
-        url = f"{SITE}/evil/{n}.html?x=<b>"
+        canonical = canonical_url(f"{SITE}/evil/{n}.html?x=<b>")
         text = TEXT + " Copy " * n
         topic = tag(pack, TITLE, text, "en")
         articles.append(Article(
-            id=article_id(canonical_url(url)), url=url, canonical_url=canonical_url(url), source="evil-times",
+            id=article_id(canonical), url=BAD_URL if n else canonical, canonical_url=canonical, source="evil-times",
             source_affiliation="independent", title=TITLE, text=text, fetched_at=INGESTED_AT, published_at=INGESTED_AT,
             language="en", content_hash=content_hash(text), topic=topic, entities=topic.entities,
             fingerprint=tuple(fingerprint(text)),

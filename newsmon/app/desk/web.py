@@ -82,7 +82,13 @@ def _page_url(request: Request, number: int) -> str:
     return f"{request.url.path}?{urlencode(params)}"
 
 
+def _web_link(url: str) -> str:
+    """An article's or feed's URL as a link target, if it is a web address: a `javascript:` one links nowhere."""
+    return url if urlsplit(url).scheme.lower() in ("http", "https") else "#"
+
+
 _env.globals["page_url"] = _page_url
+_env.filters["web_link"] = _web_link
 _env.globals["url_for"] = pass_context(lambda ctx, name, /, **params: desk_url(ctx["request"], name, **params))
 _env.filters["when"] = _when
 _env.filters["marked"] = _marked
