@@ -42,6 +42,7 @@ fi
 cat <<MSG
 newsmon: starting Airflow standalone (this takes ~10-20 s)
   UI:        http://$reach:$AIRFLOW__API__PORT   (DAGs: newsmon_ingest every 10 min, newsmon_digest_hourly/daily)
+  desk:      http://$reach:$AIRFLOW__API__PORT/newsmon/   (search, stories, alerts outbox, feed health; same login)
   listening: $listening
   login:     admin / the password Airflow writes to $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated
   store:     $STATE_DIR/newsmon.db (SQLite state DB + FTS5 search index)
