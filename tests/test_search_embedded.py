@@ -133,3 +133,13 @@ def test_offset_pages_through_the_ranking_without_repeating_or_skipping_a_hit(tm
 def test_snippet_marks_can_be_chosen_by_the_caller(index):
     hit = index.search(SearchQuery(q="lavoriskes", marks=("\x02", "\x03")))[0]
     assert "\x02Lavoriškės\x03" in hit.snippet and "[" not in hit.snippet
+
+
+def test_the_newest_first_listing_walks_the_date_index_instead_of_sorting_every_article(index):
+    with index.engine.connect() as conn:
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT d.rowid FROM search_docs d "
+            "ORDER BY COALESCE(d.published_at, d.fetched_at) DESC, d.fetched_at DESC, d.rowid DESC LIMIT 20"))
+    assert "ix_search_docs_date" in plan and "TEMP B-TREE" not in plan
+    newest = [h.id for h in index.search(SearchQuery(q="", limit=2))]
+    assert newest == ["c", "a"]  # same date: the one stored later first

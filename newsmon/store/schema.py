@@ -184,6 +184,8 @@ SQLITE_DDL = (
         doc TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS ix_search_docs_published ON search_docs (published_at)",
     "CREATE INDEX IF NOT EXISTS ix_search_docs_cluster ON search_docs (cluster_id)",
+    # Newest first without reading every row (newsmon/store/sqlite_index.py orders by exactly this).
+    "CREATE INDEX IF NOT EXISTS ix_search_docs_date ON search_docs (COALESCE(published_at, fetched_at), fetched_at)",
     # title_f/text_f/summary_f hold newsmon.enrich.textnorm.fold() of each field: unicode61 strips combining
     # diacritics (š, č, ą) but keeps letters such as ł, ø, đ whole; the folded copy makes `bialorusia`
     # find `Białorusią` too.

@@ -119,33 +119,41 @@ class SqliteIndex:
         rank_expr = _rank_expression(tree) if tree is not None else None
         params["limit"] = query.limit
         params["offset"] = query.offset
-        cluster_size = "(SELECT count(*) FROM search_docs c WHERE c.cluster_id = d.cluster_id)"
         where_sql = f"WHERE {' AND '.join(where)} " if where else ""
+        # Two steps: rank rowids only, then read the rows of the page. Reading a row means reading its text
+        # (every column after it sits behind the text's overflow pages), so the ranking step reads no
+        # column the query does not need: the scores, a filter's columns, the dates for date order (from
+        # the ix_search_docs_date index when nothing else is asked).
         if rank_expr:
             # Ranking and snippets come from the positive full-text terms; the WHERE alone decides what
             # matches, so `balloons OR source:x` also returns source:x articles without the word.
             params["rank_expr"] = rank_expr
             sql = (
-                f"SELECT d.*, COALESCE(r.score, 0.0) AS score, {cluster_size} AS csize FROM search_docs d LEFT JOIN ("
+                f"SELECT d.rowid AS rid, COALESCE(r.score, 0.0) AS score FROM search_docs d LEFT JOIN ("
                 f"SELECT rowid AS rid, bm25(search_fts, 4.0, 1.0, 2.0, 4.0, 1.0, 2.0) AS score "
                 f"FROM search_fts WHERE search_fts MATCH :rank_expr) r ON r.rid = d.rowid {where_sql}"
             )
-            order = "(r.score IS NULL), r.score" if query.sort == "relevance" else f"{_DATE} DESC"
+            # Articles matched by a filter alone have no score: newest first, after the scored ones.
+            order = ("(r.score IS NULL), r.score, CASE WHEN r.score IS NULL THEN d.fetched_at END DESC"
+                     if query.sort == "relevance" else f"{_DATE} DESC, d.fetched_at DESC")
         else:
-            sql = f"SELECT d.*, 0.0 AS score, {cluster_size} AS csize FROM search_docs d {where_sql}"
-            order = f"{_DATE} DESC"
+            sql = f"SELECT d.rowid AS rid, 0.0 AS score FROM search_docs d {where_sql}"
+            order = f"{_DATE} DESC, d.fetched_at DESC"
         # rowid last: equal keys would otherwise come in any order, and a page could repeat its neighbour's hits.
-        sql += f"ORDER BY {order}, d.fetched_at DESC, d.rowid DESC LIMIT :limit OFFSET :offset"
+        sql += f"ORDER BY {order}, d.rowid DESC LIMIT :limit OFFSET :offset"
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(text(sql), params).mappings().all()
-                snippets = self._snippets(conn, rank_expr, [r["rowid"] for r in rows], query.marks) if rank_expr else {}
+                ranked = [(int(rid), float(score)) for rid, score in conn.execute(text(sql), params)]
+                rows = self._rows(conn, [rid for rid, _ in ranked])
+                snippets = self._snippets(conn, rank_expr, [rid for rid, _ in ranked], query.marks) if rank_expr else {}
         except OperationalError as exc:
             if any(w in str(exc.orig).lower() for w in ("fts5", "syntax", "too large", "too many")):
                 raise QuerySyntaxError(f"the embedded index cannot run {query.q!r}: {exc.orig}") from exc
             raise StoreUnavailable(f"cannot read the SQLite search index: {exc.orig}") from exc
-        return [
-            SearchHit(
+        hits = []
+        for rid, score in ranked:
+            r = rows[rid]
+            hits.append(SearchHit(
                 id=r["id"],
                 title=r["title"],
                 url=json.loads(r["doc"])["url"],
@@ -156,13 +164,23 @@ class SqliteIndex:
                 relevance=float(r["relevance"]),
                 subtopics=tuple(json.loads(r["subtopics"])),
                 cluster_id=r["cluster_id"],
-                snippet=" ".join((snippets.get(r["rowid"]) or r["text"][:SNIPPET_CHARS]).split()),
-                score=-float(r["score"]),
+                snippet=" ".join((snippets.get(rid) or r["text"][:SNIPPET_CHARS]).split()),
+                score=-score,
                 cluster_size=int(r["csize"] or 1),
                 source_affiliation=r["source_affiliation"],
-            )
-            for r in rows
-        ]
+            ))
+        return hits
+
+    @staticmethod
+    def _rows(conn: Any, rowids: list[int]) -> dict[int, Any]:
+        """The full rows of the hits shown, with the size of each one's story cluster."""
+        if not rowids:
+            return {}
+        marks = ", ".join(str(r) for r in rowids)
+        rows = conn.execute(text(
+            "SELECT d.*, (SELECT count(*) FROM search_docs c WHERE c.cluster_id = d.cluster_id) AS csize "
+            f"FROM search_docs d WHERE d.rowid IN ({marks})")).mappings().all()
+        return {int(r["rowid"]): r for r in rows}
 
     @staticmethod
     def _snippets(conn: Any, rank_expr: str, rowids: list[int], around: tuple[str, str]) -> dict[int, str]:
