@@ -6,9 +6,11 @@ import re
 
 import httpx
 import pytest
-from desk_data import DEAD_SMTP
+from desk_data import DEAD_SMTP, DESK_NOW
+from desk_server import serve_desk
 
 from newsmon.core.channel_urls import describe_channel
+from newsmon.core.settings import load_settings
 
 
 def get(desk, path: str, **kwargs) -> httpx.Response:
@@ -223,3 +225,16 @@ def test_the_json_views_are_described_by_openapi_and_on_the_api_page(desk):
     docs = get(desk, "/docs").text
     assert "/api/alerts/{outbox_id}/retry" in docs and 'href="/openapi.json"' in docs
     assert "cdn" not in docs.lower() and "swagger" not in docs.lower()  # rendered here, nothing fetched
+
+
+def test_a_state_db_that_cannot_be_opened_is_a_503_page_and_answer_naming_the_setting(desk_store, tmp_path):
+    broken = load_settings(home=tmp_path, config_dir=desk_store.config_path, state_dir=tmp_path,
+                           state_url=f"sqlite:///{tmp_path}", search_backend="sqlite")  # a folder, not a file
+    served = serve_desk(broken, lambda: DESK_NOW)
+    try:
+        page = get(served, "/", params={"q": "salcininkai"})
+        assert page.status_code == 503 and "is not usable" in page.text and "NEWSMON_STATE_URL" in page.text
+        api = get(served, "/api/feeds")
+        assert api.status_code == 503 and "is not usable" in api.json()["detail"]
+    finally:
+        served.stop()

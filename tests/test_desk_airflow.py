@@ -64,3 +64,9 @@ def test_the_api_description_is_served_under_the_prefix_without_a_session(airflo
     spec = httpx.get(f"{airflow_desk.url}/newsmon/openapi.json").json()
     assert spec["servers"] == [{"url": "/newsmon"}] and "/api/search" in spec["paths"]
     assert 'href="/newsmon/openapi.json"' in httpx.get(f"{airflow_desk.url}/newsmon/docs").text
+
+
+def test_the_desks_address_without_its_trailing_slash_leads_to_the_desk_not_to_airflows_page(airflow_desk):
+    reply = httpx.get(f"{airflow_desk.url}/newsmon", params={"q": "salcininkai"})
+    assert reply.status_code == 308 and reply.headers["location"] == "/newsmon/?q=salcininkai"
+    assert httpx.get(f"{airflow_desk.url}/newsmonx").status_code == 200  # other paths stay Airflow's

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 
-from newsmon.app.desk.web import create_app
+from newsmon.app.desk.web import AddTrailingSlash, create_app
 
 PREFIX = "/newsmon"
 
@@ -16,6 +16,9 @@ class NewsmonDeskPlugin(AirflowPlugin):
 
     name = "newsmon_desk"
     fastapi_apps: ClassVar[list[dict[str, Any]]] = [{"app": create_app(), "url_prefix": PREFIX, "name": "newsmon desk"}]
+    fastapi_root_middlewares: ClassVar[list[dict[str, Any]]] = [
+        {"middleware": AddTrailingSlash, "kwargs": {"prefix": PREFIX}, "name": "newsmon desk: /newsmon → /newsmon/"}
+    ]
     # With url_route the UI shows href in an iframe at /plugin/newsmon-desk and copies the iframe's path into
     # its own URL, so /plugin/newsmon-desk/newsmon/alerts is a link to the desk's alerts page inside the UI.
     external_views: ClassVar[list[dict[str, Any]]] = [

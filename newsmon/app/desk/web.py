@@ -95,6 +95,22 @@ _env.filters["marked"] = _marked
 _env.globals["version"] = __version__
 
 
+class AddTrailingSlash:
+    """Root middleware: `/newsmon` (no slash) redirects to `/newsmon/`. Without it, Airflow's UI catches the
+    path (its pages take every path no app claims) and shows its own page instead of the desk."""
+
+    def __init__(self, app: Any, prefix: str) -> None:
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == scope.get("root_path", "") + self.prefix:
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = scope["path"] + "/" + (f"?{query}" if query else "")
+            await RedirectResponse(target, status_code=308)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class _DeskHolder:
     """Opens the store on first use, not at import or start-up: Airflow imports the plugin in every process,
     and a state DB that is down must cost the desk a 503 page, never Airflow's UI."""
