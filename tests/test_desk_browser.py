@@ -37,6 +37,17 @@ def shoot(driver, name: str) -> None:
     (SHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
+def shoot_viewport(driver, name: str) -> None:
+    """The window as it is (Airflow's UI scrolls inside its frame, so a taller page shows nothing more)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": MIN_HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    (SHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+
 def rows(driver) -> list:
     return driver.find_elements(By.CSS_SELECTOR, "li.story")
 
@@ -135,6 +146,9 @@ def test_the_desk_is_in_airflows_navigation_and_opens_inside_the_ui(chromium, ai
     chromium.switch_to.frame(frame)
     try:
         wait(chromium, EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Search"))
+        chromium.switch_to.default_content()
+        shoot_viewport(chromium, "in-airflow")
+        chromium.switch_to.frame(frame)
         chromium.find_element(By.LINK_TEXT, "Feeds").click()
         wait(chromium, EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Feeds"))
     finally:
