@@ -9,7 +9,8 @@ Documents are synthetic but shaped like the feeds': six languages in the shares 
 drawn around the median news article (~350 words, long tail to 2,000), words from the seeded Zipf
 vocabulary of bench_dedup.py, and in a third of them the place names, people and words the desk is used
 to look for (Šalčininkai, Medininkai, Lukashenko, balloons …), in the title and the text. A fifth are
-copies of a recent article by another outlet (same story cluster). The desk runs as in Airflow, on a
+copies of a recent article by another outlet (same copy cluster and story), and a tenth of the others
+report an event another outlet covered in another language (same story). The desk runs as in Airflow, on a
 loopback uvicorn, with the sign-in replaced; each timed request is a full page: search, grouping by story,
 folding copies, highlighting, rendering.
 """
@@ -41,6 +42,7 @@ from newsmon.app.desk.web import create_app  # noqa: E402
 from newsmon.core.records import Article, TopicResult  # noqa: E402
 from newsmon.core.settings import Settings, load_settings  # noqa: E402
 from newsmon.store.db import open_engine  # noqa: E402
+from newsmon.store.schema import stories, story_members  # noqa: E402
 from newsmon.store.sqlite_index import SqliteIndex  # noqa: E402
 
 SEED = 13
@@ -50,6 +52,7 @@ AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "intern
 OUTLETS = 60
 TOPICAL_SHARE = 0.33
 COPY_SHARE = 0.20
+TRANSLATED_SHARE = 0.10
 BATCH = 2000
 # Words an analyst searches for, as each language writes them (the embedded index folds diacritics).
 TOPICAL = {
@@ -105,7 +108,8 @@ def documents(count: int, rng: random.Random):
                 source=f"outlet{source}", source_affiliation=AFFILIATIONS[source % len(AFFILIATIONS)],
                 title=original.title, text=text, fetched_at=at, published_at=at, content_hash=f"h{n}",
                 language=original.language, topic=original.topic, entities=original.entities,
-                cluster_id=original.cluster_id, duplicate_of=original.id, dup_reason="near")
+                cluster_id=original.cluster_id, duplicate_of=original.id, dup_reason="near",
+                story_id=original.story_id)
             yield article
             continue
         language = rng.choices(langs, weights)[0]
@@ -127,9 +131,34 @@ def documents(count: int, rng: random.Random):
             source=f"outlet{source}", source_affiliation=AFFILIATIONS[source % len(AFFILIATIONS)],
             title=" ".join(title).capitalize(), text="\n\n".join(paragraphs), fetched_at=at, published_at=at,
             content_hash=f"h{n}", language=language, entities=entities, cluster_id=f"d{n}",
+            # A report of an event another outlet covered in another language joins that one's story.
+            story_id=rng.choice(recent[-300:]).story_id if recent and rng.random() < TRANSLATED_SHARE else f"d{n}",
             topic=TopicResult("lt-by", topical, 0.8 if topical else 0.05, subtopics, entities))
         recent.append(article)
         yield article
+
+
+def write_stories(engine, articles) -> None:
+    """The stories of the synthetic articles, as newsmon.store.stories would have written them (without the
+    signals its pair decisions compare, which the desk never reads)."""
+    members, summaries = [], {}
+    for a in articles:
+        members.append({"article_id": a.id, "story_id": a.story_id, "cluster_id": a.cluster_id, "seen_at": a.published_at,
+                        "language": a.language, "source": a.source, "affiliation": a.source_affiliation,
+                        "title": a.title, "url": a.url, "signals": {}, "assigned_at": NOW})
+        s = summaries.setdefault(a.story_id, {"story_id": a.story_id, "first_seen_at": a.published_at,
+                                              "first_article_id": a.id, "last_seen_at": a.published_at, "size": 0,
+                                              "languages": set(), "outlets": set()})
+        s["size"] += 1
+        s["languages"].add(a.language)
+        s["outlets"].add(a.source)
+        if a.published_at < s["first_seen_at"]:
+            s["first_seen_at"], s["first_article_id"] = a.published_at, a.id
+        s["last_seen_at"] = max(s["last_seen_at"], a.published_at)
+    rows = [{**s, "languages": sorted(s["languages"]), "outlets": sorted(s["outlets"])} for s in summaries.values()]
+    with engine.begin() as conn:
+        conn.execute(story_members.insert(), members)
+        conn.execute(stories.insert(), rows)
 
 
 def build_store(directory: Path, count: int) -> Settings:
@@ -156,6 +185,7 @@ def build_store(directory: Path, count: int) -> Settings:
             batch.clear()
     if batch:
         index.put_articles(batch)
+    write_stories(index.engine, documents(count, random.Random(SEED)))
     size_mib = sum(p.stat().st_size for p in (directory / "var").glob("newsmon.db*")) / 2**20
     print(f"built {index.count():,} documents in {time.perf_counter() - started:.0f} s ({size_mib:.0f} MiB)")
     return settings

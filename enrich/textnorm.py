@@ -157,11 +157,6 @@ def tokenize(text: str) -> list[str]:
     return _WORD_RE.findall(text)
 
 
-def token_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the tokens tokenize() returns."""
-    return [m.span() for m in _WORD_RE.finditer(text)]
-
-
 class _StemmerPool(threading.local):
     """Snowball stemmer objects keep state while stemming, so each thread gets its own."""
 

@@ -6,14 +6,14 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from types import ModuleType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from lxml.etree import ParserError
 from lxml.html import HtmlElement, fromstring
 
 from newsmon.core.outcomes import ExtractionFailure
@@ -34,6 +34,11 @@ from newsmon.ingest.extract_input import InputRejected, html_text_from_input
 from newsmon.ingest.extract_meta import clean_authors, normalise_language, parse_local_datetime, read_page_meta
 from newsmon.ingest.markup_scan import MarkupLimits, scan_page
 
+if TYPE_CHECKING:  # trafilatura is imported on first use (_libraries)
+    from trafilatura.settings import Extractor
+
+log = logging.getLogger("newsmon.extract")
+
 # trafilatura logs every discarded page at WARNING; our skips are counted and reported instead.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 logging.getLogger("htmldate").setLevel(logging.ERROR)
@@ -45,6 +50,7 @@ logging.getLogger("htmldate").setLevel(logging.ERROR)
 # page's language is unknown, the languages of the monitored and major European outlets): the same
 # strings then parse in milliseconds. htmldate looks the parser up through this module-level function
 # on every call, and the page's language reaches it through a context variable.
+DATE_PARSER_HOOK = "get_external_parser"  # the htmldate.extractors function we replace
 DATEPARSER_LANGUAGES = ("en", "lt", "ru", "be", "uk", "pl", "lv", "et", "de", "fr", "es", "it", "pt", "nl", "fi", "sv", "cs")
 _page_language: ContextVar[str | None] = ContextVar("newsmon_page_language", default=None)
 
@@ -78,20 +84,50 @@ class _Libraries(NamedTuple):
     trafilatura: ModuleType
     utils: ModuleType  # trafilatura.utils: load_html's repair and parse helpers
     find_date: Callable[..., str | None]  # htmldate's
+    balanced: Extractor  # our options for the main pass
+    recall: Extractor  # the same in recall mode, for the recall retry
 
 
 @cache
 def _libraries() -> _Libraries:
     """trafilatura and htmldate, imported on the first extraction: the two take about 0.15 s to import, which
     the CLI's start-up and every command that extracts nothing need not pay. htmldate gets our date parser
-    here, before any of our calls can reach it."""
+    here, before any of our calls can reach it, and trafilatura's options are built once."""
     import htmldate.extractors
     import trafilatura
     import trafilatura.utils
 
-    if hasattr(htmldate.extractors, "get_external_parser"):
-        htmldate.extractors.get_external_parser = _free_text_date_parser
-    return _Libraries(trafilatura, trafilatura.utils, htmldate.find_date)
+    if hasattr(htmldate.extractors, DATE_PARSER_HOOK):
+        setattr(htmldate.extractors, DATE_PARSER_HOOK, _free_text_date_parser)
+    else:  # tests/test_extract_dates.py fails on this; in production extraction goes on, only slower
+        log.warning("htmldate %s has no extractors.%s: free-text dates are tried in all dateparser locales (slow)",
+                    getattr(htmldate, "__version__", "?"), DATE_PARSER_HOOK)
+    return _Libraries(trafilatura, trafilatura.utils, htmldate.find_date,
+                      _trafilatura_options(favor_recall=False), _trafilatura_options(favor_recall=True))
+
+
+def _trafilatura_options(*, favor_recall: bool) -> Extractor:
+    """What we ask of trafilatura, for every page: the main text as Python objects, without comments."""
+    from trafilatura.settings import Extractor
+
+    return Extractor(
+        output_format="python",
+        recall=favor_recall,
+        comments=False,
+        tables=_TABLES,
+        images=False,  # also drops <figcaption>: captions describe the photo, not the story
+        links=False,
+        with_metadata=False,
+    )
+
+
+def _options_for(url: str, *, favor_recall: bool) -> Extractor:
+    """Our options for one page: the page's URL is the only field that differs between calls."""
+    libraries = _libraries()
+    options = copy(libraries.recall if favor_recall else libraries.balanced)
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor(url=...) sets it
+    return options
 
 
 # Below this many characters the "article" is a teaser, a paywall stub or an error page.
@@ -293,10 +329,7 @@ def _parse_repaired(repaired: str, dubious: bool) -> HtmlElement | None:
 def _parse(text: str, url: str) -> HtmlElement:
     repaired, dubious = _repair(text)
     _refuse_costly_markup(repaired, url)
-    try:
-        tree = _parse_repaired(repaired, dubious)
-    except (ParserError, ValueError, TypeError) as err:
-        raise ExtractionSkip(url, "unparseable HTML", str(err), category=ExtractionFailure.UNPARSEABLE_HTML) from err
+    tree = _parse_repaired(repaired, dubious)  # lxml's errors end there as None
     if tree is None:
         raise ExtractionSkip(url, "unparseable HTML", category=ExtractionFailure.UNPARSEABLE_HTML)
     elements = int(tree.xpath("count(//*)"))
@@ -308,16 +341,7 @@ def _parse(text: str, url: str) -> HtmlElement:
 
 def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> str:
     try:
-        document = _libraries().trafilatura.bare_extraction(
-            tree,
-            url=url,
-            include_comments=False,
-            include_tables=_TABLES,
-            include_images=False,  # also drops <figcaption>: captions describe the photo, not the story
-            include_links=False,
-            with_metadata=False,
-            favor_recall=favor_recall,
-        )
+        document = _libraries().trafilatura.bare_extraction(tree, url=url, options=_options_for(url, favor_recall=favor_recall))
     except RecursionError as err:
         raise ExtractionSkip(url, "markup too deeply nested to extract",
                             category=ExtractionFailure.TOO_DEEPLY_NESTED) from err

@@ -22,7 +22,7 @@ import httpx
 from newsmon.core.outcomes import FetchFailure
 from newsmon.core.records import Page
 from newsmon.ingest.fetch_errors import FetchError, TargetRefused
-from newsmon.ingest.limiter import HostLimiter, SendTicket
+from newsmon.ingest.limiter import HostLimiter, SendTicket, host_key
 from newsmon.ingest.robots import RobotsCache
 
 Kind = Literal["page", "feed", "robots"]
@@ -52,6 +52,8 @@ NEVER_FETCHED_IPV6 = (
     (ipaddress.ip_network("2001:db8::/32"), "documentation address"),
 )
 SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still routed inside some networks
+# Connections our pool keeps at most; a fetch waits for a free one for at most the connect timeout.
+POOL_MAX_CONNECTIONS = 100
 PERMANENT_REDIRECTS = frozenset({301, 308})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Statuses that speak for the whole host: after one, the rest of this run leaves the host alone.
@@ -236,15 +238,24 @@ class _GuardedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
+def tls_context(verify: bool | ssl.SSLContext = True) -> ssl.SSLContext:
+    """The SSL context of our connections: certifi's roots (the environment is not consulted), or the given one."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, *, allow_loopback: bool, allow_private: bool, verify: bool | ssl.SSLContext = True) -> None:
-        super().__init__(verify=verify, trust_env=False)
-        # httpx has no public hook for the network backend; swap the pool for one that uses ours.
-        ssl_context = self._pool._ssl_context
+    """httpx's transport over a connection pool whose network backend is _GuardedBackend."""
+
+    def __init__(self, *, allow_loopback: bool, allow_private: bool, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context, trust_env=False)
+        # httpx has no public hook for the network backend: the pool it built is replaced by one that
+        # connects through ours, with the same SSL context.
         self._backend = _GuardedBackend(allow_loopback=allow_loopback, allow_private=allow_private)
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
-            max_connections=100,
+            max_connections=POOL_MAX_CONNECTIONS,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
             network_backend=self._backend,
@@ -346,14 +357,13 @@ def _network_failure(exc: httpx.HTTPError) -> FetchFailure:
     return FetchFailure.CONNECT if isinstance(exc, httpx.ConnectError) else FetchFailure.NETWORK
 
 
-def _host_key(url: httpx.URL) -> str:
-    return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
-
-
 class SafeClient:
     """The one HTTP client of newsmon: hard caps, refused private targets, per-host politeness, robots.txt."""
 
-    def __init__(self, settings: Any, *, verify: bool | ssl.SSLContext = True) -> None:
+    def __init__(self, settings: Any, *, transport: httpx.BaseTransport | None = None,
+                 verify: bool | ssl.SSLContext = True) -> None:
+        """`transport` replaces the guarded network layer (address checks, deadlines on sockets, TLS with
+        `verify`): tests give an `httpx.MockTransport` to exercise the client's own logic without sockets."""
         self.settings = settings
         s = settings
         self.user_agent: str = getattr(s, "user_agent", "newsmon")
@@ -370,21 +380,29 @@ class SafeClient:
             concurrency=int(getattr(s, "per_host_concurrency", 2)),
             min_interval_s=float(getattr(s, "per_host_min_interval_s", 1.0)),
         )
-        self._client = httpx.Client(
-            transport=_GuardedTransport(
+        if transport is None:
+            transport = _GuardedTransport(
                 allow_loopback=bool(getattr(s, "allow_loopback", False)),
                 allow_private=bool(getattr(s, "allow_private_addresses", False)),
-                verify=verify,
-            ),
+                ssl_context=tls_context(verify),
+            )
+        self._client = httpx.Client(
+            transport=transport,
             follow_redirects=False,
             trust_env=False,
-            timeout=httpx.Timeout(
-                connect=self.connect_timeout_s, read=self.read_timeout_s,
-                write=self.read_timeout_s, pool=self.total_timeout_s,
-            ),
+            timeout=self._timeouts(),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         )
         self.robots = RobotsCache(self._fetch_robots, self.limiter, self.user_agent)
+
+    def _timeouts(self, *, deadline_at: float | None = None) -> httpx.Timeout:
+        """Socket timeouts, and the wait for a free connection of our pool: at most the connect timeout, and
+        never past the fetch's total deadline (which the socket wrapper enforces on every read and write)."""
+        pool_s = self.connect_timeout_s
+        if deadline_at is not None:
+            pool_s = max(0.0, min(pool_s, deadline_at - time.monotonic()))
+        return httpx.Timeout(connect=self.connect_timeout_s, read=self.read_timeout_s, write=self.read_timeout_s,
+                             pool=pool_s)
 
     def __enter__(self) -> SafeClient:
         return self
@@ -483,16 +501,17 @@ class SafeClient:
     def _one_request(
         self, target: httpx.URL, headers: dict[str, str], kind: Kind, *, original: str
     ) -> tuple[int, str | None, Page | None]:
-        host_key = _host_key(target)
-        blocked_s = self.limiter.blocked_for_s(host_key)
+        host = host_key(target)
+        blocked_s = self.limiter.blocked_for_s(host)
         if blocked_s > 0:
             # Another feed or page on this host just got a 429/503: asking again now would be hammering.
             raise FetchError(original, f"{target.host} asked us to wait (Retry-After): {blocked_s:.0f} s left, not sent",
                              retryable=True, retry_after_s=blocked_s, category=FetchFailure.HOST_BACKOFF)
-        ticket = self.limiter.acquire(host_key)
+        ticket = self.limiter.acquire(host)
         ticket_token = _ticket.set(ticket)
         try:
-            request = self._client.build_request("GET", target, headers=headers)
+            timeout = self._timeouts(deadline_at=_deadline_at.get())
+            request = self._client.build_request("GET", target, headers=headers, timeout=timeout)
             try:
                 response = self._client.send(request, stream=True)
             except AddressRefused as exc:
@@ -513,7 +532,7 @@ class SafeClient:
                 return self._read_response(response, target, kind, original=original)
             except FetchError as exc:
                 if exc.status in HOST_BACKOFF_STATUSES:
-                    self.limiter.block(host_key, min(exc.retry_after_s or DEFAULT_HOST_BACKOFF_S, self.max_host_block_s))
+                    self.limiter.block(host, min(exc.retry_after_s or DEFAULT_HOST_BACKOFF_S, self.max_host_block_s))
                 raise
             finally:
                 response.close()
@@ -525,6 +544,8 @@ class SafeClient:
         deadline_at = _deadline_at.get()
         if deadline_at is not None and time.monotonic() >= deadline_at - 0.05:
             return f"timed out: total deadline of {self.total_timeout_s:g} s exceeded talking to {host}"
+        if isinstance(exc, httpx.PoolTimeout):
+            return f"timed out: no free connection in newsmon's pool within {self.connect_timeout_s:g} s"
         if isinstance(exc, httpx.ConnectTimeout):
             return f"timed out: no connection to {host} within {self.connect_timeout_s:g} s"
         return f"timed out: {host} sent nothing for {self.read_timeout_s:g} s"

@@ -6,6 +6,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import httpx
+
+
+def host_key(url: str | httpx.URL) -> str:
+    """The limiter's key for the host of url: scheme, ASCII (punycode) host, port.
+
+    Every caller keys the limiter through this one function: a Crawl-delay read from robots.txt of
+    http://xn--bcher-kva.example must slow the pages of http://bücher.example, the same host.
+    """
+    parsed = httpx.URL(url) if isinstance(url, str) else url
+    host = parsed.raw_host.decode("ascii")
+    return f"{parsed.scheme}://{host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
+
 
 @dataclass
 class _HostSlot:
@@ -54,6 +67,10 @@ class HostLimiter:
         """A robots.txt Crawl-delay larger than our own interval wins for that host."""
         self._slot(host).crawl_delay_s = delay_s
 
+    def spacing_s(self, host: str) -> float:
+        """How far apart requests to host are sent: our own interval, or its robots.txt Crawl-delay if longer."""
+        return max(self.min_interval_s, self._slot(host).crawl_delay_s)
+
     def block(self, host: str, seconds: float) -> None:
         """The host asked us to wait (429/503 Retry-After): every request to it in this process waits too."""
         slot = self._slot(host)
@@ -67,7 +84,7 @@ class HostLimiter:
         slot = self._slot(host)
         slot.semaphore.acquire()
         slot.start_lock.acquire()
-        wait_s = slot.last_sent_at + max(self.min_interval_s, slot.crawl_delay_s) - time.monotonic()
+        wait_s = slot.last_sent_at + self.spacing_s(host) - time.monotonic()
         if wait_s > 0:
             time.sleep(wait_s)
         return SendTicket(slot)

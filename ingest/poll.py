@@ -20,7 +20,9 @@ log = logging.getLogger("newsmon.poll")
 # 10-minute DAG would silently become 20 minutes.
 DUE_SLACK_S = 60.0
 DEFAULT_MAX_BACKOFF_S = 24 * 3600
-# Multipliers of the adaptive interval: slower after an empty poll, faster when several items arrived.
+# The adaptive interval (seconds between polls) is multiplied by this after a poll that brought no new
+# entry, so a quiet feed is polled less often; after n >= 2 new entries it is multiplied by 2/(n+1), a
+# shorter interval (record_new_items); one new entry keeps it.
 QUIET_GROWTH = 1.5
 
 

@@ -12,7 +12,7 @@ from protego import Protego
 
 from newsmon.core.records import Page
 from newsmon.ingest.fetch_errors import FetchError, TargetRefused
-from newsmon.ingest.limiter import HostLimiter
+from newsmon.ingest.limiter import HostLimiter, host_key
 
 # RFC 9309: crawlers should not use a cached copy for more than 24 hours.
 ROBOTS_TTL_S = 24 * 3600.0
@@ -32,7 +32,7 @@ class _Entry:
 
 
 class RobotsCache:
-    """Answers `allowed(url)` for `user_agent`, fetching each host's robots.txt once per TTL.
+    """Answers `check(url)` for `user_agent`, fetching each host's robots.txt once per TTL.
 
     `fetch(url)` fetches one robots.txt (raising FetchError); a Crawl-delay it states goes to `limiter`.
     """
@@ -51,11 +51,6 @@ class RobotsCache:
     def agent(self) -> str:
         # Match robots groups on the product token ("newsmon"), as RFC 9309 says.
         return self.user_agent.split("/", 1)[0].split()[0] or "*"
-
-    def allowed(self, url: str) -> tuple[bool, str]:
-        """(allowed, why) for fetching `url`; `why` names the rule source for skip reasons."""
-        verdict = self.check(url)
-        return verdict[0], verdict[1]
 
     def check(self, url: str) -> tuple[bool, str, bool]:
         """(allowed, why, temporary): temporary is True when the refusal comes from an unreachable robots.txt."""
@@ -98,7 +93,5 @@ class RobotsCache:
         parser = Protego.parse(text)
         delay_s = parser.crawl_delay(self.agent)
         if delay_s:
-            host = urlsplit(origin)
-            port = host.port or (443 if host.scheme == "https" else 80)
-            self.limiter.set_crawl_delay(f"{host.scheme}://{host.hostname}:{port}", min(float(delay_s), MAX_CRAWL_DELAY_S))
+            self.limiter.set_crawl_delay(host_key(origin), min(float(delay_s), MAX_CRAWL_DELAY_S))
         return _Entry(parser, None, now + self.ttl_s)

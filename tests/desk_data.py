@@ -1,7 +1,7 @@
 """Stores for the desk's tests, made by newsmon's own stage functions with fixed times, so pages look the same every run.
 
 `build_store` holds the demo's articles and outlets (the newsmon team's own texts): tagged with the real
-topic pack, clustered by the real dedup, indexed in the embedded index, matched and delivered by the real
+topic pack, clustered into copies and stories by the real dedup, indexed in the embedded index, matched and delivered by the real
 alert outbox (one rule to a file, one to an SMTP port nothing listens on, one daily digest not yet due),
 and feed states as polls leave them (ok, moved, failing, gone). `build_hostile_store` puts markup in
 every text a publisher or a feed server controls.
@@ -28,6 +28,7 @@ from newsmon.store.clusters import assign_clusters
 from newsmon.store.db import insert_ignore, open_engine
 from newsmon.store.feedstate import save_feed_state
 from newsmon.store.schema import seen_entries
+from newsmon.store.stories import assign_stories
 
 SITE = "https://demo.newsmon.example"
 INGESTED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # when the fixture's pipeline "ran"
@@ -88,7 +89,7 @@ def index_and_alert(settings: Settings, articles: list[Article]) -> list[Article
     """Cluster, index, enqueue alerts and deliver them (eight times, so the refused ones are given up)."""
     engine = open_engine(settings.database_url)
     with engine.begin() as conn:
-        clustered = assign_clusters(conn, articles, INGESTED_AT)
+        clustered = assign_stories(conn, assign_clusters(conn, articles, INGESTED_AT), INGESTED_AT)
     index = open_index(settings, engine)
     index.put_articles(clustered)
     rules = load_alert_rules(settings.alerts_file)

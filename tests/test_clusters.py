@@ -26,10 +26,19 @@ from test_dedup_fixtures import (
 )
 
 import newsmon.store.clusters as clusters_mod
+import newsmon.store.clusters_persist as clusters_persist
 from newsmon.core.records import Article
 from newsmon.store.clusters import assign_clusters, cluster_info
 from newsmon.store.db import open_engine
-from newsmon.store.schema import clusters, dedup_bands, dedup_bands_recent, dedup_docs, metadata
+from newsmon.store.schema import (
+    BAND_TABLES,
+    clusters,
+    dedup_bands,
+    dedup_bands_recent,
+    dedup_common_bands,
+    dedup_docs,
+    metadata,
+)
 
 
 @pytest.fixture
@@ -125,7 +134,7 @@ def _snapshot(engine: Engine) -> tuple:
         return (
             sorted(tuple(r) for r in conn.execute(select(clusters.c.cluster_id, clusters.c.size, clusters.c.outlets))),
             conn.execute(select(func.count()).select_from(dedup_docs)).scalar_one(),
-            sum(conn.execute(select(func.count()).select_from(table)).scalar_one() for table in clusters_mod.BAND_TABLES),
+            sum(conn.execute(select(func.count()).select_from(table)).scalar_one() for table in BAND_TABLES),
         )
 
 
@@ -194,7 +203,7 @@ def test_outlet_template_bands_stop_being_looked_up_yet_a_copy_inside_the_templa
     for start in range(0, len(many), 20):  # several runs, as in production
         assign(engine, many[start : start + 20])
     with engine.connect() as conn:
-        common = conn.execute(select(func.count()).select_from(clusters_mod.dedup_common_bands)).scalar_one()
+        common = conn.execute(select(func.count()).select_from(dedup_common_bands)).scalar_one()
         stories = conn.execute(select(func.count()).select_from(clusters)).scalar_one()
     assert common > 0
     assert stories == len(many)  # the shared template never joined two different articles
@@ -313,8 +322,8 @@ def test_story_detection_is_the_same_when_band_rows_were_merged_between_runs(
     one_run = create_engine(f"sqlite:///{tmp_path / 'one.db'}")
     metadata.create_all(one_run)
     expected = sorted((a.id, a.cluster_id, a.dup_reason) for a in assign(one_run, articles))
-    monkeypatch.setattr(clusters_mod, "MERGE_EVERY_DOCS", 2)
-    monkeypatch.setattr(clusters_mod, "MID_MERGES", 2)
+    monkeypatch.setattr(clusters_persist, "MERGE_EVERY_DOCS", 2)
+    monkeypatch.setattr(clusters_persist, "MID_MERGES", 2)
     many_runs = create_engine(f"sqlite:///{tmp_path / 'many.db'}")
     metadata.create_all(many_runs)
     ordered = sorted(articles, key=lambda a: (a.fetched_at, a.id))

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import timedelta
 
+import desk_data
 import httpx
 import pytest
 from desk_data import DEAD_SMTP, DESK_NOW
 from desk_server import serve_desk
+from story_fixtures import closure_articles, reaction_article
 
 from newsmon.core.channel_urls import describe_channel
 from newsmon.core.settings import load_settings
+from newsmon.enrich.topic import load_topic_pack, tag
 
 
 def get(desk, path: str, **kwargs) -> httpx.Response:
@@ -53,9 +58,9 @@ def test_two_outlets_copies_of_one_story_are_one_row_naming_both_outlets(desk):
     ({"affiliation": "state_controlled"}, {"Minsk Herald"}),
     ({"affiliation": "public_broadcaster", "on_topic": "true"}, {"Pasienio žinios"}),
     ({"subtopic": "airspace", "lang": "en"}, {"Baltic Wire", "North Daily"}),
-    ({"entity": "ashmyany"}, {"Baltic Wire", "North Daily"}),
-    ({"entity": "minsk state_border_guard_service"}, set()),
-    ({"entity": "minsk vilnius"}, {"Baltic Wire", "North Daily", "Minsk Herald"}),
+    ({"entity": "place/ashmyany"}, {"Baltic Wire", "North Daily"}),
+    ({"entity": "place/minsk place/kuznica"}, set()),
+    ({"entity": "place/minsk place/vilnius"}, {"Baltic Wire", "North Daily", "Minsk Herald"}),
     ({"since": "2026-11-20T07:00:00Z"}, {"Minsk Herald", "Tydzień Wileński"}),
 ])
 def test_each_filter_of_the_search_form_narrows_the_stories(desk, params, outlets):
@@ -120,6 +125,34 @@ def test_the_story_page_lists_every_member_and_why_each_was_tagged(desk):
     assert html.count('<tr id="member-') == 2
 
 
+@pytest.fixture
+def desk_with_translations(tmp_path):
+    """The desk over a store holding one event reported in English, Lithuanian and Russian, and a reaction to it."""
+    settings = desk_data._settings(tmp_path)
+    pack = load_topic_pack(settings.topics_dir / "lt-by.yaml")
+    articles = [replace(a, topic=tag(pack, a.title, a.text, a.language)) for a in [*closure_articles(), reaction_article()]]
+    desk_data.index_and_alert(settings, articles)
+    served = serve_desk(settings, lambda: closure_articles()[0].fetched_at + timedelta(days=1))
+    yield served
+    served.stop()
+
+
+def test_one_event_in_three_languages_is_one_row_and_its_page_lists_the_members_by_language(desk_with_translations):
+    desk = desk_with_translations
+    (row,) = stories(desk, q="salcininkai")  # only the English report writes the word so
+    assert row["size"] == 3 and row["languages"] == ["en", "lt", "ru"] and row["story_id"] == row["key"]
+    assert [(c["outlet"], c["language"], c["matched"]) for c in row["copies"]] == [
+        ("wire", "en", True), ("lrt", "lt", False), ("belta", "ru", False)]
+    story = get(desk, f"/api/stories/{row['key']}").json()
+    assert [m["language"] for m in story["members"]] == ["lt", "en", "ru"]  # oldest first
+    assert [(g["language"], [(o["outlet"], o["group"]) for o in g["outlets"]]) for g in story["by_language"]] == [
+        ("lt", [("lrt", "public broadcaster")]), ("en", [("wire", "international")]),
+        ("ru", [("belta", "state-controlled")])]  # one each: in the order the story reached them
+    assert all(m["explanation"]["evidence"] for m in story["members"])
+    page = get(desk, f"/story/{row['key']}").text
+    assert page.count('<tbody class="language"') == 3 and page.count('<tr id="member-') == 3
+
+
 def test_an_unknown_story_is_a_404_page_and_a_404_answer(desk):
     assert get(desk, "/story/0123abcd").status_code == 404
     assert get(desk, "/api/stories/0123abcd").status_code == 404
@@ -142,6 +175,16 @@ def test_the_alerts_page_shows_the_rules_what_they_fired_and_the_failed_and_pend
     assert [i["rule"] for i in alerts["pending"]] == ["polish press"]
     html = get(desk, "/alerts").text
     assert html.count('id="retry-') == 2 and "127.0.0.1:9" not in html  # channels shown without their address
+
+
+def test_every_alert_on_the_alerts_page_links_to_the_story_it_was_about(desk):
+    alerts = get(desk, "/api/alerts").json()
+    items = [*alerts["failed"], *alerts["pending"], *(e for r in alerts["rules"] for e in r["latest"])]
+    assert items
+    for item in items:
+        story = get(desk, f"/api/stories/{item['story_key']}")
+        assert story.status_code == 200, item
+        assert item["title"] in {m["title"] for m in story.json()["members"]}
 
 
 def test_the_retry_button_queues_a_failed_alert_again_and_htmx_gets_the_new_row(desk_copy):

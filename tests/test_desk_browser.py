@@ -79,7 +79,7 @@ def test_a_story_with_two_copies_shows_as_one_row_with_two_outlets_and_its_page_
     copies = row.find_elements(By.CSS_SELECTOR, "ul.copies li")
     assert [c.find_element(By.CLASS_NAME, "outlet").text for c in copies] == ["Baltic Wire", "North Daily"]
     assert [c.find_element(By.CLASS_NAME, "lang").text for c in copies] == ["en", "en"]
-    assert "2 copies from 2 outlets" in row.text
+    assert "2 articles from 2 outlets in en" in row.text
     row.find_element(By.CSS_SELECTOR, "h2 a").click()
     wait(chromium, EC.url_contains("/story/"))
     members = chromium.find_elements(By.CSS_SELECTOR, "table.members tbody tr")

@@ -9,13 +9,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.hostile import FeedServer
 from newsmon.core.settings import load_settings
-from newsmon.ingest.http import FetchError, SafeClient
+from newsmon.ingest.http import SafeClient
 
 FEED = b"<rss version='2.0'><channel><title>t</title><item><link>http://example.org/a</link></item></channel></rss>"
 INTERVAL_S = 0.25
@@ -73,16 +71,3 @@ def test_different_hosts_do_not_wait_for_each_other():
         client.fetch(one.url("/f.xml"), kind="feed")
         client.fetch(two.url("/f.xml"), kind="feed")
         assert time.monotonic() - started < 5.0
-
-
-def test_after_a_429_no_other_request_goes_to_that_host_until_retry_after():
-    settings = load_settings(allow_loopback=True, per_host_min_interval_s=0.0, respect_robots=False)
-    with FeedServer() as server, SafeClient(settings) as client:
-        server.add("/a.xml", b"slow down", status=429, content_type="text/plain", headers={"Retry-After": "120"})
-        server.add("/b.xml", FEED)
-        with pytest.raises(FetchError):
-            client.fetch(server.url("/a.xml"), kind="feed")
-        with pytest.raises(FetchError) as info:
-            client.fetch(server.url("/b.xml"), kind="feed")
-        assert info.value.retryable and 115 <= info.value.retry_after_s <= 120
-        assert "asked us to wait" in info.value.reason and server.hits_for("/b.xml") == []

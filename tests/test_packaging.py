@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import shutil
 import stat
 import subprocess
@@ -10,6 +12,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import grimp
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,8 +48,9 @@ def test_the_wheel_installs_one_import_package_named_newsmon(wheel: zipfile.ZipF
 
 
 @pytest.mark.parametrize("path", ["newsmon/store/es_mapping.json", "newsmon/ingest/http.py", "newsmon/ingest/extract.py",
-                                  "newsmon/enrich/topic.py", "newsmon/enrich/dedup.py"])
-def test_the_mapping_and_the_symlinked_stages_are_real_files_in_the_wheel(wheel: zipfile.ZipFile, path: str) -> None:
+                                  "newsmon/enrich/topic/score.py", "newsmon/enrich/dedup.py", "newsmon/store/migrations/env.py",
+                                  "newsmon/store/migrations/versions/v0001_baseline.py"])
+def test_the_mapping_the_migrations_and_the_symlinked_stages_are_real_files_in_the_wheel(wheel: zipfile.ZipFile, path: str) -> None:
     info = wheel.getinfo(path)
     assert not stat.S_ISLNK(info.external_attr >> 16), f"{path} is a symlink in the wheel"
     assert wheel.read(info) == (REPO / path).read_bytes()
@@ -79,3 +83,28 @@ def test_the_desk_installed_from_the_wheel_serves_its_pages_and_assets(wheel: zi
     result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert result.returncode == 0 and "served" in result.stdout, result.stderr[-2000:]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """Normalised distribution name → pinned version, from a requirements-style file."""
+    pins: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        spec = line.split("#", 1)[0].strip()
+        if "==" in spec:
+            name, version = spec.split("==", 1)
+            pins[re.sub(r"[-_.]+", "-", name.split("[", 1)[0]).lower()] = version.strip()
+    return pins
+
+
+def test_every_library_the_package_imports_is_pinned_in_requirements_and_constraints() -> None:
+    # A library imported only through another one's dependencies disappears when that one drops it.
+    graph = grimp.build_graph("newsmon", include_external_packages=True)
+    imported = {m.split(".")[0] for m in graph.modules if not m.startswith("newsmon")} - set(sys.stdlib_module_names)
+    distributions = importlib.metadata.packages_distributions()
+    requirements, constraints = _pins(REPO / "requirements.txt"), _pins(REPO / "constraints.txt")
+    for module in sorted(imported):
+        # Airflow's `airflow` package is shared by its core, task SDK and providers: the apache-airflow pin owns them all.
+        (distribution,) = ["apache-airflow"] if module == "airflow" else distributions[module]
+        name = re.sub(r"[-_.]+", "-", distribution).lower()
+        assert name in requirements, f"newsmon imports {module} ({distribution}): pin it in requirements.txt"
+        assert requirements[name] == constraints.get(name), f"{distribution}: requirements.txt and constraints.txt differ"

@@ -1,4 +1,4 @@
-"""scripts/run_airflow.sh (`make run`): where Airflow standalone listens, read back from Airflow's own config."""
+"""scripts/run_airflow.sh (`make run`): where Airflow listens, read back from Airflow's own config, and a busy port refused."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -46,11 +47,12 @@ def test_tasks_report_to_the_api_server_on_the_port_it_really_listens_on(tmp_pat
 
 
 def banner(tmp_path: Path, **env: str) -> str:
-    """What `make run` prints before Airflow starts, with a stand-in `airflow` that only says how it was called."""
+    """What `make run` prints before Airflow starts, with stand-ins for the commands it runs that only say how they were called."""
     fake = tmp_path / "venv" / "bin"
     fake.mkdir(parents=True)
-    (fake / "airflow").write_text("#!/bin/sh\necho \"airflow $*\"\n")
-    (fake / "airflow").chmod(0o755)
+    for command in ("airflow", "newsmon", "python"):
+        (fake / command).write_text(f"#!/bin/sh\necho \"{command} $*\"\n")
+        (fake / command).chmod(0o755)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSMON_"))}
     out = tmp_path / "out.txt"
     # Into a file, in its own session: the script leaves a helper waiting 25 s to print the login, which
@@ -72,10 +74,26 @@ def test_make_run_prints_the_desks_address_next_to_the_airflow_ui(tmp_path):
     ui = next(line for line in lines if line.strip().startswith("UI:"))
     desk = next(line for line in lines if line.strip().startswith("desk:"))
     assert "http://127.0.0.1:8193 " in ui and "http://127.0.0.1:8193/newsmon/ " in desk
-    assert lines.index(desk) == lines.index(ui) + 1 and lines[-1] == "airflow standalone"
+    assert lines.index(desk) == lines.index(ui) + 1 and lines[-1].endswith("scripts/airflow_stack.py")
 
 
 def test_the_airflow_that_make_run_starts_loads_the_desk_plugin(tmp_path):
     plugins = json.loads(airflow_config_output(tmp_path, "plugins", "--output", "json"))
     (desk,) = [p for p in plugins if p["name"] == "newsmon_desk"]
     assert desk["fastapi_apps"][0]["url_prefix"] == "/newsmon" and desk["source"].startswith("newsmon==")
+
+
+def test_make_run_refuses_to_start_when_something_already_listens_on_its_port(tmp_path):
+    # Otherwise the start-up health check would take that server (often another Airflow) for ours.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSMON_"))}
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(SCRIPT)], env={**clean, "STATE_DIR": str(tmp_path), "VENV": os.path.relpath(VENV, ROOT),
+                                "AIRFLOW__API__PORT": str(port)},
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    assert result.returncode == 1
+    assert f"something already listens on 127.0.0.1:{port}" in result.stdout
+    assert "AIRFLOW__API__PORT=" in result.stdout
+    assert not (tmp_path / "airflow" / "airflow.db").exists(), "nothing of Airflow may start"

@@ -24,7 +24,6 @@ class SearchQuery:
     limit: int = 20
     sort: str = "relevance"  # relevance | date
     affiliations: tuple[str, ...] = ()  # any of these source_affiliation values
-    entities: tuple[str, ...] = ()  # every one of these entities (in any case)
     offset: int = 0  # hits to skip: with limit, one page of the ranking
     # What the snippet puts around each matched word. The CLI prints the brackets; the desk uses two
     # control characters, which stored text never holds, so it can escape the snippet and then mark it.

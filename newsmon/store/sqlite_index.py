@@ -112,10 +112,6 @@ class SqliteIndex:
         for i, sub in enumerate(query.subtopics):
             where.append(f"EXISTS (SELECT 1 FROM json_each(d.subtopics) WHERE value = :sub_{i})")
             params[f"sub_{i}"] = sub
-        # Entities are names as the topic pack writes them (Minsk, Lukashenko): the filter ignores their case.
-        for i, entity in enumerate(query.entities):
-            where.append(f"EXISTS (SELECT 1 FROM json_each(d.entities) WHERE lower(value) = :entity_{i})")
-            params[f"entity_{i}"] = entity.lower()
         rank_expr = _rank_expression(tree) if tree is not None else None
         params["limit"] = query.limit
         params["offset"] = query.offset

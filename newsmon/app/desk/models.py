@@ -32,8 +32,8 @@ class Copy(BaseModel):
     affiliation: str | None
     language: str | None
     published_at: datetime | None
-    on_topic: bool
-    relevance: float
+    on_topic: bool | None = Field(description="null for a member of the story that did not match the search")
+    relevance: float | None
     subtopics: list[str]
     snippet: str = Field(description="text around the matched words, without marks")
     highlights: list[tuple[int, int]] = Field(description="[start, end) of each matched word in the snippet")
@@ -43,9 +43,10 @@ class Copy(BaseModel):
 class StoryRow(BaseModel):
     """One result row: a story, its best-matching copy first, the others folded under it."""
 
-    key: str = Field(description="story key: the copy-cluster id today")
+    key: str = Field(description="the story id, or the article id of an article without a story")
+    story_id: str | None = Field(description="the event-level story (newsmon stories), null for an article without one")
     title: str
-    size: int = Field(description="copies the index holds, shown or not")
+    size: int = Field(description="articles of the story (copies and translations), shown or not")
     outlets: list[str]
     languages: list[str]
     copies: list[Copy]
@@ -102,20 +103,34 @@ class Member(BaseModel):
     affiliation: str | None
     language: str | None
     published_at: datetime | None
-    on_topic: bool
-    relevance: float
+    on_topic: bool | None = Field(description="null past the first members of a large story (not read)")
+    relevance: float | None
     explanation: Explanation | None = Field(description="left out past the first members of a large story")
+
+
+class OutletGroup(BaseModel):
+    outlet: str
+    affiliation: str | None
+    group: str = Field(description="state-controlled, independent, public broadcaster, international or unknown")
+    members: list[str] = Field(description="ids of its members, oldest first")
+
+
+class LanguageGroup(BaseModel):
+    language: str
+    outlets: list[OutletGroup]
 
 
 class Story(BaseModel):
     key: str
+    story_id: str | None
     title: str
     size: int
     first_seen_at: datetime | None
     outlets: list[str]
     languages: list[str]
     members: list[Member] = Field(description="oldest first")
-    more_members: int = Field(description="copies beyond the ones listed")
+    by_language: list[LanguageGroup] = Field(description="the members by language (most first), then by outlet")
+    more_members: int = Field(description="articles beyond the ones listed")
 
 
 class OutboxItem(BaseModel):

@@ -1,4 +1,4 @@
-"""The desk's views built from the layers below: search index, story clusters, outbox, feed health, config files."""
+"""The desk's views built from the layers below: search index, event-level stories, outbox, feed health, config files."""
 
 from __future__ import annotations
 
@@ -18,15 +18,17 @@ from newsmon.app.commands.search import parse_since
 from newsmon.app.desk import models
 from newsmon.core.channel_urls import describe_channel
 from newsmon.core.config import AFFILIATIONS, AlertRule, ConfigError, load_alert_rules, load_feeds
+from newsmon.core.entity_ids import ENTITY_ID_HELP, is_entity_id
 from newsmon.core.errors import UserError
+from newsmon.core.query import with_keyword_filters
 from newsmon.core.records import Feed
 from newsmon.core.settings import Settings
 from newsmon.enrich.explain import explain_document, kind_label
 from newsmon.enrich.topic import load_topic_pack
-from newsmon.store.clusters import cluster_info
 from newsmon.store.health import feed_health
 from newsmon.store.index import SearchHit, SearchIndex, SearchQuery
-from newsmon.store.stories import Story, search_stories, story_members
+from newsmon.store.stories import StoryMember, affiliation_group, stories_of
+from newsmon.store.story_search import FoundStory, search_stories, story_members
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +143,13 @@ def search_query(filters: models.Filters, now: datetime) -> SearchQuery:
             since = parse_since(filters.since, now)
         except argparse.ArgumentTypeError as exc:
             raise BadSearch(f"since: {exc}") from exc
+    for entity in filters.entities:
+        if not is_entity_id(entity):
+            raise BadSearch(f"entity: {entity!r} is not an entity id; write {ENTITY_ID_HELP}")
     return SearchQuery(
-        q=filters.q, since=since, languages=tuple(filters.languages), sources=tuple(filters.sources),
-        affiliations=tuple(filters.affiliations), subtopics=tuple(filters.subtopics), entities=tuple(filters.entities),
+        q=with_keyword_filters(filters.q, "entities", tuple(filters.entities)), since=since,
+        languages=tuple(filters.languages), sources=tuple(filters.sources),
+        affiliations=tuple(filters.affiliations), subtopics=tuple(filters.subtopics),
         on_topic=True if filters.on_topic else None, sort=filters.sort, marks=(MARK_OPEN, MARK_CLOSE),
     )
 
@@ -151,57 +157,101 @@ def search_query(filters: models.Filters, now: datetime) -> SearchQuery:
 def search_view(desk: Desk, filters: models.Filters, page: int = 1, per_page: int = PER_PAGE) -> models.SearchResult:
     if page < 1:
         raise BadSearch("page: give 1 or more")
-    found = search_stories(desk.index, search_query(filters, desk.clock()), page=page, per_page=per_page)
+    found = search_stories(desk.index, desk.engine, search_query(filters, desk.clock()), page=page, per_page=per_page)
     names = desk.outlet_names()
     return models.SearchResult(filters=filters, page=found.page, per_page=found.per_page, has_next=found.has_next,
                                stories=[_story_row(story, names) for story in found.stories])
 
 
-def _story_row(story: Story, names: dict[str, str]) -> models.StoryRow:
-    copies = [_copy(hit, names, matched=True) for hit in story.matched]
-    copies += [_copy(hit, names, matched=False) for hit in story.others]
-    return models.StoryRow(key=story.key, title=story.lead.title, size=story.size,
-                           outlets=list(dict.fromkeys(c.outlet for c in copies)),
-                           languages=list(dict.fromkeys(c.language for c in copies if c.language)), copies=copies)
+def _story_row(story: FoundStory, names: dict[str, str]) -> models.StoryRow:
+    copies = [_copy(hit, names) for hit in story.matched] + [_other(m, names) for m in story.others]
+    summary = story.summary
+    outlets = [names.get(o, o) for o in summary.outlets] if summary else []
+    return models.StoryRow(key=story.key, story_id=story.story_id, title=story.lead.title, size=story.size,
+                           outlets=list(dict.fromkeys([*(c.outlet for c in copies), *outlets])),
+                           languages=list(dict.fromkeys([*(c.language for c in copies if c.language),
+                                                         *(summary.languages if summary else ())])),
+                           copies=copies)
 
 
-def _copy(hit: SearchHit, names: dict[str, str], *, matched: bool) -> models.Copy:
-    snippet, highlights = split_marks(hit.snippet) if matched else (split_marks(hit.snippet)[0], [])
+def _copy(hit: SearchHit, names: dict[str, str]) -> models.Copy:
+    snippet, highlights = split_marks(hit.snippet)
     return models.Copy(id=hit.id, title=hit.title, url=hit.url, source=hit.source, outlet=names.get(hit.source, hit.source),
                        affiliation=hit.source_affiliation, language=hit.language, published_at=hit.published_at,
                        on_topic=hit.on_topic, relevance=hit.relevance, subtopics=list(hit.subtopics), snippet=snippet,
-                       highlights=highlights, matched=matched)
+                       highlights=highlights, matched=True)
+
+
+def _other(member: StoryMember, names: dict[str, str]) -> models.Copy:
+    """A member of the story that did not match the search itself: what the state DB knows of it."""
+    source = member.source or ""
+    return models.Copy(id=member.article_id, title=member.title or "", url=member.url or "", source=source,
+                       outlet=names.get(source, source), affiliation=member.affiliation, language=member.language,
+                       published_at=member.seen_at, on_topic=None, relevance=None, subtopics=[], snippet="",
+                       highlights=[], matched=False)
 
 
 # ---------------------------------------------------------------- story
 
 
 def story_view(desk: Desk, key: str) -> models.Story | None:
-    """Every member of one story with the topic explanation of each; None when no document has that key."""
-    members = story_members(desk.index, key, limit=STORY_MEMBERS)
+    """Every member of one story, by language and outlet, with why each was tagged; None for an unknown key."""
+    members = story_members(desk.engine, key)
     if not members:
-        return None
+        # An alert of a rule grouped by copy cluster names the cluster's first article: show its story.
+        with desk.engine.connect() as conn:
+            story_id = stories_of(conn, [key]).get(key)
+        if story_id:
+            key, members = story_id, story_members(desk.engine, story_id)
     names = desk.outlet_names()
     labels, _ = desk.pack_terms()
-    with desk.engine.connect() as conn:
-        info = cluster_info(conn, [key]).get(key, {})
-    rows = [_member(desk.index, hit, names, labels, explain=i < EXPLAINED_MEMBERS) for i, hit in enumerate(members)]
-    size = max(int(info.get("size") or 0), members[0].cluster_size, len(members))
+    if members:
+        rows = [_member(desk.index, m, names, labels, explain=i < EXPLAINED_MEMBERS)
+                for i, m in enumerate(members[:STORY_MEMBERS])]
+    else:
+        # An article indexed before stories existed is a story of its own.
+        doc = desk.index.get(key)
+        if doc is None:
+            return None
+        rows = [_lone_member(doc, names, labels)]
     return models.Story(
-        key=key, title=members[0].title, size=size, first_seen_at=info.get("first_seen_at"),
-        outlets=list(dict.fromkeys(m.outlet for m in rows)),
+        key=key, story_id=key if members else None, title=rows[0].title, size=max(len(members), len(rows)),
+        first_seen_at=members[0].seen_at if members else rows[0].published_at, outlets=list(dict.fromkeys(m.outlet for m in rows)),
         languages=list(dict.fromkeys(m.language for m in rows if m.language)),
-        members=rows, more_members=max(0, size - len(rows)),
+        members=rows, by_language=_by_language(rows), more_members=max(0, len(members) - len(rows)),
     )
 
 
-def _member(index: SearchIndex, hit: SearchHit, names: dict[str, str], labels: dict[str, str], *,
+def _by_language(rows: list[models.Member]) -> list[models.LanguageGroup]:
+    """The members grouped by language (most members first), then by outlet, in the order they appeared."""
+    grouped: dict[str, dict[str, list[models.Member]]] = {}
+    for row in rows:
+        grouped.setdefault(row.language or "?", {}).setdefault(row.outlet, []).append(row)
+    return [models.LanguageGroup(language=language, outlets=[models.OutletGroup(
+                outlet=outlet, affiliation=found[0].affiliation, group=affiliation_group(found[0].affiliation),
+                members=[m.id for m in found]) for outlet, found in outlets.items()])
+            for language, outlets in sorted(grouped.items(), key=lambda item: -sum(map(len, item[1].values())))]
+
+
+def _member(index: SearchIndex, member: StoryMember, names: dict[str, str], labels: dict[str, str], *,
             explain: bool) -> models.Member:
-    doc = index.get(hit.id) if explain else None
-    return models.Member(id=hit.id, title=hit.title, url=hit.url, source=hit.source,
-                         outlet=names.get(hit.source, hit.source), affiliation=hit.source_affiliation,
-                         language=hit.language, published_at=hit.published_at, on_topic=hit.on_topic,
-                         relevance=hit.relevance, explanation=_explanation(doc, labels) if doc else None)
+    doc = index.get(member.article_id) if explain else None
+    if doc is not None:
+        return _lone_member(doc, names, labels)
+    source = member.source or ""
+    return models.Member(id=member.article_id, title=member.title or "", url=member.url or "", source=source,
+                         outlet=names.get(source, source), affiliation=member.affiliation, language=member.language,
+                         published_at=member.seen_at, on_topic=None, relevance=None, explanation=None)
+
+
+def _lone_member(doc: dict[str, Any], names: dict[str, str], labels: dict[str, str]) -> models.Member:
+    """A member as its indexed document tells it, with the explanation of its topic decision."""
+    source = doc.get("source") or ""
+    return models.Member(id=doc["id"], title=doc.get("title") or "", url=doc.get("url") or "", source=source,
+                         outlet=names.get(source, source), affiliation=doc.get("source_affiliation"),
+                         language=doc.get("language"), published_at=doc.get("published_at"),
+                         on_topic=bool(doc.get("on_topic")), relevance=float(doc.get("relevance") or 0.0),
+                         explanation=_explanation(doc, labels))
 
 
 def _explanation(doc: dict[str, Any], labels: dict[str, str]) -> models.Explanation:
@@ -223,10 +273,17 @@ def _explanation(doc: dict[str, Any], labels: dict[str, str]) -> models.Explanat
 # ---------------------------------------------------------------- alerts
 
 
+def alert_story_key(outbox_key: str) -> str:
+    """The desk's story key for an outbox key: `story:<id>` and `pickup:<id>:<kind>` name the story, anything
+    else is a copy cluster's id, which the story page resolves to the story of that article."""
+    kind, _, rest = outbox_key.partition(":")
+    return rest.split(":", 1)[0] if kind in ("story", "pickup") and rest else outbox_key
+
+
 def outbox_item(entry: OutboxEntry) -> models.OutboxItem:
     return models.OutboxItem(id=entry.id, rule=entry.rule, status=entry.status, attempts=entry.attempts,
-                             created_at=entry.created_at, story_key=entry.cluster_id, title=entry.title,
-                             last_error=entry.last_error)
+                             created_at=entry.created_at, story_key=alert_story_key(entry.cluster_id),
+                             title=entry.title, last_error=entry.last_error)
 
 
 def alerts_view(desk: Desk) -> models.Alerts:

@@ -170,7 +170,7 @@ def search_filters(
     source: Annotated[list[str], Query(description="feed id (repeatable)")] = [],  # noqa: B006
     affiliation: Annotated[list[str], Query(description="source affiliation (repeatable)")] = [],  # noqa: B006
     subtopic: Annotated[list[str], Query(description="subtopic (repeatable; all must match)")] = [],  # noqa: B006
-    entity: Annotated[list[str], Query(description="entity (repeatable; all must match)")] = [],  # noqa: B006
+    entity: Annotated[list[str], Query(description="entity id such as person/lukashenko (repeatable; all must match)")] = [],  # noqa: B006
     on_topic: Annotated[bool, Query(description="only articles tagged on the topic")] = False,
     sort: Annotated[str, Query(pattern="^(relevance|date)$")] = "relevance",
 ) -> models.Filters:
