@@ -106,6 +106,18 @@ def desk(desk_store: Settings) -> Iterator[object]:
     served.stop()
 
 
+@pytest.fixture(scope="session")
+def desk_translations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The desk alone over a store with one event in three languages (tests/desk_data.py). Read-only tests."""
+    import desk_data
+    import desk_server
+
+    settings = desk_data.build_translations_store(tmp_path_factory.mktemp("desk-translations"))
+    served = desk_server.serve_desk(settings, lambda: desk_data.TRANSLATIONS_NOW)
+    yield served
+    served.stop()
+
+
 @pytest.fixture
 def desk_copy(desk_store: Settings, tmp_path: Path) -> Iterator[object]:
     """The desk alone over this test's own copy of the fixture store (for tests that retry alerts)."""

@@ -4,7 +4,8 @@
 topic pack, clustered into copies and stories by the real dedup, indexed in the embedded index, matched and delivered by the real
 alert outbox (one rule to a file, one to an SMTP port nothing listens on, one daily digest not yet due),
 and feed states as polls leave them (ok, moved, failing, gone). `build_hostile_store` puts markup in
-every text a publisher or a feed server controls.
+every text a publisher or a feed server controls. `build_translations_store` holds one event reported in three
+languages (tests/story_fixtures.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from story_fixtures import closure_articles, reaction_article
 
 from newsmon.alerts.outbox import deliver_pending, enqueue_matches
 from newsmon.app.commands.demo import demo_settings
@@ -140,6 +143,18 @@ def record_feed_states(settings: Settings) -> None:
                 insert_ignore(conn, seen_entries, {"feed_id": state.feed_id, "entry_key": f"{state.feed_id}-{n:04d}",
                                                    "outcome": "staged", "article_id": None, "seen_at": at})
     engine.dispose()
+
+
+def build_translations_store(workdir: Path) -> Settings:
+    """A store holding one event reported in English, Lithuanian and Russian (one story), and a reaction to it."""
+    settings = _settings(workdir)
+    pack = load_topic_pack(settings.topics_dir / "lt-by.yaml")
+    articles = [replace(a, topic=tag(pack, a.title, a.text, a.language)) for a in [*closure_articles(), reaction_article()]]
+    index_and_alert(settings, articles)
+    return settings
+
+
+TRANSLATIONS_NOW = closure_articles()[0].fetched_at + timedelta(days=1)
 
 
 def build_store(workdir: Path) -> Settings:

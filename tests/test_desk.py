@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-from datetime import timedelta
 
-import desk_data
 import httpx
 import pytest
 from desk_data import DEAD_SMTP, DESK_NOW
 from desk_server import serve_desk
-from story_fixtures import closure_articles, reaction_article
 
 from newsmon.core.channel_urls import describe_channel
 from newsmon.core.settings import load_settings
-from newsmon.enrich.topic import load_topic_pack, tag
 
 
 def get(desk, path: str, **kwargs) -> httpx.Response:
@@ -125,20 +120,8 @@ def test_the_story_page_lists_every_member_and_why_each_was_tagged(desk):
     assert html.count('<tr id="member-') == 2
 
 
-@pytest.fixture
-def desk_with_translations(tmp_path):
-    """The desk over a store holding one event reported in English, Lithuanian and Russian, and a reaction to it."""
-    settings = desk_data._settings(tmp_path)
-    pack = load_topic_pack(settings.topics_dir / "lt-by.yaml")
-    articles = [replace(a, topic=tag(pack, a.title, a.text, a.language)) for a in [*closure_articles(), reaction_article()]]
-    desk_data.index_and_alert(settings, articles)
-    served = serve_desk(settings, lambda: closure_articles()[0].fetched_at + timedelta(days=1))
-    yield served
-    served.stop()
-
-
-def test_one_event_in_three_languages_is_one_row_and_its_page_lists_the_members_by_language(desk_with_translations):
-    desk = desk_with_translations
+def test_one_event_in_three_languages_is_one_row_and_its_page_lists_the_members_by_language(desk_translations):
+    desk = desk_translations
     (row,) = stories(desk, q="salcininkai")  # only the English report writes the word so
     assert row["size"] == 3 and row["languages"] == ["en", "lt", "ru"] and row["story_id"] == row["key"]
     assert [(c["outlet"], c["language"], c["matched"]) for c in row["copies"]] == [

@@ -121,6 +121,20 @@ def test_the_api_page_renders_from_the_desk_itself(chromium, desk):
     shoot(chromium, "api")
 
 
+def test_an_event_reported_in_three_languages_is_one_row_and_its_page_groups_them_by_language(chromium,
+                                                                                            desk_translations):
+    search(chromium, desk_translations.url, "salcininkai")
+    (row,) = rows(chromium)
+    copies = row.find_elements(By.CSS_SELECTOR, "ul.copies li")
+    assert [c.find_element(By.CLASS_NAME, "lang").text for c in copies] == ["en", "lt", "ru"]
+    assert "3 articles from 3 outlets in en, lt, ru" in row.text
+    row.find_element(By.CSS_SELECTOR, "h2 a").click()
+    wait(chromium, EC.url_contains("/story/"))
+    groups = chromium.find_elements(By.CSS_SELECTOR, "table.members tbody.language")
+    assert [g.get_attribute("data-language") for g in groups] == ["lt", "en", "ru"]
+    shoot(chromium, "story-languages")
+
+
 # ---------------------------------------------------------------- inside Airflow
 
 
