@@ -1,12 +1,11 @@
-"""What the desk reads from the stages below: feed health with failures and moves, and what each alert rule fired."""
+"""What the desk reads from the stages below: feed health with failures and moves, what each alert rule fired, and which story an alert is about."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
-from newsmon.alerts.outbox import list_outbox, rule_activity
+from newsmon.alerts.outbox import list_outbox
+from newsmon.app.desk.views import alert_story_key, rule_activity
 from newsmon.core.records import Feed, FeedState
 from newsmon.store.db import open_engine
 from newsmon.store.feedstate import save_feed_state
@@ -36,12 +35,15 @@ def test_rule_activity_counts_recent_alerts_per_rule_and_lists_the_newest_first(
             conn.execute(alert_outbox.insert().values(
                 rule=rule, cluster_id=f"c{n}", article_id=f"a{n}", mode="instant", status="sent", attempts=1,
                 created_at=NOW - timedelta(days=days_ago), payload={"title": f"story {n}"}))
-    activity = rule_activity(engine, ["border", "airport", "quiet"], NOW - timedelta(days=7), latest=2)
+    activity = rule_activity(list_outbox(engine, limit=100), ["border", "airport", "quiet"], NOW - timedelta(days=7),
+                             latest=2)
     assert (activity["border"].fired, activity["airport"].fired, activity["quiet"].fired) == (2, 1, 0)
     assert activity["border"].last_fired_at == NOW - timedelta(days=1)
     assert [e.title for e in activity["border"].latest] == ["story 2", "story 1"]
     assert activity["quiet"].last_fired_at is None and activity["quiet"].latest == ()
-    with engine.connect() as conn:
-        first = conn.execute(select(alert_outbox.c.id).order_by(alert_outbox.c.id)).scalars().first()
-    (only,) = list_outbox(engine, ids=[first])
-    assert (only.title, only.created_at.tzinfo) == ("story 0", UTC)
+
+
+def test_an_alert_key_names_the_story_the_desk_links_to():
+    assert alert_story_key("story:abc123") == "abc123"
+    assert alert_story_key("pickup:abc123:language:ru") == "abc123"
+    assert alert_story_key("cluster0001") == "cluster0001"  # a rule grouped by copy cluster

@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -73,49 +73,16 @@ class OutboxEntry:
     last_error: str | None
 
 
-def list_outbox(engine: Engine, *, status: str | None = None, limit: int = 30, rule: str | None = None,
-                ids: Sequence[int] = ()) -> list[OutboxEntry]:
-    """The newest `limit` outbox rows, of one status or all (and of one rule, or only `ids`, when given)."""
+def list_outbox(engine: Engine, *, status: str | None = None, limit: int = 30) -> list[OutboxEntry]:
+    """The newest `limit` outbox rows, of one status or all."""
     stmt = select(alert_outbox).order_by(alert_outbox.c.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(alert_outbox.c.status == status)
-    if rule is not None:
-        stmt = stmt.where(alert_outbox.c.rule == rule)
-    if ids:
-        stmt = stmt.where(alert_outbox.c.id.in_(list(ids)))
     with engine.connect() as conn:
         rows = conn.execute(stmt).mappings().all()
     return [OutboxEntry(id=r["id"], rule=r["rule"], status=r["status"], attempts=r["attempts"],
-                        created_at=_aware(r["created_at"]), cluster_id=r["cluster_id"],
+                        created_at=r["created_at"], cluster_id=r["cluster_id"],
                         title=str(r["payload"].get("title", "")), last_error=r["last_error"]) for r in rows]
-
-
-@dataclass(frozen=True)
-class RuleActivity:
-    """What one rule fired: how many alerts since a time, when it last fired, and its newest alerts."""
-
-    rule: str
-    fired: int
-    last_fired_at: datetime | None
-    latest: tuple[OutboxEntry, ...]
-
-
-def rule_activity(engine: Engine, rules: Sequence[str], since: datetime, *, latest: int = 5) -> dict[str, RuleActivity]:
-    """Per rule name: alerts created since `since`, the last one's time (ever) and the newest `latest` rows."""
-    with engine.connect() as conn:
-        fired = dict(conn.execute(select(alert_outbox.c.rule, func.count()).where(alert_outbox.c.created_at >= since)
-                                  .group_by(alert_outbox.c.rule)).all())
-        last = dict(conn.execute(select(alert_outbox.c.rule, func.max(alert_outbox.c.created_at))
-                                 .group_by(alert_outbox.c.rule)).all())
-    return {name: RuleActivity(rule=name, fired=int(fired.get(name, 0)),
-                               last_fired_at=_aware(last[name]) if last.get(name) else None,
-                               latest=tuple(list_outbox(engine, rule=name, limit=latest)) if name in last else ())
-            for name in rules}
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite hands timezone-aware columns back naive; every newsmon time is UTC.
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def outbox_totals(engine: Engine) -> dict[str, int]:

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Engine
 
-from newsmon.alerts.outbox import OutboxEntry, list_outbox, outbox_totals, retry_failed, rule_activity
+from newsmon.alerts.outbox import OutboxEntry, list_outbox, outbox_totals, retry_failed
 from newsmon.app.commands.search import parse_since
 from newsmon.app.desk import models
 from newsmon.core.channel_urls import describe_channel
@@ -41,6 +41,9 @@ EXPLAINED_MEMBERS = 20  # a story page explains this many members (each is one r
 STORY_MEMBERS = 200
 OUTBOX_SHOWN = 50
 ACTIVITY_WINDOW_DAYS = 7
+# Outbox rows read for what each rule fired (newest first): weeks of alerts for a newsroom's rule set.
+ACTIVITY_ROWS = 5000
+LATEST_SHOWN = 5
 
 T = TypeVar("T")
 
@@ -282,14 +285,43 @@ def alert_story_key(outbox_key: str) -> str:
 
 def outbox_item(entry: OutboxEntry) -> models.OutboxItem:
     return models.OutboxItem(id=entry.id, rule=entry.rule, status=entry.status, attempts=entry.attempts,
-                             created_at=entry.created_at, story_key=alert_story_key(entry.cluster_id),
+                             created_at=_aware(entry.created_at), story_key=alert_story_key(entry.cluster_id),
                              title=entry.title, last_error=entry.last_error)
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite hands timezone-aware columns back naive; every newsmon time is UTC.
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RuleActivity:
+    """What one rule fired: alerts since a time, when it last fired, and its newest alerts."""
+
+    fired: int
+    last_fired_at: datetime | None
+    latest: tuple[OutboxEntry, ...]
+
+
+def rule_activity(entries: Sequence[OutboxEntry], rules: Sequence[str], since: datetime,
+                  latest: int = LATEST_SHOWN) -> dict[str, RuleActivity]:
+    """Per rule name, from outbox rows newest first (list_outbox): alerts since `since`, the newest one's time,
+    and the newest `latest` rows. The desk reads the outbox only through its reader functions, so that how
+    alerts are queued and delivered can change under it."""
+    found: dict[str, list[OutboxEntry]] = {name: [] for name in rules}
+    for entry in entries:
+        if entry.rule in found:
+            found[entry.rule].append(entry)
+    return {name: RuleActivity(fired=sum(_aware(e.created_at) >= since for e in rows),
+                               last_fired_at=_aware(rows[0].created_at) if rows else None,
+                               latest=tuple(rows[:latest]))
+            for name, rows in found.items()}
 
 
 def alerts_view(desk: Desk) -> models.Alerts:
     rules, error = desk.rules()
     since = desk.clock() - timedelta(days=ACTIVITY_WINDOW_DAYS)
-    activity = rule_activity(desk.engine, [rule.name for rule in rules], since)
+    activity = rule_activity(list_outbox(desk.engine, limit=ACTIVITY_ROWS), [rule.name for rule in rules], since)
     pending = [*list_outbox(desk.engine, status="sending", limit=OUTBOX_SHOWN),
                *list_outbox(desk.engine, status="pending", limit=OUTBOX_SHOWN)]
     return models.Alerts(
@@ -302,7 +334,7 @@ def alerts_view(desk: Desk) -> models.Alerts:
     )
 
 
-def _rule(rule: AlertRule, activity: Any) -> models.Rule:
+def _rule(rule: AlertRule, activity: RuleActivity) -> models.Rule:
     return models.Rule(
         name=rule.name, query=rule.query, mode=rule.mode, enabled=rule.enabled, on_topic=rule.on_topic,
         subtopics=list(rule.subtopics), languages=list(rule.languages), sources=list(rule.sources),
@@ -315,8 +347,12 @@ def _rule(rule: AlertRule, activity: Any) -> models.Rule:
 def retry_view(desk: Desk, outbox_id: int) -> models.Retried | None:
     """What `newsmon alerts retry --id N` does, for one alert; None when the outbox has no such row."""
     queued = retry_failed(desk.engine, [outbox_id])
-    entries = list_outbox(desk.engine, ids=[outbox_id], limit=1)
-    return models.Retried(queued=queued, item=outbox_item(entries[0])) if entries else None
+    # A retried alert is pending now; one that was not failed is wherever it was.
+    for status in ("pending", None):
+        entry = next((e for e in list_outbox(desk.engine, status=status, limit=ACTIVITY_ROWS) if e.id == outbox_id), None)
+        if entry is not None:
+            return models.Retried(queued=queued, item=outbox_item(entry))
+    return None
 
 
 # ---------------------------------------------------------------- feeds
