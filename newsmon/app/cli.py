@@ -32,7 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("demo", "newsmon.app.commands.demo",
             "offline end-to-end demo on a local feed server (no network, temporary store)"),
     Command("alerts", "newsmon.app.commands.alerts", "alert rules and the outbox: check, outbox, retry, send"),
-    Command("feeds", "newsmon.app.commands.feeds", "inspect, add and monitor feeds: parse, add, status"),
+    Command("feeds", "newsmon.app.commands.feeds", "inspect, add, verify and monitor feeds: parse, add, verify, report, status"),
     Command("extract", "newsmon.app.commands.extract",
             "extract the article (text and metadata) from an HTML file or URL, as the pipeline would"),
     Command("tag", "newsmon.app.commands.tag",

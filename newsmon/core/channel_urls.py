@@ -70,3 +70,19 @@ def url_pieces(url: str) -> set[str]:
         pieces |= set(piece.split(":")) | {unquote(piece), quote(unquote(piece), safe="", errors="replace")}
     pieces.discard(match.group(1) if match else "")  # the scheme is shown anyway
     return {p for p in pieces if len(p) >= _MIN_SECRET_LEN}
+
+
+def channel_url_problem(url: str, number: int) -> str | None:
+    """What is wrong with channel `number` (1-based) of a list, in words that never show a secret; None if nothing.
+
+    Alert rules (alerts.yaml) and the operator channels (NEWSMON_OPERATOR_CHANNELS) are checked the same way.
+    """
+    if "://" not in url and not url.startswith(("file:", "mailto:")):
+        return (f"channel {number} is not a URL: use file:alerts.jsonl, smtp://host:port/?to=a@example.org, "
+                "mailto:a@example.org, or an Apprise URL such as json://host/path")
+    # A line break (even as %0D%0A) in from=, to= or any other part would end up inside a mail or HTTP
+    # header, where it either injects a header or makes every delivery fail.
+    if any(ord(c) < 32 or ord(c) == 127 for c in url + unquote(url)):
+        return (f"channel {number} ({describe_channel(url)}) contains a line break or another control "
+                "character (perhaps as %0A or %0D); remove it")
+    return None

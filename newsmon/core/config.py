@@ -6,12 +6,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from newsmon.core.channel_urls import describe_channel
+from newsmon.core.channel_urls import channel_url_problem
 from newsmon.core.errors import UserError
 from newsmon.core.query import QuerySyntaxError, compile_query
 from newsmon.core.records import Feed
@@ -144,18 +143,8 @@ class AlertRule(_Strict):
     @classmethod
     def _channel_urls(cls, channels: list[str]) -> list[str]:
         for number, url in enumerate(channels, 1):
-            if "://" not in url and not url.startswith(("file:", "mailto:")):
-                raise ValueError(
-                    f"channel {number} is not a URL: use file:alerts.jsonl, smtp://host:port/?to=a@example.org, "
-                    "mailto:a@example.org, or an Apprise URL such as json://host/path"
-                )
-            # A line break (even as %0D%0A) in from=, to= or any other part would end up inside a mail or HTTP
-            # header, where it either injects a header or makes every delivery fail.
-            if any(ord(c) < 32 or ord(c) == 127 for c in url + unquote(url)):
-                raise ValueError(
-                    f"channel {number} ({describe_channel(url)}) contains a line break or another control "
-                    "character (perhaps as %0A or %0D); remove it"
-                )
+            if (problem := channel_url_problem(url, number)) is not None:
+                raise ValueError(problem)
         return channels
 
 

@@ -114,6 +114,17 @@ runs = Table(
     Column("counts", JSON, nullable=False),
 )
 
+# The feed-health verdict last sent to the operator channels, per feed (newsmon/store/health.py): the report
+# goes out when a verdict changes, not every day for the same silent feed. One row per configured feed.
+feed_health_reports = Table(
+    "feed_health_reports",
+    metadata,
+    Column("feed_id", String(128), primary_key=True),
+    Column("verdict", String(16), nullable=False),
+    Column("detail", Text),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+)
+
 # ---------------------------------------------------------------- story clusters (newsmon/store/clusters.py)
 
 dedup_docs = Table(
