@@ -25,6 +25,10 @@ def wait(driver, condition, timeout_s: float = 20):
 
 def shoot(driver, name: str) -> None:
     """The whole page (up to MAX_HEIGHT) at a fixed width into docs/desk/<name>.png."""
+    # Measured in a viewport of known size: the page's height counts the viewport's, which the window
+    # (or the last shot) may have left taller, and the picture would change from run to run.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": MIN_HEIGHT, "deviceScaleFactor": 1, "mobile": False})
     height = driver.execute_script("return document.documentElement.scrollHeight")
     height = max(MIN_HEIGHT, min(MAX_HEIGHT, int(height)))
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
