@@ -214,6 +214,9 @@ def test_the_feeds_page_shows_health_failures_backoff_moves_and_gone_feeds(desk)
     assert feeds["north-daily"]["moved_to"] == "https://demo.newsmon.example/north-daily/feed/rss.xml"
     assert (feeds["minsk-herald"]["health"], feeds["minsk-herald"]["failures"]) == ("failing x3", 3)
     assert feeds["old-gazette"]["gone"] and "410 Gone" in feeds["old-gazette"]["last_error"]
+    assert {i: f["verdict"] for i, f in feeds.items() if f["verdict"] != "ok"} == {
+        "north-daily": "moved", "minsk-herald": "failing", "broken": "failing", "old-gazette": "gone"}
+    assert "permanent redirect" in feeds["north-daily"]["why"]
     html = get(desk, "/feeds").text
     assert html.count('<tr id="feed-') == 8 and "backing off" in html and ">gone<" in html and ">moved<" in html
 

@@ -194,6 +194,8 @@ class FeedRow(BaseModel):
     next_poll_at: datetime | None
     moved_to: str | None
     gone: bool
+    verdict: str = Field(description="what `newsmon feeds report` tells an operator: ok, new, off, silent, failing, moved, gone")
+    why: str = Field(description="the verdict in one sentence with what to do ('' when ok)")
 
 
 class Feeds(BaseModel):

@@ -367,7 +367,7 @@ def feeds_view(desk: Desk) -> models.Feeds:
             country=feed.country, affiliation=feed.affiliation, enabled=feed.enabled, health=health.health,
             failures=health.failures, last_success_at=health.last_success_at, last_error=health.last_error,
             items_per_day=health.items_per_day, interval_s=health.interval_s, next_poll_at=health.next_poll_at,
-            moved_to=health.moved_to, gone=health.health == "disabled",
+            moved_to=health.moved_to, gone=health.health == "disabled", verdict=str(health.verdict), why=health.why,
         ))
     counts: dict[str, int] = {}
     for row in rows:
