@@ -137,12 +137,15 @@ def wire_copy_of(old: Article, minutes: int) -> Article:
 
 def without_upgrade_changes(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """The rows as the revisions leave them: runs.relevance dropped and schema_version raised to 2 (0002);
-    the search index's stored documents without the title, text and summary their columns hold (0004)."""
+    the search index's stored documents without the title, text and summary their columns hold (0004); every
+    outbox row an alert (copy_id '') and held back nowhere (0005)."""
     kept = dict(rows)
     kept["runs"] = [{k: v for k, v in r.items() if k != "relevance"} for r in rows["runs"]]
     if "search_docs" in rows:
         kept["search_docs"] = [{**r, "doc": {k: v for k, v in r["doc"].items() if k not in ("title", "text", "summary")}}
                                for r in rows["search_docs"]]
+    kept["alert_outbox"] = sorted(({**r, "copy_id": "", "held_until": None, "held_reason": None}
+                                   for r in rows["alert_outbox"]), key=repr)
     kept["newsmon_meta"] = sorted(
         ({**r, "value": "2"} if r["key"] == "schema_version" else r for r in rows["newsmon_meta"]), key=repr)
     return kept

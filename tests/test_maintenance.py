@@ -21,6 +21,7 @@ from newsmon.store.runs import recent_runs
 from newsmon.store.schema import (
     BAND_TABLES,
     alert_outbox,
+    alert_sends,
     articles,
     dedup_docs,
     seen_entries,
@@ -105,6 +106,16 @@ def test_old_sent_alerts_are_deleted_while_recent_failed_and_pending_ones_stay(s
     with open_engine(settings.database_url).connect() as conn:
         left = sorted(conn.execute(select(alert_outbox.c.cluster_id)).scalars())
     assert left == ["old-failed", "old-pending", "recent-sent"]
+
+
+def test_the_log_of_sends_that_max_per_hour_counts_keeps_only_the_retention_period(settings):
+    with open_engine(settings.database_url).begin() as conn:
+        conn.execute(alert_sends.insert(), [
+            {"rule": "checkpoints", "channel": "c", "sent_at": _days_ago(age), "kind": "alert", "stories": 1,
+             "key": f"checkpoints.{age}"} for age in (400, 10)])
+    run_maintenance(settings, NOW, retention=Retention(sent_alerts_days=180))
+    with open_engine(settings.database_url).connect() as conn:
+        assert list(conn.execute(select(alert_sends.c.key)).scalars()) == ["checkpoints.10"]
 
 
 def test_old_near_duplicate_fingerprints_are_dropped_but_the_story_cluster_and_exact_hash_stay(settings):

@@ -31,7 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("search", "newsmon.app.commands.search", "search indexed articles (Lucene syntax, as in Kibana)"),
     Command("demo", "newsmon.app.commands.demo",
             "offline end-to-end demo on a local feed server (no network, temporary store)"),
-    Command("alerts", "newsmon.app.commands.alerts", "alert rules and the outbox: check, outbox, retry, send"),
+    Command("alerts", "newsmon.app.commands.alerts", "alert rules and the outbox: check, outbox, retry, send, test"),
     Command("feeds", "newsmon.app.commands.feeds", "inspect, add, verify and monitor feeds: parse, add, verify, report, status"),
     Command("extract", "newsmon.app.commands.extract",
             "extract the article (text and metadata) from an HTML file or URL, as the pipeline would"),

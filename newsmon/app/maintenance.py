@@ -16,7 +16,7 @@ from newsmon.core.outcomes import Count, Stage
 from newsmon.core.settings import Settings
 from newsmon.store.clusters import prune_lsh
 from newsmon.store.db import open_engine
-from newsmon.store.schema import alert_outbox, articles, dedup_docs, seen_entries, story_keys
+from newsmon.store.schema import alert_outbox, alert_sends, articles, dedup_docs, seen_entries, story_keys
 from newsmon.store.stories import day_number
 from newsmon.store.stories import prune_story_keys as prune_keys
 
@@ -99,6 +99,8 @@ def prune_sent_alerts(settings: Settings, now: datetime | None = None, *, dry_ru
         if dry_run:
             return int(conn.execute(select(func.count()).select_from(alert_outbox).where(old)).scalar_one())
         pruned = int(conn.execute(delete(alert_outbox).where(old)).rowcount)
+        # The log of sends only ever answers "how many in the last hour" (max_per_hour): old rows say nothing.
+        conn.execute(delete(alert_sends).where(alert_sends.c.sent_at < cutoff))
         counts.add(Count.SENT_ALERTS_PRUNED, pruned)
     return pruned
 
