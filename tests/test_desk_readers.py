@@ -35,6 +35,10 @@ def test_rule_activity_counts_recent_alerts_per_rule_and_lists_the_newest_first(
             conn.execute(alert_outbox.insert().values(
                 rule=rule, cluster_id=f"c{n}", article_id=f"a{n}", mode="instant", status="sent", attempts=1,
                 created_at=NOW - timedelta(days=days_ago), payload={"title": f"story {n}"}))
+        # A later copy of story 2, queued as an update of that alert: not an alert of its own.
+        conn.execute(alert_outbox.insert().values(
+            rule="border", cluster_id="c2", copy_id="another-outlet", article_id="a9", mode="instant", status="pending",
+            attempts=0, created_at=NOW, payload={"title": "story 2, another outlet"}))
     activity = rule_activity(list_outbox(engine, limit=100), ["border", "airport", "quiet"], NOW - timedelta(days=7),
                              latest=2)
     assert (activity["border"].fired, activity["airport"].fired, activity["quiet"].fired) == (2, 1, 0)

@@ -310,7 +310,8 @@ def rule_activity(entries: Sequence[OutboxEntry], rules: Sequence[str], since: d
     alerts are queued and delivered can change under it."""
     found: dict[str, list[OutboxEntry]] = {name: [] for name in rules}
     for entry in entries:
-        if entry.rule in found:
+        # A story update (a later copy of an alerted story, carried by the next message) is not an alert.
+        if entry.rule in found and not entry.copy_id:
             found[entry.rule].append(entry)
     return {name: RuleActivity(fired=sum(_aware(e.created_at) >= since for e in rows),
                                last_fired_at=_aware(rows[0].created_at) if rows else None,
