@@ -53,7 +53,7 @@ ALERTS_YAML = f"""rules:
     mode: daily
   - name: astravets
     query: astravets OR astravyets OR ostrowiec
-    channels: [file:alerts.jsonl]
+    channels: [{{url: "file:alerts.jsonl", quiet_hours: {{start: "22:00", end: "07:00"}}}}]
     enabled: false
 """
 GONE_FEED = "  - id: old-gazette\n    name: Old Gazette\n    url: " + SITE + "/old-gazette/rss.xml\n    language: en\n" \

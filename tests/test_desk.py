@@ -160,6 +160,11 @@ def test_the_alerts_page_shows_the_rules_what_they_fired_and_the_failed_and_pend
     assert html.count('id="retry-') == 2 and "127.0.0.1:9" not in html  # channels shown without their address
 
 
+def test_a_rule_whose_channel_has_its_own_quiet_hours_is_listed_with_that_channel(desk):
+    rules = {r["name"]: r for r in get(desk, "/api/alerts").json()["rules"]}
+    assert rules["astravets"]["channels"] == ["file:alerts.jsonl"]
+
+
 def test_every_alert_on_the_alerts_page_links_to_the_story_it_was_about(desk):
     alerts = get(desk, "/api/alerts").json()
     items = [*alerts["failed"], *alerts["pending"], *(e for r in alerts["rules"] for e in r["latest"])]

@@ -339,7 +339,7 @@ def _rule(rule: AlertRule, activity: RuleActivity) -> models.Rule:
     return models.Rule(
         name=rule.name, query=rule.query, mode=rule.mode, enabled=rule.enabled, on_topic=rule.on_topic,
         subtopics=list(rule.subtopics), languages=list(rule.languages), sources=list(rule.sources),
-        min_relevance=rule.min_relevance, channels=[describe_channel(c) for c in rule.channels],
+        min_relevance=rule.min_relevance, channels=[describe_channel(c.url) for c in rule.channels],
         fired_recently=activity.fired, last_fired_at=activity.last_fired_at,
         latest=[outbox_item(e) for e in activity.latest],
     )
