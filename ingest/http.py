@@ -192,6 +192,8 @@ class _GuardedBackend(httpcore.NetworkBackend):
             return future.result(timeout=_DeadlineStream._bounded(timeout))
         except concurrent.futures.TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host} took too long") from exc
+        except concurrent.futures.CancelledError as exc:  # the client was closed while this fetch was resolving
+            raise httpcore.ConnectError(f"resolving {host} was cancelled: the HTTP client was closed") from exc
         except (socket.gaierror, UnicodeError) as exc:
             raise _ResolveError(f"cannot resolve {host}: {exc}") from exc
 
