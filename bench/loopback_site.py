@@ -34,6 +34,8 @@ def _serve(conn: Connection, hosts: int) -> None:
     from newsmon.app.demo.fixture_server import FixtureServer, Route
 
     servers = [FixtureServer().start() for _ in range(hosts)]
+    for server in servers:  # clients that are killed mid-request (the crash harness) are not the site's error
+        server._httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
     conn.send([s.base_url for s in servers])
     while True:
         command, payload = conn.recv()

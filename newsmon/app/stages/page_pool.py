@@ -50,8 +50,10 @@ PAGES_PER_WORKER = 500
 PAGES_IN_FLIGHT_PER_WORKER = 2
 # How often a worker without PR_SET_PDEATHSIG checks that its poll task is still there.
 WATCHDOG_S = 2.0
-# What the forkserver imports (and warms, page_warm) once, so that every worker starts ready.
-FORKSERVER_PRELOAD = ("newsmon.app.stages.page_warm",)
+# What the forkserver imports once, so that every worker starts ready: the running program's main module
+# (each new worker re-runs it, as multiprocessing does: under Airflow that is the airflow command, 1 s of
+# imports) and page_warm, which imports and warms the extraction libraries.
+FORKSERVER_PRELOAD = ("__main__", "newsmon.app.stages.page_warm")
 
 
 def available_cores() -> int:
