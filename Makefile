@@ -10,7 +10,7 @@ STATE_DIR ?= $(CURDIR)/var
 SHARED_DIR ?= $(or $(NEWSMON_SHARED_DIR),$(abspath $(CURDIR)/../shared))
 SHARED_ENV = $(if $(or $(NEWSMON_SHARED_DIR),$(filter command line environment,$(origin SHARED_DIR)),$(wildcard $(SHARED_DIR))),NEWSMON_SHARED_DIR=$(SHARED_DIR))
 
-.PHONY: install run test test-es test-pg demo lint eval bench clean
+.PHONY: install run smoke test test-es test-pg demo lint eval bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newsmon needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -26,6 +26,10 @@ install: $(VENV)/.installed
 ## Airflow standalone with the newsmon DAGs and the embedded (SQLite) store
 run: install
 	STATE_DIR=$(STATE_DIR) VENV=$(VENV) scripts/run_airflow.sh
+
+## A first `make run` on a fresh state dir and free ports, ingesting the demo site: every task succeeds on its first try
+smoke: install
+	$(BIN)/python scripts/smoke.py
 
 ## The whole offline suite (the opt-in Elasticsearch suite is `make test-es`)
 test: install
@@ -58,6 +62,7 @@ eval: install
 ## Speed ratios against baselines measured in the same run
 bench: install
 	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_dagbag.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .import_linter_cache *.egg-info

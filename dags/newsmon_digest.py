@@ -1,10 +1,13 @@
-"""newsmon_digest: hourly and daily alert digests from the outbox (one message per rule)."""
+"""newsmon_digest: hourly and daily alert digests from the outbox (one message per rule), after upgrading the state DB schema."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
+
+# Bounds outbound HTTP (feeds, pages, alert delivery) across every DAG; the start-up scripts create it.
+HTTP_POOL = "newsmon_http"
 
 
 def _digest_dag(mode: str, schedule: str) -> None:
@@ -20,13 +23,20 @@ def _digest_dag(mode: str, schedule: str) -> None:
     )
     def digest() -> None:
         @task
+        def upgrade_state_db() -> str:
+            from newsmon.app.airflow_tasks import run_task
+            from newsmon.store.db import upgrade_state_db as upgrade
+
+            return run_task(upgrade)
+
+        @task(pool=HTTP_POOL)
         def send() -> dict:
             from newsmon.app.airflow_tasks import run_task
             from newsmon.app.stages.alert import send_digests
 
             return run_task(send_digests, mode, raise_on_failure=True)
 
-        send()
+        upgrade_state_db() >> send()
 
     digest()
 

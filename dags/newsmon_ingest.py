@@ -1,8 +1,10 @@
-"""newsmon_ingest: every 10 minutes, plan due feeds → poll them (mapped per host batch) → cluster + index → alert.
+"""newsmon_ingest: every 10 minutes, upgrade the state DB schema → plan due feeds → poll them (mapped per host batch)
+→ cluster + index → alert.
 
-Wiring only: each task is one call into a stage module of newsmon.app.stages through run_task (a
-configuration error fails the task without retries, an outage is retried), imported inside the task, so
-parsing this file touches no network, store or clock. XComs carry feed ids and counts, never article text;
+Wiring only: each task is one call (the first, the schema upgrade, into newsmon.store.db; the others into a
+stage module of newsmon.app.stages) through run_task (a configuration error fails the task without
+retries, an outage is retried), imported inside the task, so parsing this file touches no network, store
+or clock. XComs carry feed ids and counts, never article text;
 each stage also records its counts in the state DB's runs table (`newsmon runs`).
 """
 
@@ -11,6 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
+
+# Bounds outbound HTTP (feeds, pages, alert delivery) across every DAG; the start-up scripts create it.
+HTTP_POOL = "newsmon_http"
 
 DEFAULT_ARGS = {
     "owner": "newsmon",
@@ -33,13 +38,20 @@ DEFAULT_ARGS = {
 )
 def newsmon_ingest() -> None:
     @task
+    def upgrade_state_db() -> str:
+        from newsmon.app.airflow_tasks import run_task
+        from newsmon.store.db import upgrade_state_db as upgrade
+
+        return run_task(upgrade)
+
+    @task
     def plan() -> list[list[str]]:
         from newsmon.app.airflow_tasks import run_task
         from newsmon.app.stages.plan import plan_feeds
 
         return run_task(plan_feeds)
 
-    @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20))
+    @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(minutes=20), pool=HTTP_POOL)
     def poll(feed_ids: list[str]) -> dict:
         from newsmon.app.airflow_tasks import run_task
         from newsmon.app.stages.poll import poll_feeds
@@ -55,14 +67,16 @@ def newsmon_ingest() -> None:
 
         return run_task(run)
 
-    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10), pool=HTTP_POOL)
     def alert(index_counts: dict | None = None) -> dict:
         from newsmon.app.airflow_tasks import run_task
         from newsmon.app.stages.alert import send_alerts
 
         return run_task(send_alerts, raise_on_failure=True)
 
-    alert(cluster_and_index(poll.expand(feed_ids=plan())))
+    batches = plan()
+    upgrade_state_db() >> batches  # a no-op once the DB is at this newsmon's revision
+    alert(cluster_and_index(poll.expand(feed_ids=batches)))
 
 
 newsmon_ingest()

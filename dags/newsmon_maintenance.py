@@ -1,4 +1,5 @@
-"""newsmon_maintenance: daily, prune old state DB rows → count articles stuck before the index → refresh statistics.
+"""newsmon_maintenance: daily, upgrade the state DB schema → prune old rows → count articles stuck before the index
+→ refresh statistics.
 
 Wiring only: each task is one call into newsmon.app.maintenance through run_task, imported inside the task,
 so parsing this file touches no store or clock. The steps run one after another so SQLite sees one writer at a time.
@@ -24,6 +25,13 @@ DEFAULT_ARGS = {"owner": "newsmon", "retries": 2, "retry_delay": timedelta(minut
     doc_md=__doc__,
 )
 def newsmon_maintenance() -> None:
+    @task
+    def upgrade_state_db() -> str:
+        from newsmon.app.airflow_tasks import run_task
+        from newsmon.store.db import upgrade_state_db as upgrade
+
+        return run_task(upgrade)
+
     @task(execution_timeout=timedelta(minutes=30))
     def prune_seen_entries() -> int:
         from newsmon.app.airflow_tasks import run_task
@@ -59,7 +67,7 @@ def newsmon_maintenance() -> None:
 
         return run_task(optimize)
 
-    prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> count_stuck_articles() >> optimize_database()
+    upgrade_state_db() >> prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> count_stuck_articles() >> optimize_database()
 
 
 newsmon_maintenance()

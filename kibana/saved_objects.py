@@ -24,7 +24,10 @@ CORE_MIGRATION_VERSION = "8.8.0"
 # anything older on import, so they only need to be true, not the newest.
 TYPE_MIGRATION_VERSION = {"index-pattern": "7.11.0", "search": "7.9.3", "lens": "8.9.0", "dashboard": "8.7.0"}
 INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
-COLUMNS = ["title", "source", "source_affiliation", "language", "subtopics", "relevance", "cluster_id"]
+COLUMNS = ["title", "source", "source_affiliation", "language", "subtopics", "entities", "relevance", "cluster_id"]
+# The dashboard's facets: an options list per keyword field (entity ids such as person/lukashenko).
+CONTROLS = [("control-entities", "entities", "Entities (person/…, place/…, org/…)"),
+            ("control-subtopics", "subtopics", "Subtopics")]
 
 
 def subtopics() -> list[str]:
@@ -162,6 +165,11 @@ def charts() -> list[dict]:
             "col-language": column("Language", "terms", "language", "string", True, terms(10, "col-count")),
             "col-count": column("Articles", "count", None, "number", False),
         }, query="on_topic:true"),
+        lens("newsmon-lens-top-entities", "People, places and organisations named in on-topic articles", "lnsXY",
+             xy("bar_horizontal", "col-entity", "col-count"), {
+                 "col-entity": column("Entity", "terms", "entities", "string", True, terms(20, "col-count")),
+                 "col-count": column("Articles", "count", None, "number", False),
+             }, query="on_topic:true"),
         lens("newsmon-lens-latest-stories", "Latest on-topic stories (one row per story, with its size)",
              "lnsDatatable", {
                  "layerId": "layer-main", "layerType": "data",
@@ -186,7 +194,8 @@ def dashboard(charts_: list[dict]) -> dict:
         (charts_[1], 0, 14, 24, 14),
         (charts_[2], 24, 14, 24, 14),
         (charts_[3], 0, 28, 48, 16),
-        ({"type": "search", "id": "newsmon-on-topic"}, 0, 44, 48, 18),
+        (charts_[4], 0, 44, 48, 16),
+        ({"type": "search", "id": "newsmon-on-topic"}, 0, 60, 48, 18),
     ]
     panels, references = [], []
     for number, (obj, x, y, w, h) in enumerate(layout, start=1):
@@ -195,9 +204,12 @@ def dashboard(charts_: list[dict]) -> dict:
                        "gridData": {"x": x, "y": y, "w": w, "h": h, "i": index},
                        "embeddableConfig": {"enhancements": {}}, "panelRefName": f"panel_{index}"})
         references.append({"name": f"{index}:panel_{index}", "type": obj["type"], "id": obj["id"]})
+    controls, control_references = control_group()
     return saved_object("dashboard", "newsmon-overview", {
         "title": "newsmon: Lithuania–Belarus overview",
-        "description": "On-topic coverage over time by subtopic, top sources, languages and the latest stories.",
+        "description": "On-topic coverage over time by subtopic, top sources, languages, the entities named and "
+                       "the latest stories; filter by entity or subtopic with the controls above the panels.",
+        "controlGroupInput": controls,
         "panelsJSON": json.dumps(panels),
         "optionsJSON": json.dumps({"useMargins": True, "syncColors": False, "syncCursor": True,
                                    "syncTooltips": False, "hidePanelTitles": False}),
@@ -206,7 +218,27 @@ def dashboard(charts_: list[dict]) -> dict:
         "timeTo": "now",
         "refreshInterval": {"pause": False, "value": 600000},
         "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps({"query": lucene(""), "filter": []})},
-    }, references)
+    }, references + control_references)
+
+
+def control_group() -> tuple[dict, list[dict[str, str]]]:
+    """Options-list controls (facets) over CONTROLS, and the data-view references Kibana resolves them by."""
+    panels = {}
+    for order, (control_id, field, title) in enumerate(CONTROLS):
+        panels[control_id] = {"order": order, "width": "large" if field == "entities" else "medium", "grow": True,
+                              "type": "optionsListControl",
+                              "explicitInput": {"id": control_id, "fieldName": field, "title": title,
+                                                "searchTechnique": "prefix", "selectedOptions": [],
+                                                "enhancements": {}}}
+    references = [{"name": f"controlGroup_{control_id}:optionsListDataView", "type": "index-pattern",
+                   "id": DATA_VIEW_ID} for control_id, _, _ in CONTROLS]
+    return {
+        "controlStyle": "oneLine",
+        "chainingSystem": "HIERARCHICAL",
+        "panelsJSON": json.dumps(panels),
+        "ignoreParentSettingsJSON": json.dumps({"ignoreFilters": False, "ignoreQuery": False,
+                                                "ignoreTimerange": False, "ignoreValidations": False}),
+    }, references
 
 
 def build() -> list[dict]:

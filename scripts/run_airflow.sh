@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start Airflow standalone (SQLite metadata, LocalExecutor) with newsmon's DAGs and the embedded store.
+# Start Airflow (SQLite metadata, LocalExecutor, standalone's four components) with newsmon's DAGs and the
+# embedded store. scripts/airflow_stack.py starts the api-server first and the scheduler only once it answers.
 # With arguments, run that Airflow command in the same environment instead (e.g. `config get-value api host`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ STATE_DIR=${STATE_DIR:-$ROOT/var}
 export AIRFLOW_HOME=${AIRFLOW_HOME:-$STATE_DIR/airflow}
 export AIRFLOW__CORE__DAGS_FOLDER=$ROOT/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__EXECUTOR=${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}
 export AIRFLOW__CORE__PARALLELISM=${AIRFLOW__CORE__PARALLELISM:-4}
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 # Loopback only, as in docker-compose.yml: the simple auth manager of standalone mode is not made to face
@@ -40,16 +42,17 @@ else
   listening="$AIRFLOW__API__HOST (AIRFLOW__API__HOST)"
 fi
 cat <<MSG
-newsmon: starting Airflow standalone (this takes ~10-20 s)
+newsmon: starting Airflow: the api-server, then (once it answers) the scheduler, dag-processor, triggerer (~20-40 s)
   UI:        http://$reach:$AIRFLOW__API__PORT   (DAGs: newsmon_ingest every 10 min, newsmon_digest_hourly/daily)
   listening: $listening
   login:     admin / the password Airflow writes to $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated
+  HTTP pool: newsmon_http, NEWSMON_HTTP_POOL_SLOTS slots (default 4) shared by every task that fetches or delivers
   store:     $STATE_DIR/newsmon.db (SQLite state DB + FTS5 search index)
   search:    $VENV/bin/newsmon search 'salcininkai' --since 3d      (Lucene syntax, as in Kibana)
   alerts:    config/alerts.yaml → $STATE_DIR/alerts.jsonl (file channel) and any SMTP/Apprise URL you add
   one pass without Airflow: $VENV/bin/newsmon run --once ;  offline tour: $VENV/bin/newsmon demo
 Stop with Ctrl-C.
 MSG
-( sleep 25; f="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"; \
-  [ -f "$f" ] && echo "newsmon: Airflow login is in $f: $(cat "$f")" ) &
-exec airflow standalone
+# The DAGs upgrade the state DB too; doing it here first shows a refusal (a DB newer than this newsmon) at once.
+newsmon db upgrade
+exec "$ROOT/$VENV/bin/python" "$ROOT/scripts/airflow_stack.py"

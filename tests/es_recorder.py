@@ -285,7 +285,7 @@ def sample_articles() -> list[Article]:
         on_topic=True,
         relevance=0.8731,
         subtopics=("border", "smuggling"),
-        entities=("Šalčininkai", "Lukashenko"),
+        entities=("place/salcininkai", "person/lukashenko"),
         matched=(
             TopicMatch(term="salcininkai", surface="Šalčininkų", start=0, end=10, field="title", kind="place"),
             TopicMatch(term="baltarusija", surface="Baltarusijos", start=31, end=43, field="text", kind="country"),
@@ -313,7 +313,7 @@ def sample_articles() -> list[Article]:
             image="https://www.lrt.lt/img/1.jpg",
             content_hash="c" * 64,
             topic=checkpoint,
-            entities=("Šalčininkai", "Lukashenko"),
+            entities=("place/salcininkai", "person/lukashenko"),
             cluster_id="k1",
         ),
         Article(

@@ -299,9 +299,9 @@ def test_the_postgres_init_script_creates_both_users_and_databases_the_urls_name
     assert {"AIRFLOW_DB_PASSWORD", "NEWSMON_DB_PASSWORD"} <= set(environment(postgres))
 
 
-def test_airflow_init_migrates_creates_the_login_and_sets_up_elasticsearch() -> None:
+def test_airflow_init_migrates_both_dbs_creates_the_login_and_sets_up_elasticsearch() -> None:
     command = " ".join(services()["airflow-init"]["command"])
-    for step in ("airflow db migrate", "/opt/airflow/auth/passwords.json", "open_engine", "newsmon es setup"):
+    for step in ("airflow db migrate", "/opt/airflow/auth/passwords.json", "newsmon db upgrade", "newsmon es setup"):
         assert step in command, step
     apiserver = environment(services()["airflow-apiserver"])
     assert apiserver["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == "/opt/airflow/auth/passwords.json"

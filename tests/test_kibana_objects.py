@@ -131,10 +131,26 @@ def test_the_dashboard_panels_match_its_references_and_cover_the_required_views(
         assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 48
     assert set(titles) == {
         "newsmon-lens-on-topic-over-time", "newsmon-lens-top-sources", "newsmon-lens-languages",
-        "newsmon-lens-latest-stories", "newsmon-on-topic",
+        "newsmon-lens-latest-stories", "newsmon-lens-top-entities", "newsmon-on-topic",
     }
     json.loads(board["attributes"]["optionsJSON"])
     assert json.loads(board["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["language"] == "lucene"
+
+
+def test_the_dashboard_offers_an_entity_facet_over_an_aggregatable_field_it_can_resolve() -> None:
+    (board,) = by_type("dashboard")
+    controls = json.loads(board["attributes"]["controlGroupInput"]["panelsJSON"])
+    refs = {r["name"]: r for r in board["references"]}
+    fields = {}
+    for control_id, control in controls.items():
+        assert control["type"] == "optionsListControl"
+        name = control["explicitInput"]["fieldName"]
+        assert field_type(name) in AGGREGATABLE, f"{control_id}: {name} cannot be a facet"
+        ref = refs[f"controlGroup_{control_id}:optionsListDataView"]
+        assert (ref["type"], ref["id"]) == ("index-pattern", "newsmon-articles")
+        fields[name] = control
+    assert "entities" in fields
+    assert fields["entities"]["explicitInput"]["searchTechnique"] == "prefix"  # typing person/ lists the people
 
 
 @pytest.mark.parametrize("query", ["on_topic:true AND (", "author:x"])

@@ -16,6 +16,7 @@ from newsmon.core.records import Article
 from newsmon.core.settings import Settings, load_settings
 from newsmon.store.clusters import assign_clusters
 from newsmon.store.db import open_engine
+from newsmon.store.migrations import HEAD
 from newsmon.store.runs import recent_runs
 from newsmon.store.schema import BAND_TABLES, alert_outbox, articles, dedup_docs, seen_entries
 
@@ -204,16 +205,17 @@ def test_each_task_of_the_daily_dag_does_its_step_on_the_configured_store(settin
     dag_file = Path(__file__).resolve().parents[1] / "dags" / "newsmon_maintenance.py"
     dag = DagBag(dag_folder=str(dag_file)).dags["newsmon_maintenance"]
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["prune_seen_entries", "prune_sent_alerts", "prune_lsh_bands", "count_stuck_articles",
-                     "optimize_database"]
+    assert order == ["upgrade_state_db", "prune_seen_entries", "prune_sent_alerts", "prune_lsh_bands",
+                     "count_stuck_articles", "optimize_database"]
     # The task bodies themselves (what the worker runs), without the scheduler around them.
     results = {task_id: dag.task_dict[task_id].python_callable() for task_id in order}
 
+    assert results["upgrade_state_db"] == HEAD
     assert results["prune_seen_entries"] == 1 and results["prune_sent_alerts"] == 1
     assert results["count_stuck_articles"] == 1
     assert results["optimize_database"]["analyzed"] == 1
     recorded = {r.stage: r.counts for r in recent_runs(open_engine(settings.database_url))}
-    assert list(recorded) == order[::-1]  # every task recorded what it did, newest first
+    assert list(recorded) == order[:0:-1]  # every stage task recorded what it did, newest first
     assert recorded["prune_seen_entries"]["seen_entries_pruned"] == 1
     assert recorded["count_stuck_articles"]["stuck_index_errors"] == 1
     assert _count(settings, seen_entries) == 1

@@ -189,3 +189,15 @@ def test_hostile_feeds_among_good_ones_back_off_while_the_good_ones_are_indexed_
         for name in HOSTILE_FEEDS:
             state = load_feed_state(conn, name)
             assert state.failures == 1 and state.next_poll_at > state.last_polled_at  # backing off
+
+
+def test_polled_articles_are_found_by_the_canonical_id_of_an_entity_they_name(demo_env):
+    run_once(demo_env.settings)
+    hits = _hits(demo_env.settings, "entity:place/medininkai")
+    assert {h.source for h in hits} >= {"baltic-wire", "north-daily"}
+    stored = _index(demo_env.settings).get(hits[0].id)
+    assert "place/medininkai" in stored["entities"]
+    assert all("/" in entity for entity in stored["entities"])  # typed ids, never display names
+    # The Poland–Belarus story is off-topic and still carries the entities it names.
+    off_topic = _index(demo_env.settings).get(_hits(demo_env.settings, "Białowieża fence")[0].id)
+    assert {"place/warsaw", "place/kuznica"} <= set(off_topic["entities"]), off_topic["entities"]

@@ -103,6 +103,11 @@ REFUSED = [
     ("title:(source:lrt-en)", "outside the other field"),
     ("author:smith", "unknown field 'author'"),
     ("source:LRT-EN", "write source:lrt-en"),
+    ("entity:Lukashenko", "canonical ids.*person/lukashenko"),
+    ('entity:"Medininkai"', "canonical ids.*place/kamenny-log"),
+    ("entity:person/Lukashenko", "canonical ids"),
+    ("border/closure", r"\\/"),
+    ("title:border/closure", r"\\/"),
     ("source_country:lt", "write source_country:LT"),
     ("on_topic:yes", "true or false"),
     ("title:[a TO b]", "ranges work on"),
@@ -245,3 +250,17 @@ def test_now_rounded_to_a_week_month_or_year_starts_that_week_month_or_year_not_
     assert resolve_bound("now/w", round_up=True, now=now) == datetime(2026, 3, 23, tzinfo=UTC) - end
     assert resolve_bound("now/y", round_up=True, now=now) == datetime(2027, 1, 1, tzinfo=UTC) - end
     assert resolve_bound("now/d", round_up=False, now=now) == datetime(2026, 3, 19, tzinfo=UTC)
+
+
+def test_an_alert_rule_on_an_entity_id_loads_from_yaml_and_fires_only_for_articles_naming_it(tmp_path):
+    path = tmp_path / "alerts.yaml"
+    path.write_text("rules:\n"
+                    "  - name: lukashenko at the border\n"
+                    "    query: entity:person/lukashenko AND NOT entity:place/medininkai\n"
+                    "    channels: ['file:a.jsonl']\n"
+                    "  - {name: typo, query: 'entity:Lukashenko', channels: ['file:a.jsonl']}\n")
+    with pytest.raises(ConfigError, match=r"alerts.yaml:5: .*rule 'typo': .*canonical ids"):
+        load_alert_rules(path)
+    path.write_text("\n".join(path.read_text().splitlines()[:4]) + "\n")
+    (rule,) = load_alert_rules(path)
+    assert [key for key, article in sorted(ARTICLES.items()) if rule_matches(rule, ArticleView(article))] == ["f"]

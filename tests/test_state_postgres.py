@@ -1,4 +1,4 @@
-"""The state DB on a real PostgreSQL (opt-in): schema, idempotent inserts, feed state, outbox key, clusters, maintenance.
+"""The state DB on a real PostgreSQL (opt-in): schema and its upgrade, idempotent inserts, feed state, outbox key, clusters, maintenance.
 
 Set NEWSMON_TEST_STATE_URL to a database the user may create schemas in, for example
 `postgresql+psycopg://newsmon:...@localhost:5432/newsmon`. Each test works in its own throw-away schema
@@ -15,7 +15,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, event, func, inspect, select
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from pre_alembic_db import create_pre_alembic_db, fill_every_table, snapshot, wire_copy_of, without_upgrade_changes
+from sqlalchemy import create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from test_dedup_fixtures import BALLOONS, BASE_AT, FENCE, article, wire_copy
@@ -23,10 +26,12 @@ from test_dedup_fixtures import BALLOONS, BASE_AT, FENCE, article, wire_copy
 from newsmon.app.maintenance import Retention, run_maintenance
 from newsmon.core.records import FeedState
 from newsmon.core.settings import load_settings
+from newsmon.store import migrate
 from newsmon.store.clusters import assign_clusters
-from newsmon.store.db import init_schema, insert_ignore, open_engine
+from newsmon.store.db import StoreUnavailable, dispose_engine, insert_ignore, open_engine, upgrade_database
 from newsmon.store.feedstate import all_feed_states, load_feed_state, save_feed_state
-from newsmon.store.schema import alert_outbox, meta, seen_entries
+from newsmon.store.migrations import HEAD
+from newsmon.store.schema import alert_outbox, metadata, seen_entries
 
 URL = os.environ.get("NEWSMON_TEST_STATE_URL", "")
 
@@ -50,7 +55,7 @@ def state_url() -> Iterator[str]:
     try:
         yield rendered
     finally:
-        open_engine(rendered).dispose()
+        dispose_engine(rendered)
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
@@ -61,18 +66,16 @@ def engine(state_url: str) -> Engine:
     return open_engine(state_url)
 
 
-def test_open_engine_creates_every_table_and_opening_again_changes_nothing(engine):
+def test_open_engine_creates_every_table_and_upgrading_again_changes_nothing(state_url, engine):
     tables = set(inspect(engine).get_table_names())
     assert {"feed_state", "seen_entries", "articles", "clusters", "alert_outbox", "runs", "dedup_docs",
             "dedup_bands"} <= tables
     assert "search_docs" not in tables  # the FTS5 index is SQLite-only
-    init_schema(engine)
+    assert upgrade_database(state_url).before == HEAD
     assert set(inspect(engine).get_table_names()) == tables
 
 
 def test_an_unreachable_server_is_reported_as_an_unavailable_store_naming_the_setting():
-    from newsmon.store.db import StoreUnavailable
-
     closed = make_url(URL).set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
     with pytest.raises(StoreUnavailable, match="NEWSMON_STATE_URL"):
         open_engine(closed)
@@ -168,21 +171,21 @@ def test_maintenance_prunes_old_rows_and_analyzes_on_postgresql(state_url, engin
         assert conn.execute(select(seen_entries.c.entry_key)).scalars().all() == ["new"]
 
 
-def test_workers_opening_a_fresh_database_at_once_all_start_and_write_one_schema_version(state_url):
-    # Each worker dawdles just before writing the schema version, as a descheduled worker would: a
-    # worker that did so outside the schema lock would meet another one writing the same row.
-    def dawdle_before_the_version_row(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.startswith("INSERT INTO newsmon_meta"):
+def test_workers_opening_a_fresh_database_at_once_all_start_and_record_one_revision(state_url):
+    # Each worker dawdles just before recording the revision, as a descheduled worker would: a worker
+    # that did so outside the schema lock would meet another one creating the same tables.
+    def dawdle_before_the_revision_row(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT INTO alembic_version"):
             time.sleep(1.0)
 
     barrier, errors = threading.Barrier(3), []
     engines = [create_engine(state_url) for _ in range(3)]
 
     def worker(engine: Engine) -> None:
-        event.listen(engine, "before_cursor_execute", dawdle_before_the_version_row)
+        event.listen(engine, "before_cursor_execute", dawdle_before_the_revision_row)
         try:
             barrier.wait(timeout=10)
-            init_schema(engine)
+            migrate.ensure_current(engine)  # what open_engine does in each worker
         except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
 
@@ -193,6 +196,53 @@ def test_workers_opening_a_fresh_database_at_once_all_start_and_write_one_schema
         t.join(timeout=60)
     assert errors == []
     with engines[0].connect() as conn:
-        assert conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalars().all() == ["1"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
     for e in engines:
         e.dispose()
+
+
+def test_upgrading_a_state_db_from_before_revisions_keeps_every_row(state_url):
+    old = create_engine(state_url)
+    create_pre_alembic_db(old)
+    content = fill_every_table(old)
+    before = snapshot(old)
+    assert all(before[name] for name in before), {name: len(rows) for name, rows in before.items()}
+
+    done = upgrade_database(state_url)
+
+    assert (done.before, done.after, done.adopted) == (None, HEAD, True)
+    assert snapshot(old) == without_upgrade_changes(before)
+    upgraded = open_engine(state_url)
+    with upgraded.connect() as conn:
+        assert all_feed_states(conn) == {s.feed_id: s for s in content.feeds}
+    balloons = next(a for a in content.articles if a.source == "LRT")
+    with upgraded.begin() as conn:
+        (assigned,) = assign_clusters(conn, [wire_copy_of(balloons, minutes=30)], balloons.fetched_at)
+    assert assigned.cluster_id == balloons.cluster_id
+    old.dispose()
+
+
+def test_a_state_db_from_before_revisions_is_refused_until_upgraded_and_left_as_it_was(state_url):
+    old = create_engine(state_url)
+    create_pre_alembic_db(old)
+    fill_every_table(old)
+    before = snapshot(old)
+    with pytest.raises(migrate.StateDBNeedsUpgrade, match="newsmon db upgrade"):
+        open_engine(state_url)
+    assert snapshot(old) == before and "alembic_version" not in inspect(old).get_table_names()
+    old.dispose()
+
+
+def test_a_db_upgraded_by_a_newer_newsmon_is_refused_naming_the_revision(state_url):
+    engine = create_engine(state_url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(migrate.StateDBNewerThanCode, match=r"revision 0099.*upgrade newsmon"):
+        open_engine(state_url)
+    engine.dispose()
+
+
+def test_the_revisions_build_exactly_the_tables_of_the_schema_module(engine):
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []

@@ -42,7 +42,7 @@ def test_tag_reads_json_lines_and_writes_one_result_per_article(monkeypatch, cap
     assert set(first) >= {"topic", "language", "on_topic", "relevance", "subtopics", "entities", "matched"}
     assert first["topic"] == "lt-by"
     assert first["language"] == "en"
-    assert "Šalčininkai" in first["entities"]
+    assert "place/salcininkai" in first["entities"]
     assert "airspace" in first["subtopics"]
     assert out[1]["language"] == "ru"
     assert "explanation" not in first
@@ -96,8 +96,10 @@ def test_dev_set_quality_stays_above_the_acceptance_floors() -> None:
         sys.path.remove(str(REPO / "bench"))
     report = evaluate(DEV, REPO / "config" / "topics" / "lt-by.yaml")
     overall = report["overall"]
-    assert overall.precision >= 0.95, report["errors"]
-    assert overall.recall >= 0.92, report["errors"]
+    # Where the shared dev set stood before the cross-language set was built (35 of 36, 35 of 37):
+    # tuning on the new set may not cost it anything.
+    assert overall.precision >= 0.972, report["errors"]
+    assert overall.recall >= 0.945, report["errors"]
     for language, counts in report["by_language"].items():
         assert counts.recall >= 0.85, (language, report["errors"])
     assert report["subtopics"].f1 >= 0.80

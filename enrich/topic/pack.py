@@ -10,12 +10,16 @@ from typing import Any
 
 import yaml
 
+from newsmon.core.entity_ids import ENTITY_ID_HELP, ENTITY_ID_RE
 from newsmon.core.errors import UserError
 from newsmon.core.yaml_keys import DuplicateKeyError, refuse_duplicate_keys
 from newsmon.enrich.topic.match import WORD_RE, Matcher, Term, compile_word
 
 ANCHOR_KINDS = frozenset({"country", "place", "person", "organisation", "checkpoint", "facility"})
 NEGATIVE_KINDS = frozenset({"other_border", "context"})
+# The entity type an anchor of each kind may carry: a checkpoint or a power plant is a place.
+_KIND_ENTITY_TYPE = {"place": "place", "checkpoint": "place", "facility": "place", "country": "place",
+                     "person": "person", "organisation": "org"}
 _WEAK_CUE_WEIGHT = 0.5  # a subtopic's weak_terms (generic words such as "border") count half
 
 
@@ -95,6 +99,8 @@ class Concept:
     strong: bool = False
     min_hits: int = 1
     competes_with: str | None = None  # negative cues: the side this other country stands in for
+    entity: str | None = None  # the canonical entity id its terms name (anchors and gazetteer entries)
+    names_border: bool = False  # anchors: a crossing of the shared border, so it names both sides
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a pack is loaded once and shared
@@ -112,6 +118,7 @@ class TopicPack:
     terms: tuple[Term, ...]
     subtopic_ids: tuple[str, ...]
     matcher: Matcher = field(repr=False, compare=False)
+    entity_names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # id → display name
 
 
 # --------------------------------------------------------------------------- loading
@@ -169,6 +176,18 @@ class _Builder:
     sides: tuple[str, ...]
     concepts: list[Concept] = field(default_factory=list)
     terms: list[Term] = field(default_factory=list)
+    entity_names: dict[str, str] = field(default_factory=dict)
+    entity_lines: dict[str, int | None] = field(default_factory=dict)
+
+    def claim_entity(self, entity: str, name: str, where: str, line: int | None) -> None:
+        """Record that entity is named by the entry at where; one entry per entity id in a pack."""
+        if entity in self.entity_lines:
+            first = self.entity_lines[entity]
+            raise TopicPackError(self.path, f"entity `{entity}` is already given to another entry"
+                                 + (f" (line {first})" if first else ""), line=line, field=f"{where}.entity",
+                                 fix="one entry per entity: move these terms to the first entry")
+        self.entity_lines[entity] = line
+        self.entity_names[entity] = name
 
     def add(self, concept: Concept, raw_terms: Any, where: str, line: int | None) -> None:
         self.concepts.append(concept)
@@ -184,10 +203,11 @@ def _parse_pack(path: Path) -> TopicPack:
     _add_anchors(raw, builder)
     _add_negatives(raw, builder)
     subtopic_ids = _add_subtopics(raw, builder)
+    _add_gazetteer(raw, builder)
     terms = tuple(builder.terms)
     return TopicPack(name=topic_id, title=str(title), path=path, version=version, languages=languages,
                      sides=sides, side_labels=side_labels, concepts=tuple(builder.concepts), terms=terms,
-                     subtopic_ids=tuple(subtopic_ids), matcher=Matcher(terms))
+                     subtopic_ids=tuple(subtopic_ids), matcher=Matcher(terms), entity_names=builder.entity_names)
 
 
 def _read_yaml(path: Path) -> _LineDict:
@@ -272,11 +292,40 @@ def _anchor_concept(anchor: _LineDict, anchor_id: str, where: str, builder: _Bui
         raise TopicPackError(path, f"unknown kind `{kind}`", line=anchor.key_lines.get("kind"),
                              field=f"{where}.kind", fix=f"use one of {', '.join(sorted(ANCHOR_KINDS))}")
     weight = _weight(anchor, path, where)
-    strong = anchor.get("strong", False)
-    if not isinstance(strong, bool):
-        raise TopicPackError(path, "expected true or false", line=anchor.key_lines.get("strong"),
-                             field=f"{where}.strong", fix="write `strong: true` or remove the line")
-    return Concept(id=anchor_id, role="side", group=side, kind=kind, weight=weight, strong=strong)
+    strong, names_border = (_flag(anchor, key, path, where) for key in ("strong", "names_border"))
+    entity = _entity_id(anchor, path, where, _KIND_ENTITY_TYPE[kind], required=False)
+    if entity is not None:
+        builder.claim_entity(entity, anchor_id, where, anchor.key_lines.get("entity", anchor.line))
+    return Concept(id=anchor_id, role="side", group=side, kind=kind, weight=weight, strong=strong, entity=entity,
+                   names_border=names_border)
+
+
+def _flag(entry: _LineDict, key: str, path: Path, where: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise TopicPackError(path, "expected true or false", line=entry.key_lines.get(key), field=f"{where}.{key}",
+                             fix=f"write `{key}: true` or remove the line")
+    return value
+
+
+def _entity_id(entry: _LineDict, path: Path, where: str, expected_type: str | None, *, required: bool) -> str | None:
+    """The entry's `entity:` id, checked against the id scheme (and the type its kind allows)."""
+    if "entity" not in entry:
+        if required:
+            raise TopicPackError(path, "missing `entity`", line=entry.line, field=where,
+                                 fix="give the entry its canonical id, e.g. `entity: org/kgb-by`")
+        return None
+    entity = entry["entity"]
+    line = entry.key_lines.get("entity", entry.line)
+    if not isinstance(entity, str) or not ENTITY_ID_RE.fullmatch(entity):
+        raise TopicPackError(path, f"{entity!r} is not an entity id", line=line, field=f"{where}.entity",
+                             fix=f"write {ENTITY_ID_HELP}")
+    entity_type = entity.split("/", 1)[0]
+    if expected_type is not None and entity_type != expected_type:
+        raise TopicPackError(path, f"entity `{entity}` is a {entity_type}, but the anchor's kind "
+                             f"`{entry.get('kind')}` names a {expected_type}", line=line, field=f"{where}.entity",
+                             fix=f"write {expected_type}/{entity.split('/', 1)[1]}, or correct the kind")
+    return entity
 
 
 def _add_negatives(raw: _LineDict, builder: _Builder) -> None:
@@ -330,6 +379,31 @@ def _add_subtopics(raw: _LineDict, builder: _Builder) -> list[str]:
                            weight=_WEAK_CUE_WEIGHT, min_hits=min_hits)
             builder.add(weak, spec["weak_terms"], f"{where}.weak_terms", spec.key_lines.get("weak_terms", line))
     return subtopic_ids
+
+
+def _add_gazetteer(raw: _LineDict, builder: _Builder) -> None:
+    """Entities that are not topic anchors (ministries, districts, officials): found and reported, never scored."""
+    path = builder.path
+    entries = raw.get("gazetteer", [])
+    if not isinstance(entries, list):
+        raise TopicPackError(path, "expected a list", line=raw.key_lines.get("gazetteer"), field="gazetteer",
+                             fix="write `gazetteer:` followed by `- entity: org/...` entries, or remove it")
+    for index, entry in enumerate(entries):
+        line = entries.item_lines[index] if isinstance(entries, _LineList) else None
+        where = f"gazetteer[{index}]"
+        if not isinstance(entry, dict):
+            raise TopicPackError(path, "expected a mapping with entity and terms", line=line, field=where,
+                                 fix="write `- entity: org/...` followed by `name:` and `terms:`")
+        entity = _entity_id(entry, path, where, None, required=True)
+        where = f"gazetteer[{entity}]"
+        name = entry.get("name", entity)
+        if not isinstance(name, str) or not name.strip():
+            raise TopicPackError(path, f"name is {name!r}", line=entry.key_lines.get("name", entry.line),
+                                 field=f"{where}.name", fix="write the entity's display name, or remove the line")
+        builder.claim_entity(str(entity), name, where, entry.key_lines.get("entity", entry.line))
+        concept = Concept(id=str(entity), role="entity", group=str(entity).split("/", 1)[0], kind="entity",
+                          entity=entity)
+        builder.add(concept, entry.get("terms"), where, entry.line)
 
 
 def _require(mapping: Any, key: str, path: Path, where: str, kind: type | tuple[type, ...], fix: str) -> Any:

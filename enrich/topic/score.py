@@ -8,10 +8,15 @@ from collections.abc import Iterator
 
 from newsmon.core.records import TopicMatch, TopicResult
 from newsmon.enrich.textnorm import fold_aligned, normalize_language
+from newsmon.enrich.topic.entities import entity_ids, mentions_in
 from newsmon.enrich.topic.pack import Concept, TopicPack
 
 _SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
+# A line that stops mid-sentence and a next line that starts in lower case are one paragraph hard-wrapped
+# at a fixed width (wire copy: "The board of state-owned\nLithuanian Railways on Monday voted to stop…").
+_WRAPPED_LINE_END_RE = re.compile(r"[^\s.!?…:;\"»”)\]]\s*$")
+_WRAPPED_LINE_START_RE = re.compile(r"\s*[^\W\d_A-ZА-ЯЁІЎЄЇҐ]")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+")
 # A wire dateline opens a lead with a place in capitals and an agency or a dash: "KYIV, Ukraine (AP) —",
 # "VILNIUS (TASS):", "МОСКВА, 1 сен - РИА Новости". The country in it is where the story was filed,
@@ -42,12 +47,16 @@ _OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
 _CONTEXT = -4.0  # a negative of kind context (sport) is the setting: even a Lithuania–Belarus match is sport
 _CONTEXT_MIN_HITS = 2
 _OTHER_COUNTRY_FIRST = -1.5  # the headline (or lead) opens on another neighbour: its border is the subject
+# A crossing point of the shared border (an anchor with `names_border: true`) names both countries:
+# Medininkai is where Lithuania meets Belarus. Where a paragraph does not name the other side, the
+# checkpoint stands for it with this weight.
+_CHECKPOINT_OTHER_SIDE = 0.5
 _SHARE_BONUS = 2.0  # times the share of paragraphs about both: short focused excerpts score high
 _MIN_PARAGRAPH_CHARS = 40  # shorter lines are datelines, captions, bylines, not paragraphs
 _PASSING_MIN_PARAGRAPHS = 4  # from this length, one mention of a side is a passing mention wherever it is
 _SHORT_ARTICLE_PARAGRAPHS = 6  # up to this length every paragraph's subtopic cues count
 _LONG_ARTICLE_PARAGRAPHS = 8
-_SPARSE_SHARE = 0.2  # a long article needs this share of paragraphs about both, or a headline about both
+_SPARSE_SHARE = 0.15  # a long article needs this share of paragraphs about both, or a headline about both
 
 Hit = tuple[int, int, int]  # (term index, start, end)
 Rule = Iterator[tuple[float, str]]  # the points a guideline rule gives, each with its reason
@@ -57,8 +66,8 @@ class _Unit:
     """The title or one paragraph of the text, with what was found in it."""
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
-    __slots__ = ("dateline_end", "end", "field", "first_country", "negative_weight", "self_evident", "side_weight",
-                 "start", "strong", "subtopic_hits")
+    __slots__ = ("checkpoint_sides", "dateline_end", "end", "field", "first_country", "negative_weight", "self_evident",
+                 "side_weight", "start", "strong", "subtopic_hits")
 
     def __init__(self, field_name: str, start: int, end: int) -> None:
         self.field = field_name
@@ -69,6 +78,7 @@ class _Unit:
         self.strong: set[str] = set()
         self.self_evident: set[str] = set()
         self.subtopic_hits: dict[str, float] = {}
+        self.checkpoint_sides: set[str] = set()  # sides of the border crossings named here
         self.first_country: str | None = None
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
 
@@ -86,6 +96,8 @@ class _Unit:
                 self.strong.add(concept.id)
                 if concept.kind in _SELF_EVIDENT_KINDS:
                     self.self_evident.add(concept.id)
+            if concept.names_border:
+                self.checkpoint_sides.add(concept.group)
         elif concept.role == "negative":
             if start < self.dateline_end:
                 return  # where the story was filed from, not a competing subject
@@ -101,10 +113,7 @@ def _units(field_name: str, text: str) -> list[_Unit]:
     somewhere in 5,000 characters must not count as a paragraph about both.
     """
     units: list[_Unit] = []
-    for paragraph in _PARAGRAPH_RE.finditer(text):
-        if not paragraph.group().strip():
-            continue
-        start, end = paragraph.span()
+    for start, end in _paragraph_spans(text):
         if end - start > _MAX_PARAGRAPH_CHARS:
             for sentence_end in _SENTENCE_END_RE.finditer(text, start + _CHUNK_CHARS, end - _CHUNK_CHARS // 2):
                 if sentence_end.start() - start >= _CHUNK_CHARS:
@@ -116,6 +125,38 @@ def _units(field_name: str, text: str) -> list[_Unit]:
         if dateline and not _LOWER_WORD_RE.search(dateline.group(1)):
             unit.dateline_end = dateline.end()
     return units
+
+
+def _inside_negatives_dropped(hits: list[Hit], pack: TopicPack) -> list[Hit]:
+    """hits without the side hits that lie inside a negative cue's phrase.
+
+    "State Border Guard Service of Ukraine" names Ukraine's service, not Lithuania's, although
+    "State Border Guard Service" is in it.
+    """
+    negatives = [(start, end) for term_index, start, end in hits
+                 if pack.concepts[pack.terms[term_index].concept].role == "negative"]
+    if not negatives:
+        return hits
+    return [hit for hit in hits
+            if pack.concepts[pack.terms[hit[0]].concept].role != "side"
+            or not any(start <= hit[1] and hit[2] <= end and (start, end) != (hit[1], hit[2]) for start, end in negatives)]
+
+
+def _paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each non-blank line, hard-wrapped lines of one paragraph joined into one span."""
+    current: tuple[int, int] | None = None
+    for line in _PARAGRAPH_RE.finditer(text):
+        if not line.group().strip():
+            continue
+        if current is not None and (line.start() == current[1] + 1 and _WRAPPED_LINE_END_RE.search(text, current[0], current[1])
+                                    and _WRAPPED_LINE_START_RE.match(line.group())):
+            current = (current[0], line.end())
+            continue
+        if current is not None:
+            yield current
+        current = line.span()
+    if current is not None:
+        yield current
 
 
 def _dedupe_overlaps(hits: list[Hit], pack: TopicPack) -> list[Hit]:
@@ -142,10 +183,17 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
     side_a, side_b = pack.sides
     fields = [(name, content, fold_aligned(content)) for name, content in (("title", title or ""), ("text", text or ""))
               if content]
-    hits_by_field = [pack.matcher.find(folded) for _, _, folded in fields]
+    hits_by_field = [_inside_negatives_dropped(pack.matcher.find(folded), pack) for _, _, folded in fields]
+    entities = entity_ids([m for (field_name, content, _), hits in zip(fields, hits_by_field, strict=True)
+                           for m in mentions_in(pack, field_name, content, hits)])
+    # Gazetteer entries are found for `entities` only; the scoring below never sees them.
+    hits_by_field = [[h for h in hits if pack.concepts[pack.terms[h[0]].concept].role != "entity"]
+                     for hits in hits_by_field]
     groups_seen = {pack.concepts[pack.terms[h[0]].concept].group for hits in hits_by_field for h in hits}
+    if any(pack.concepts[pack.terms[h[0]].concept].names_border for hits in hits_by_field for h in hits):
+        groups_seen |= {side_a, side_b}
     if side_a not in groups_seen or side_b not in groups_seen:
-        return _one_side_missing(pack, fields, hits_by_field, language, groups_seen)
+        return _one_side_missing(pack, fields, hits_by_field, language, groups_seen, entities)
     matched: list[TopicMatch] = []
     units: list[_Unit] = []
     for (field_name, content, _), field_hits in zip(fields, hits_by_field, strict=True):
@@ -154,7 +202,6 @@ def tag(pack: TopicPack, title: str | None, text: str, language: str | None = No
     relevance = 1.0 / (1.0 + math.exp(-(score - _ON_TOPIC_SCORE)))
     on_topic = score >= _ON_TOPIC_SCORE
     subtopics = _subtopics(units, pack, side_a, side_b) if on_topic else ()
-    entities = tuple(dict.fromkeys(m.term for m in matched if m.kind.startswith("side:")))
     explanation = "; ".join(reasons)
     if language:
         explanation = f"language {language}; " + explanation
@@ -171,7 +218,7 @@ def _match(pack: TopicPack, field_name: str, content: str, hit: Hit) -> tuple[To
 
 
 def _one_side_missing(pack: TopicPack, fields: list[tuple[str, str, str]], hits_by_field: list[list[Hit]],
-                      language: str | None, groups_seen: set[str]) -> TopicResult:
+                      language: str | None, groups_seen: set[str], entities: tuple[str, ...]) -> TopicResult:
     """The common case in a feed: one side is absent, so nothing else needs scoring.
 
     Subtopic cues only explain on-topic articles; here they would be noise in `matched`.
@@ -185,7 +232,6 @@ def _one_side_missing(pack: TopicPack, fields: list[tuple[str, str, str]], hits_
         for found, concept in (_match(pack, field_name, content, hit),)
         if concept.role != "subtopic"
     ]
-    entities = tuple(dict.fromkeys(m.term for m in matched if m.kind.startswith("side:")))
     explanation = f"{missing} not mentioned"
     if language:
         explanation = f"language {language}; " + explanation
@@ -207,6 +253,11 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
         matched.append(found)
         if unit is not None:
             unit.record(concept, start)
+    for unit in field_units:
+        for side in unit.checkpoint_sides:
+            other = pack.sides[1] if side == pack.sides[0] else pack.sides[0]
+            if other not in unit.side_weight:
+                unit.side_weight[other] = _CHECKPOINT_OTHER_SIDE
     return field_units
 
 
@@ -318,6 +369,8 @@ def _passing_mention(article: _Article) -> Rule:
 
 def _sparse_long_article(article: _Article) -> Rule:
     paragraphs = article.paragraphs
+    if any(u.checkpoint_sides for u in article.units):
+        return  # a crossing of the shared border is the pair, in whichever paragraph it is named
     if len(paragraphs) >= _LONG_ARTICLE_PARAGRAPHS and not article.both(article.title):
         share = article.share_both()
         if share < _SPARSE_SHARE:
@@ -338,6 +391,9 @@ def _other_borders(article: _Article) -> Rule:
 def _opening_country(article: _Article) -> Rule:
     first = _first_country(article.title, article.lead)
     if first is not None and first in article.competing:
+        side, title = article.competing[first], article.title
+        if title is not None and title.first_country == first and not title.has(side):
+            return  # the headline about another neighbour is penalised once, by _other_borders
         yield (_OTHER_COUNTRY_FIRST,
                f"penalty: the story opens on {first}, not on {article.label(article.competing[first])}")
 

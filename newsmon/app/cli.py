@@ -46,6 +46,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("maintenance", "newsmon.app.commands.maintenance",
             "prune old state DB rows and refresh statistics (what the daily DAG does)"),
     Command("runs", "newsmon.app.commands.runs", "the latest stage runs (CLI and DAG tasks) and what each counted"),
+    Command("db", "newsmon.app.commands.db", "state DB schema: upgrade, current"),
 )
 
 

@@ -46,6 +46,7 @@ from luqum.tree import (
     Word,
 )
 
+from newsmon.core.entity_ids import ENTITY_ID_HELP, is_entity_id
 from newsmon.core.errors import UserError
 
 # Fields a query may name. Text fields are full-text searched; the rest are exact (keyword) filters.
@@ -67,7 +68,8 @@ DATE_FIELDS = ("published_at", "fetched_at")
 FIELD_ALIASES = {"affiliation": "source_affiliation", "lang": "language", "subtopic": "subtopics", "entity": "entities"}
 # Keyword values are compared exactly, as Elasticsearch's keyword fields do; these fields are written
 # in one case by newsmon itself, so a value in the other case is a typo that would silently find nothing.
-_LOWER_CASE_FIELDS = ("source", "source_affiliation", "language", "subtopics", "topic", "dup_reason", "cluster_id", "id")
+_LOWER_CASE_FIELDS = ("source", "source_affiliation", "language", "subtopics", "entities", "topic", "dup_reason",
+                      "cluster_id", "id")
 _UPPER_CASE_FIELDS = ("source_country",)
 
 # Limits. A query is typed by a person or written into alerts.yaml; these are far above any such
@@ -399,7 +401,9 @@ class _Checker:
                 self.fail(f"unbalanced quote in {raw!r}: close the \"phrase\", or write \\\" for a literal quote")
             if char == "!":
                 self.fail(f"! in {raw!r}: Elasticsearch reads ! as NOT; write NOT word (or \\! for a literal !)")
-            if char == "/":
+            if char == "/" and (field is None or field in TEXT_FIELDS + DATE_FIELDS):
+                # In a keyword value (entity:person/lukashenko) it is part of the value, and
+                # newsmon/store/es_query.py escapes it for Elasticsearch.
                 self.fail(f"/ in {raw!r} starts a regular expression in Elasticsearch; write \\/ or put the words "
                           "in \"quotes\"")
             if char == ":":
@@ -418,7 +422,7 @@ class _Checker:
                 self.fail(f"{field}:{raw} — a date field takes a whole day (2025-06-01) or a range such as "
                           f"{field}:[now-7d TO *] or {field}:[2025-06-01 TO 2025-06-30]")
         else:
-            self.keyword_value(field, value, raw)
+            self.keyword_value(field, value, raw, prefix)
 
     def text_value(self, raw: str, value: str, prefix: bool) -> None:
         words = word_count(value)
@@ -427,9 +431,12 @@ class _Checker:
         if prefix and words > 1:
             self.fail(f"prefix {raw!r} spans several words: a prefix* works on one word (e.g. a b*)")
 
-    def keyword_value(self, field: str, value: str, raw: str) -> None:
+    def keyword_value(self, field: str, value: str, raw: str, prefix: bool = False) -> None:
         if field == "on_topic" and value not in ("true", "false"):
             self.fail(f"on_topic takes true or false, not {raw!r}")
+        if field == "entities" and not prefix and not is_entity_id(value):
+            self.fail(f"entities holds canonical ids, not {raw!r}: write {ENTITY_ID_HELP} "
+                      "(the ids are listed in config/topics/lt-by.yaml), or a prefix such as entity:person/*")
         if field in _LOWER_CASE_FIELDS and value != value.lower():
             self.fail(f"{field} values are lower case: write {field}:{value.lower()}")
         if field in _UPPER_CASE_FIELDS and value != value.upper():
@@ -629,3 +636,20 @@ def _iso_bound(match: re.Match[str], round_up: bool) -> datetime:
         sign = 1 if zone[0] == "+" else -1
         parsed -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
     return parsed
+
+
+def with_keyword_filters(query: str, field: str, values: tuple[str, ...]) -> str:
+    """query narrowed to articles whose keyword field holds every one of values (`newsmon search --entity`).
+
+    Each value is quoted, so a `/` in an entity id is never read as the start of a regular expression,
+    and the user's query is bracketed, so its own AND/OR cannot mix with the filters.
+    """
+    if not values:
+        return query
+    filters = " AND ".join(f'{field}:"{_quoted(value)}"' for value in values)
+    text = query.strip()
+    return filters if text in ("", "*") else f"({text}) AND {filters}"
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')

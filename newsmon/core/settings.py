@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     max_entries_per_poll: int = 100
     max_backoff_s: int = 86400  # longest wait after repeated failures of one feed
     max_host_block_s: float = 3600.0  # longest a 429/503 Retry-After may block a host
+    # Slots of the Airflow pool newsmon_http: tasks making outbound HTTP (poll, alert, digests) at once,
+    # across every DAG. The start-up (scripts/airflow_stack.py, compose's airflow-init) sets the pool from it.
+    http_pool_slots: int = Field(4, ge=1)
 
     # Maintenance (newsmon_maintenance DAG, `newsmon maintenance`)
     seen_entries_keep_days: int = Field(90, ge=1)

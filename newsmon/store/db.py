@@ -1,26 +1,23 @@
-"""State DB: the SQLAlchemy 2 engine, schema creation and upgrade (the tables are in newsmon/store/schema.py), storage errors."""
+"""State DB: the SQLAlchemy 2 engine, opening it at the right schema revision (migrate.py), storage errors."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import (
-    Table,
-    create_engine,
-    event,
-    inspect,
-    select,
-)
+from sqlalchemy import Table, create_engine, event
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from newsmon.core.errors import Unavailable
-from newsmon.store.schema import SCHEMA_VERSION, SQLITE_DDL, meta, metadata
+from newsmon.core.settings import Settings
+from newsmon.store import migrate
+from newsmon.store.migrations import HEAD
 
 # How long a writer waits for another one's lock before the state DB counts as unavailable.
 BUSY_TIMEOUT_S = 30.0
@@ -57,17 +54,78 @@ def _enable_wal(cur) -> None:
             time.sleep(0.05)
 
 
-# One engine (connection pool) per database URL and process, as SQLAlchemy intends; schema
-# creation runs once per URL instead of on every pipeline call.
+# One engine (connection pool) per database URL and process, as SQLAlchemy intends; the schema revision
+# is checked once per URL instead of on every pipeline call.
 _ENGINES: dict[str, Engine] = {}
+_CURRENT: set[str] = set()
+
+T = TypeVar("T")
 
 
 def open_engine(url: str) -> Engine:
-    """Open (and create or upgrade) the state DB at `url`. Raises StoreUnavailable with the URL on failure."""
+    """The state DB at `url`, at this newsmon's schema revision; a new, empty DB is created at it.
+
+    A DB at an older revision (or from before revisions) raises StateDBNeedsUpgrade ("run `newsmon db
+    upgrade`"), one at a revision this newsmon does not know StateDBNewerThanCode ("upgrade newsmon");
+    an unreachable or broken DB raises StoreUnavailable with the URL.
+    """
+    engine = _engine(url)
+    if url not in _CURRENT:
+        _usable(engine, lambda: migrate.ensure_current(engine))
+        _CURRENT.add(url)
+    return engine
+
+
+def upgrade_database(url: str) -> migrate.Upgrade:
+    """Create or upgrade the state DB at `url` to this newsmon's schema revision (`newsmon db upgrade`, the DAGs)."""
+    engine = _engine(url)
+    done = _usable(engine, lambda: migrate.upgrade(engine))
+    _CURRENT.add(url)
+    return done
+
+
+def upgrade_state_db(settings: Settings) -> str:
+    """The first task of every DAG: upgrade the configured state DB; returns the revision it is at."""
+    return upgrade_database(settings.database_url).after
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections to `url`; the next open_engine connects and checks the revision afresh."""
+    _CURRENT.discard(url)
+    engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class SchemaReport:
+    """`newsmon db current`: the DB (password hidden), its revision and the one this newsmon needs."""
+
+    url: str
+    exists: bool
+    state: migrate.RevisionState | None
+    head: str = HEAD
+
+
+def schema_report(url: str) -> SchemaReport:
+    """Where the state DB at `url` stands, without creating or changing anything."""
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        return SchemaReport(_redact(url), exists=False, state=None)
+    engine = _engine(url, create_dir=False)
+    return SchemaReport(_redact(url), exists=True, state=_usable(engine, lambda: migrate.state_of(engine)))
+
+
+def _sqlite_path(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def _engine(url: str, *, create_dir: bool = True) -> Engine:
+    """The process's engine for `url`, with newsmon's pragmas and storage-error hook; no schema work."""
     if url in _ENGINES:
         return _ENGINES[url]
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
+    path = _sqlite_path(url)
+    if path is not None and create_dir:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -80,13 +138,17 @@ def open_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "handle_error", _storage_errors(engine, shown))
-    try:
-        init_schema(engine)
-    except (OperationalError, DatabaseError) as exc:
-        raise StoreUnavailable(f"state DB {shown} is not usable: {getattr(exc, 'orig', exc)}; "
-                               "check NEWSMON_STATE_URL / NEWSMON_STATE_DIR") from exc
     _ENGINES[url] = engine
     return engine
+
+
+def _usable(engine: Engine, step: Callable[[], T]) -> T:
+    """Run a schema step; a DB that cannot be reached or read becomes StoreUnavailable naming the setting."""
+    try:
+        return step()
+    except (OperationalError, DatabaseError) as exc:
+        raise StoreUnavailable(f"state DB {migrate.shown_url(engine)} is not usable: {getattr(exc, 'orig', exc)}; "
+                               "check NEWSMON_STATE_URL / NEWSMON_STATE_DIR") from exc
 
 
 def _storage_errors(engine: Engine, shown: str) -> Callable[[ExceptionContext], None]:
@@ -138,71 +200,6 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url.split("@")[-1]
-
-
-def _add_missing_columns(bind) -> None:
-    """Additive migration: add columns a newer newsmon defines to tables an older one created.
-
-    create_all() creates missing tables but never alters existing ones; new columns are always
-    nullable or carry a default, so adding them in place keeps an existing state DB usable.
-    """
-    inspector = inspect(bind)
-    existing_tables = set(inspector.get_table_names())
-    with (bind.begin() if isinstance(bind, Engine) else nullcontext(bind)) as conn:
-        for table in metadata.sorted_tables:
-            if table.name not in existing_tables:
-                continue
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
-                default = column.default.arg if column.default is not None and column.default.is_scalar else None
-                if default is not None:
-                    ddl += f" DEFAULT {int(default) if isinstance(default, bool) else repr(default)}"
-                elif not column.nullable:
-                    raise StoreUnavailable(
-                        f"state DB table {table.name} lacks column {column.name}, which cannot be added in place; "
-                        "export what you need and start a new state DB (NEWSMON_STATE_DIR)"
-                    )
-                conn.exec_driver_sql(ddl)
-
-
-def init_schema(engine: Engine) -> None:
-    """Create missing tables (idempotent) and refuse a DB written by a newer schema.
-
-    Several workers may open a fresh database at once (two `run --once`, Airflow's first tasks), so
-    the whole check-and-create runs under one lock: the others wait, then find everything in place.
-    """
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")  # held until this transaction ends
-            _create_or_upgrade(conn)
-    elif engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            # IMMEDIATE takes SQLite's write lock before the schema is read; a deferred transaction would
-            # let two processes both see an empty file and both create the tables.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            _create_or_upgrade(conn)
-            conn.commit()
-    else:
-        with engine.begin() as conn:
-            _create_or_upgrade(conn)
-
-
-def _create_or_upgrade(conn: Connection) -> None:
-    _add_missing_columns(conn)
-    metadata.create_all(conn)
-    row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-    if row is None:
-        conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-    elif int(row.value) > SCHEMA_VERSION:
-        raise StoreUnavailable(
-            f"state DB has schema version {row.value}, this newsmon knows {SCHEMA_VERSION}: upgrade newsmon"
-        )
-    if conn.dialect.name == "sqlite":
-        for ddl in SQLITE_DDL:
-            conn.exec_driver_sql(ddl)
 
 
 def insert_ignore(conn, table: Table, values: dict) -> bool:

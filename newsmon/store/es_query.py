@@ -41,10 +41,12 @@ def lucene_for_elasticsearch(q: str) -> str | None:
     """The user's query as Elasticsearch's query_string should get it; None for match-all ("" or "*").
 
     parse_query has refused everything query_string would read differently from the SQLite index and
-    the rule matcher. What is left is the user's own text, with two rewrites so that Elasticsearch
-    reads it as they do: field aliases spelled out (lang: -> language:), and a word that the index
+    the rule matcher. What is left is the user's own text, with three rewrites so that Elasticsearch
+    reads it as they do: field aliases spelled out (lang: -> language:), a word that the index
     splits into several (`Vilnius-Minsk`, `a\\:b`) quoted, because SQLite and the matcher look for
-    those words next to each other while query_string would look for each anywhere.
+    those words next to each other while query_string would look for each anywhere, and a `/` in a
+    keyword value escaped (`entities:person\\/lukashenko`), because query_string would start a
+    regular expression there.
     Raises newsmon.core.query.QuerySyntaxError.
     """
     if q.strip() in ("", "*"):
@@ -61,12 +63,30 @@ def _needs_rewrite(node: Item, field: str | None) -> bool:
         name = canonical_field(node.name)
         return name != node.name or _needs_rewrite(node.expr, name)
     if isinstance(node, Word):
-        return _splits(node, field)
+        return _splits(node, field) or _bare_slash(node, field)
     return any(_needs_rewrite(child, field) for child in node.children)
 
 
 def _splits(word: Word, field: str | None) -> bool:
     return (field is None or field in TEXT_FIELDS) and word_count(unescape(word.value)) > 1
+
+
+def _bare_slash(word: Word, field: str | None) -> bool:
+    return field is not None and field not in TEXT_FIELDS and "/" in _slashes_escaped(word.value)[1]
+
+
+def _slashes_escaped(raw: str) -> tuple[str, str]:
+    """(raw with every unescaped / escaped, the unescaped characters that were looked at)."""
+    out, bare, i = [], [], 0
+    while i < len(raw):
+        if raw[i] == "\\" and i + 1 < len(raw):
+            out.append(raw[i:i + 2])
+            i += 2
+            continue
+        bare.append(raw[i])
+        out.append("\\/" if raw[i] == "/" else raw[i])
+        i += 1
+    return "".join(out), "".join(bare)
 
 
 def _rewrite(node: Item, field: str | None) -> Item:
@@ -75,6 +95,9 @@ def _rewrite(node: Item, field: str | None) -> Item:
         node.expr = _rewrite(node.expr, node.name)
         return node
     if isinstance(node, Word):
+        if _bare_slash(node, field):
+            node.value = _slashes_escaped(node.value)[0]
+            return node
         if not _splits(node, field):
             return node
         body = unescape(node.value).replace("\\", "\\\\").replace('"', '\\"')

@@ -1,4 +1,4 @@
-"""Every table of the state DB and the SQLite-only DDL (the FTS5 search index), in one place."""
+"""Every table of the state DB at the newest revision: a change here needs a new revision in migrations/versions/."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-
-SCHEMA_VERSION = 1
 
 metadata = MetaData()
 
@@ -95,7 +93,7 @@ alert_outbox = Table(
     Column("cluster_id", String(64), nullable=False),
     Column("article_id", String(64), nullable=False),
     Column("mode", String(16), nullable=False, default="instant"),
-    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed
+    Column("status", String(16), nullable=False, default="pending"),  # pending | sending (claimed by a worker) | sent | failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("last_error", Text),
@@ -168,34 +166,5 @@ dedup_lock = Table(
 
 # ---------------------------------------------------------------- embedded search index (newsmon/store/sqlite_index.py)
 
-SQLITE_DDL = (
-    """CREATE TABLE IF NOT EXISTS search_docs (
-        rowid INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        title TEXT NOT NULL,
-        text TEXT NOT NULL,
-        summary TEXT,
-        title_f TEXT NOT NULL DEFAULT '', text_f TEXT NOT NULL DEFAULT '', summary_f TEXT,
-        source TEXT, source_affiliation TEXT, source_country TEXT, language TEXT, topic TEXT,
-        on_topic INTEGER NOT NULL DEFAULT 0, relevance REAL NOT NULL DEFAULT 0,
-        subtopics TEXT NOT NULL DEFAULT '[]', entities TEXT NOT NULL DEFAULT '[]',
-        cluster_id TEXT, dup_reason TEXT,
-        published_at TEXT, fetched_at TEXT NOT NULL,
-        doc TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS ix_search_docs_published ON search_docs (published_at)",
-    "CREATE INDEX IF NOT EXISTS ix_search_docs_cluster ON search_docs (cluster_id)",
-    # title_f/text_f/summary_f hold newsmon.enrich.textnorm.fold() of each field: unicode61 strips combining
-    # diacritics (š, č, ą) but keeps letters such as ł, ø, đ whole; the folded copy makes `bialorusia`
-    # find `Białorusią` too.
-    """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
-        title, text, summary, title_f, text_f, summary_f, content='search_docs', content_rowid='rowid',
-        tokenize='unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER IF NOT EXISTS search_docs_ai AFTER INSERT ON search_docs BEGIN
-        INSERT INTO search_fts(rowid, title, text, summary, title_f, text_f, summary_f)
-        VALUES (new.rowid, new.title, new.text, new.summary, new.title_f, new.text_f, new.summary_f);
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS search_docs_ad AFTER DELETE ON search_docs BEGIN
-        INSERT INTO search_fts(search_fts, rowid, title, text, summary, title_f, text_f, summary_f)
-        VALUES ('delete', old.rowid, old.title, old.text, old.summary, old.title_f, old.text_f, old.summary_f);
-    END""",
-)
+# search_docs, its FTS5 index search_fts and their triggers exist on SQLite only. They are created by
+# revision 0001 (newsmon/store/migrations/baseline.py); a change to them is a new revision.

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 
+from newsmon.core.entity_ids import ENTITY_ID_HELP, is_entity_id
+from newsmon.core.query import with_keyword_filters
 from newsmon.core.settings import Settings
 from newsmon.core.text import json_dumps, markup
 from newsmon.store.backends import open_index
@@ -41,15 +43,26 @@ def _positive(value: str) -> int:
     return number
 
 
+def entity_id(value: str) -> str:
+    """An entity id as the index holds it (`person/lukashenko`)."""
+    if not is_entity_id(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an entity id: write {ENTITY_ID_HELP}")
+    return value
+
+
 def register(p: argparse.ArgumentParser) -> None:
     p.description = ("QUERY uses Lucene syntax: words (all must match), \"phrases\", OR, NOT, "
-                     "field:value (title, text, source, language, subtopics, on_topic, ...), prefix*.")
-    p.add_argument("query", nargs="+", help="e.g. salcininkai  or  'title:balloons AND NOT source:belta' "
-                                            "(a query starting with - goes after --: newsmon search -- -balloons)")
+                     "field:value (title, text, source, language, subtopics, entity, on_topic, ...), prefix*.")
+    p.add_argument("query", nargs="*", help="e.g. salcininkai  or  'title:balloons AND NOT source:belta'  or "
+                                            "'entity:person/lukashenko' (a query starting with - goes after --: "
+                                            "newsmon search -- -balloons); may be left out with --entity")
     p.add_argument("--since", type=parse_since, help="published (or, if undated, fetched) at or after: 2025-06-01, ISO datetime (UTC), or 30min/6h/3d/2w")
     p.add_argument("--lang", action="append", default=[], help="language code (repeatable)")
     p.add_argument("--source", action="append", default=[], help="source (feed id, repeatable)")
     p.add_argument("--subtopic", action="append", default=[], help="subtopic (repeatable)")
+    p.add_argument("--entity", action="append", default=[], type=entity_id, metavar="ID",
+                   help="articles naming this entity, e.g. person/lukashenko, place/medininkai, org/vsat "
+                        "(repeatable: all of them)")
     p.add_argument("--on-topic", action="store_true", help="only articles tagged Lithuania–Belarus")
     p.add_argument("--sort", choices=("relevance", "date"), default="relevance",
                    help="best matches first (default), or newest first")
@@ -60,7 +73,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     query = SearchQuery(
-        q=" ".join(args.query), since=args.since, languages=tuple(args.lang), sources=tuple(args.source),
+        q=with_keyword_filters(" ".join(args.query), "entities", tuple(args.entity)), since=args.since, languages=tuple(args.lang), sources=tuple(args.source),
         subtopics=tuple(args.subtopic), on_topic=True if args.on_topic else None, limit=args.limit, sort=args.sort,
     )
     index = open_index(settings, open_engine(settings.database_url))
