@@ -181,6 +181,7 @@ class Webhook:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, dict]] = []
+        self.arrived: list[float] = []  # time.time() of each, in the same order
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -195,6 +196,7 @@ class Webhook:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hook.arrived.append(time.time())
                 hook.received.append((self.path, json.loads(body or b"{}")))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
