@@ -124,7 +124,9 @@ def test_dag_test_ingests_the_demo_site_and_mails_exactly_one_alert_per_rule_and
     index = open_index(demo_env.settings, open_engine(demo_env.settings.database_url))
     assert any(h.title.startswith("Šalčininkų") for h in index.search(SearchQuery(q="salcininku")))
     with open_engine(demo_env.settings.database_url).connect() as conn:
-        alerted = conn.execute(select(alert_outbox.c.rule, alert_outbox.c.cluster_id)).all()
+        # The outbox key of a story rule is its story; the mail names the copy cluster of the article it shows.
+        alerted = [(rule, payload["cluster_id"]) for rule, payload in
+                   conn.execute(select(alert_outbox.c.rule, alert_outbox.c.payload)).all()]
         copies = conn.execute(select(func.count()).select_from(articles)
                               .where(articles.c.cluster_id.in_([cluster for _, cluster in alerted]))).scalar_one()
     # Each mail's Message-ID names its rule and story: a second mail for one of them would appear twice here.

@@ -59,7 +59,7 @@ def test_es_status_shows_the_write_index_and_the_count(es: EsRecorder, capsys: p
     assert main(["es", "status"]) == 0
     out = capsys.readouterr().out
     assert "newsmon-articles-000001 (write index)" in out and "documents: 1" in out
-    assert "template version: installed 1, this newsmon 1" in out
+    assert "template version: installed 2, this newsmon 2" in out
 
 
 def test_es_reindex_rebuilds_only_indexed_articles_from_the_state_db(

@@ -30,6 +30,7 @@ from newsmon.core.text import subject_title
 from newsmon.store.clusters import cluster_info
 from newsmon.store.db import insert_ignore
 from newsmon.store.schema import alert_outbox
+from newsmon.store.stories import StorySummary, stories_of, story_member_ids, story_summaries
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,12 @@ def channel_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
-def _payload(view: ArticleView) -> dict[str, object]:
+def payload_of(view: ArticleView) -> dict[str, object]:
     """What an alert shows about one article, taken from the document the rules were matched on."""
     doc = view.doc
     return {
         "article_id": doc["id"],
-        **{key: doc[key] for key in ("cluster_id", "title", "url", "source", "language", "published_at",
+        **{key: doc[key] for key in ("cluster_id", "story_id", "title", "url", "source", "language", "published_at",
                                      "on_topic", "subtopics")},
         "relevance": round(doc["relevance"], 3),
         "matched": sorted({m["surface"] for m in doc["matched"]})[:12],
@@ -126,18 +127,22 @@ def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: 
     for article in new_articles:
         view = ArticleView(article)
         for rule in rules:
-            if not rule.enabled or not rule_matches(rule, view):
+            if not rule.enabled or rule.pickup or not rule_matches(rule, view):
                 continue
             counts.matched += 1
+            key = alert_key(conn, rule, article)
+            if key is None:
+                counts.already_alerted += 1
+                continue
             row = {
                 "rule": rule.name,
-                "cluster_id": article.cluster_id or article.id,
+                "cluster_id": key,
                 "article_id": article.id,
                 "mode": rule.mode,
                 "status": "pending",
                 "attempts": 0,
                 "created_at": now,
-                "payload": _payload(view),
+                "payload": payload_of(view),
             }
             if insert_ignore(conn, alert_outbox, row):
                 counts.enqueued += 1
@@ -146,21 +151,49 @@ def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: 
     return counts
 
 
+def alert_key(conn: Connection, rule: AlertRule, article: Article) -> str | None:
+    """The outbox key of an alert: the copy cluster, or `story:<id>` for rules grouped by story (the default).
+
+    None when the rule has alerted an article of the article's story already, under an older story id that a
+    merge of two stories has since renamed."""
+    if rule.group_by == "cluster" or not article.story_id:
+        return article.cluster_id or article.id
+    story_id = stories_of(conn, [article.id]).get(article.id, article.story_id)
+    members = story_member_ids(conn, story_id)
+    earlier = conn.execute(select(alert_outbox.c.cluster_id).where(
+        alert_outbox.c.rule == rule.name, alert_outbox.c.article_id.in_(members[:900]),
+        alert_outbox.c.cluster_id != f"story:{story_id}")).first() if members else None
+    return None if earlier else f"story:{story_id}"
+
+
 def _story_outlets(conn: Connection, cluster_ids: set[str]) -> dict[str, set[str]]:
     """The outlets each story cluster has been seen at (its record keeps them as copies join it)."""
     return {cluster_id: set(info["outlets"]) for cluster_id, info in cluster_info(conn, cluster_ids).items()}
 
 
-def _format(rule: AlertRule, payloads: list[dict], outlets: dict[str, set[str]]) -> Alert:
+def _story_line(story: StorySummary | None) -> list[str]:
+    """What the story of an alerted article has reached: its outlets and languages (a story of one outlet says nothing)."""
+    if story is None or len(story.outlets) < 2:
+        return []
+    return [f"story: {len(story.outlets)} outlets in {len(story.languages)} language(s) "
+            f"({', '.join(story.languages) or '?'}): {', '.join(story.outlets)}"]
+
+
+def _format(rule: AlertRule, payloads: list[dict], outlets: dict[str, set[str]],
+            stories: dict[str, StorySummary] | None = None) -> Alert:
     rows = [{k: v for k, v in p.items() if not k.startswith("_")} for p in payloads]
+    stories = stories or {}
     lines = []
     for p in rows:
+        story = stories.get(p["article_id"]) if rule.group_by == "story" else None
         # Other outlets, not other copies: a site that publishes a story twice is still one outlet.
-        others = len(outlets.get(p["cluster_id"], set()) - {p["source"]})
+        others = len((set(story.outlets) if story else outlets.get(p["cluster_id"], set())) - {p["source"]})
         also = f" · also reported by {others} other outlet(s)" if others else ""
         lines += [
             p["title"],
+            *([p["pickup"]] if p.get("pickup") else []),
             f"{p['source']} · {p['published_at'] or 'publish date unknown'} · {p['language'] or '?'}{also}",
+            *_story_line(story),
             p["url"],
             f"relevance {p['relevance']:.2f} · subtopics: {', '.join(p['subtopics']) or '-'} · matched: {', '.join(p['matched']) or '-'}",
             p["lead"] + " …",
@@ -168,12 +201,24 @@ def _format(rule: AlertRule, payloads: list[dict], outlets: dict[str, set[str]])
         ]
     if len(rows) == 1:
         subject = f"[newsmon] {rule.name}: {subject_title(rows[0]['title'])}"
-        message_id = f"<{rule.name.replace(' ', '_')}.{rows[0]['cluster_id']}@newsmon>"
+        message_id = f"<{rule.name.replace(' ', '_')}.{rows[0]['cluster_id']}{_pickup_suffix(rows[0])}@newsmon>"
     else:
         subject = f"[newsmon] {rule.name}: {len(rows)} stories ({rule.mode} digest)"
         message_id = f"<{rule.name.replace(' ', '_')}.digest.{rows[0]['cluster_id']}.{len(rows)}@newsmon>"
     payload = {"stories": rows} if len(rows) > 1 else dict(rows[0])
     return Alert(rule=rule.name, subject=subject, body="\n".join(lines).strip() + "\n", message_id=message_id, payload=payload)
+
+
+def _pickup_suffix(payload: dict) -> str:
+    # A pickup alert is a new message about a story already alerted: it must not fold into the first one.
+    return f".pickup.{payload.get('pickup_kind')}" if payload.get("pickup") else ""
+
+
+def _current_stories(conn: Connection, article_ids: set[str]) -> dict[str, StorySummary]:
+    """The story each alerted article belongs to now (merges since the match included), by article id."""
+    story_of = stories_of(conn, article_ids)
+    summaries = story_summaries(conn, set(story_of.values()))
+    return {a: summaries[s] for a, s in story_of.items() if s in summaries}
 
 
 def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settings, now: datetime, *, modes: tuple[str, ...] = ("instant",)) -> OutboxCounts:
@@ -205,7 +250,8 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             )
             if res.rowcount:
                 claimed.append(dict(row))
-        outlets = _story_outlets(conn, {r["cluster_id"] for r in claimed})
+        outlets = _story_outlets(conn, {r["payload"]["cluster_id"] or r["cluster_id"] for r in claimed})
+        stories = _current_stories(conn, {r["article_id"] for r in claimed})
     groups: dict[tuple[str, int | None], list[dict]] = {}
     for row in claimed:
         key = (row["rule"], None if row["mode"] != "instant" else row["id"])
@@ -224,7 +270,7 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             needing = [r for r in rows if key not in delivered[r["id"]]]
             if not needing:
                 continue
-            alert = _format(rule, [r["payload"] for r in needing], outlets)
+            alert = _format(rule, [r["payload"] for r in needing], outlets, stories)
             try:
                 deliver(channel, alert, settings)
             except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret

@@ -38,8 +38,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("tag", "newsmon.app.commands.tag",
             "tag JSON-lines articles with the topic pack (what the pipeline does to each article)"),
     Command("dedup", "newsmon.app.commands.dedup",
-            "cluster JSON lines {url, title, text, published_at?} into stories; prints id, cluster_id, "
-            "duplicate_of, dup_reason"),
+            "cluster JSON lines {url, title, text, published_at?, language?} into copies and stories; prints id, "
+            "cluster_id, duplicate_of, dup_reason, story_id"),
+    Command("stories", "newsmon.app.commands.stories",
+            "recent stories across languages, their articles grouped by language and outlet affiliation"),
     Command("es", "newsmon.app.commands.es", "the Elasticsearch index template and alias: setup, reindex, status"),
     Command("kibana", "newsmon.app.commands.kibana",
             "Kibana's newsmon data view, saved searches and dashboard: import"),

@@ -120,6 +120,11 @@ class AlertRule(_Strict):
     min_relevance: float = Field(default=0.0, ge=0.0, le=1.0)
     channels: list[str] = Field(min_length=1)
     mode: Literal["instant", "hourly", "daily"] = "instant"
+    # story: one alert per event-level story (copies and translations); cluster: one per copy cluster.
+    group_by: Literal["story", "cluster"] = "story"
+    # true: alert when a story the rule matches reaches a new language or a state-controlled outlet, instead
+    # of when it first appears (newsmon/alerts/pickup.py).
+    pickup: bool = False
     enabled: bool = True
 
     @field_validator("query")

@@ -38,6 +38,7 @@ DOCUMENT_FIELDS = (
     "cluster_id",
     "duplicate_of",
     "dup_reason",
+    "story_id",
 )
 
 
@@ -92,6 +93,7 @@ def article_to_document(article: Article) -> dict[str, Any]:
         "cluster_id": article.cluster_id,
         "duplicate_of": article.duplicate_of,
         "dup_reason": article.dup_reason,
+        "story_id": article.story_id,
     }
 
 
@@ -134,4 +136,5 @@ def document_to_article(doc: dict[str, Any]) -> Article:
         cluster_id=doc.get("cluster_id"),
         duplicate_of=doc.get("duplicate_of"),
         dup_reason=doc.get("dup_reason"),
+        story_id=doc.get("story_id"),
     )

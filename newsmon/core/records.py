@@ -154,6 +154,7 @@ class Article:
     cluster_id: str | None = None
     duplicate_of: str | None = None
     dup_reason: str | None = None
+    story_id: str | None = None  # the event-level story (newsmon/store/stories.py): copies and translations of one event
     fingerprint: tuple[int, ...] = field(default=(), repr=False)
 
     @property

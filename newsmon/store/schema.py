@@ -164,6 +164,52 @@ dedup_lock = Table(
     Column("generation", Integer, nullable=False, default=0),
 )
 
+# ---------------------------------------------------------------- event-level stories (newsmon/store/stories.py)
+# Added by revision 0003 (newsmon/store/migrations/versions/v0003_stories.py).
+
+# One row per story: its oldest article gives it its id; languages and outlets are what `newsmon stories`,
+# search and digests show about it.
+stories = Table(
+    "stories",
+    metadata,
+    Column("story_id", String(64), primary_key=True),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("first_article_id", String(64), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("size", Integer, nullable=False, default=1),
+    Column("languages", JSON, nullable=False),
+    Column("outlets", JSON, nullable=False),
+)
+
+# One row per clustered article: its story (changed only when its story merges into an older one), what
+# a listing shows about it, and the signals its pair decisions compare (newsmon.enrich.story_signals).
+story_members = Table(
+    "story_members",
+    metadata,
+    Column("article_id", String(64), primary_key=True),
+    Column("story_id", String(64), nullable=False, index=True),
+    Column("cluster_id", String(64), nullable=False, index=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("language", String(16)),
+    Column("source", String(256)),
+    Column("affiliation", String(32)),
+    Column("title", Text),
+    Column("url", Text),
+    Column("signals", JSON, nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+)
+
+# Blocking keys: which articles of which day carry a date, quantity, name or entity (the candidates a new
+# article is compared with are the rows of its keys within the time window, never the whole archive).
+story_keys = Table(
+    "story_keys",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    Column("day", Integer, primary_key=True),  # days since 1970-01-01 of the article's seen_at
+    Column("article_id", String(64), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
 # ---------------------------------------------------------------- embedded search index (newsmon/store/sqlite_index.py)
 
 # search_docs, its FTS5 index search_fts and their triggers exist on SQLite only. They are created by

@@ -9,21 +9,26 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from newsmon.app.stages.poll import load_pack
 from newsmon.core.errors import UserError
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.core.text import json_dumps
 from newsmon.enrich.dedup import content_hash, fingerprint
+from newsmon.enrich.topic import TopicPack, tag
 from newsmon.ingest.urls import UrlError, article_id, canonical_url
 from newsmon.store.clusters import assign_clusters
 from newsmon.store.db import open_engine
 from newsmon.store.scratch import scratch_engine
+from newsmon.store.stories import assign_stories
 
 
 def register(p: argparse.ArgumentParser) -> None:
     p.description = (
-        "Reads one JSON object per line (url, title, text, optional ISO 8601 published_at) and writes one per "
-        "input line: id, canonical_url, cluster_id, duplicate_of, dup_reason (url | exact | near | null). "
+        "Reads one JSON object per line (url, title, text, optional ISO 8601 published_at, optional language and "
+        "entities) and writes one per input line: id, canonical_url, cluster_id, duplicate_of, dup_reason "
+        "(url | exact | near | null) and story_id (the event-level story: copies and translations of one event; "
+        "entities come from the topic tagger unless the line gives them). "
         "A line that cannot be clustered (not JSON, no url or text, a bad URL or date) is answered in its place "
         "with {\"line\", \"error\"}, and the others are clustered. "
         "By default the clusters live only for this run; --state-db also matches against, and records in, "
@@ -63,8 +68,11 @@ def _item(line: str) -> dict[str, Any]:
     for name in ("url", "text"):
         if not isinstance(item.get(name), str) or not item[name].strip():
             raise BadLine(f"missing or empty string field {name!r}")
-    if item.get("title") is not None and not isinstance(item["title"], str):
-        raise BadLine("title must be a string")
+    for name in ("title", "language"):
+        if item.get(name) is not None and not isinstance(item[name], str):
+            raise BadLine(f"{name} must be a string")
+    if not isinstance(item.get("entities") or [], list) or not all(isinstance(e, str) for e in item.get("entities") or []):
+        raise BadLine("entities must be a list of strings")
     try:
         item["_canonical"] = canonical_url(item["url"])
     except UrlError as exc:
@@ -84,8 +92,9 @@ def read_items(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | Bad
             yield number, bad
 
 
-def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime) -> list[dict[str, Any]]:
-    """The ingestion layers on plain objects: canonical URL → id, then newsmon.store.clusters for text identity."""
+def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime, pack: TopicPack | None = None) -> list[dict[str, Any]]:
+    """The ingestion layers on plain objects: canonical URL → id, newsmon.store.clusters for text identity, then
+    newsmon.store.stories for the event (entities from `pack`'s tagger unless the line gives them)."""
     articles: list[Article] = []
     ids: list[str] = []
     first_by_id: dict[str, int] = {}
@@ -98,14 +107,19 @@ def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime) -> list[d
         first_by_id[identifier] = position
         text = item["text"]
         host = canonical.split("/")[2]
+        title = item.get("title") or ""
+        language = (item.get("language") or "").lower() or None
+        entities = tuple(item.get("entities") or (tag(pack, title, text, language).entities if pack else ()))
         articles.append(
             Article(
                 id=identifier,
                 url=item["url"],
                 canonical_url=canonical,
                 source=host,
-                title=item.get("title") or "",
+                title=title,
                 text=text,
+                language=language,
+                entities=entities,
                 # Undated items keep their input order after every dated one.
                 fetched_at=now + timedelta(microseconds=position),
                 published_at=item["_published_at"],
@@ -113,25 +127,25 @@ def dedup_items(items: list[dict[str, Any]], conn: Any, now: datetime) -> list[d
                 fingerprint=fingerprint(text),
             )
         )
-    assigned = {a.id: a for a in assign_clusters(conn, articles, now)}
+    assigned = {a.id: a for a in assign_stories(conn, assign_clusters(conn, articles, now), now)}
     out = []
     for position, identifier in enumerate(ids):
         article = assigned[identifier]
         if first_by_id[identifier] != position:
             # Same canonical URL as an earlier line: one document, reported as a URL duplicate of it.
             out.append({"id": article.id, "canonical_url": article.canonical_url, "cluster_id": article.cluster_id,
-                        "duplicate_of": article.id, "dup_reason": "url"})
+                        "duplicate_of": article.id, "dup_reason": "url", "story_id": article.story_id})
             continue
         out.append({"id": article.id, "canonical_url": article.canonical_url, "cluster_id": article.cluster_id,
-                    "duplicate_of": article.duplicate_of, "dup_reason": article.dup_reason})
+                    "duplicate_of": article.duplicate_of, "dup_reason": article.dup_reason, "story_id": article.story_id})
     return out
 
 
-def answer_lines(lines: Iterable[str], conn: Any, now: datetime) -> tuple[list[dict[str, Any]], int]:
+def answer_lines(lines: Iterable[str], conn: Any, now: datetime, pack: TopicPack | None = None) -> tuple[list[dict[str, Any]], int]:
     """One output object per input line, in order (an error object for a bad line), and how many were bad."""
     read = list(read_items(lines))
     good = [item for _, item in read if not isinstance(item, BadLine)]
-    results = iter(dedup_items(good, conn, now))
+    results = iter(dedup_items(good, conn, now, pack))
     out = [{"line": number, "error": str(item)} if isinstance(item, BadLine) else next(results)
            for number, item in read]
     return out, len(read) - len(good)
@@ -152,7 +166,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings.database_url) if args.state_db else scratch_engine()
     try:
         with engine.begin() as conn:
-            results, bad = answer_lines(handle, conn, datetime.now(UTC))
+            results, bad = answer_lines(handle, conn, datetime.now(UTC), load_pack(settings))
     finally:
         if handle is not sys.stdin:
             handle.close()

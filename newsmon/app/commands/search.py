@@ -13,7 +13,8 @@ from newsmon.core.settings import Settings
 from newsmon.core.text import json_dumps, markup
 from newsmon.store.backends import open_index
 from newsmon.store.db import open_engine
-from newsmon.store.index import SearchQuery
+from newsmon.store.index import SearchHit, SearchQuery
+from newsmon.store.stories import StoryGroup, group_by_story
 
 
 def parse_since(value: str) -> datetime:
@@ -67,7 +68,9 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sort", choices=("relevance", "date"), default="relevance",
                    help="best matches first (default), or newest first")
     p.add_argument("-n", "--limit", type=_positive, default=20, help="how many results (default 20)")
-    p.add_argument("--json", action="store_true", help="JSON lines instead of a listing")
+    p.add_argument("--each", action="store_true",
+                   help="one row per article instead of one per story (a story joins copies and translations)")
+    p.add_argument("--json", action="store_true", help="JSON lines (one per article, with its story) instead of a listing")
     p.set_defaults(func=run)
 
 
@@ -76,18 +79,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         q=with_keyword_filters(" ".join(args.query), "entities", tuple(args.entity)), since=args.since, languages=tuple(args.lang), sources=tuple(args.source),
         subtopics=tuple(args.subtopic), on_topic=True if args.on_topic else None, limit=args.limit, sort=args.sort,
     )
-    index = open_index(settings, open_engine(settings.database_url))
+    engine = open_engine(settings.database_url)
+    index = open_index(settings, engine)
     try:
         hits = index.search(query)
     finally:
         index.close()
+    groups = group_by_story(engine, hits)
     if args.json:
-        for h in hits:
-            print(json_dumps({**h.__dict__, "published_at": h.published_at.isoformat() if h.published_at else None}))
+        for group in groups:
+            story = group.summary
+            for h in group.hits:
+                print(json_dumps({**h.__dict__, "published_at": h.published_at.isoformat() if h.published_at else None,
+                                  "story_id": group.story_id, "story_languages": list(story.languages) if story else [],
+                                  "story_outlets": list(story.outlets) if story else []}))
         return 0
     console = Console(highlight=False)
     if not hits:
         console.print(f"no articles match {markup(repr(query.q))}")
+        return 0
+    if not args.each:
+        for group in groups:
+            _print_story(console, group)
+        console.print(f"{len(hits)} result(s) in {len(groups)} stories")
         return 0
     for h in hits:
         when = h.published_at.strftime("%Y-%m-%d %H:%M UTC") if h.published_at else "date unknown"
@@ -98,3 +112,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"  [dim]{markup(h.snippet)}[/]")
     console.print(f"{len(hits)} result(s)")
     return 0
+
+
+def _print_hit(console: Console, h: SearchHit, indent: str = "") -> None:
+    when = h.published_at.strftime("%Y-%m-%d %H:%M UTC") if h.published_at else "date unknown"
+    tag = "[green]LT–BY[/]" if h.on_topic else "[dim]other[/]"
+    console.print(f"{indent}[bold]{markup(h.title)}[/]  {tag}")
+    console.print(f"{indent}  {markup(h.source)} · {when} · {markup(h.language or '?')} · {markup(h.url)}")
+
+
+def _print_story(console: Console, group: StoryGroup) -> None:
+    """One row per story: its best hit, then the languages and outlets the whole story reached, then its other hits."""
+    best = group.hits[0]
+    _print_hit(console, best)
+    story = group.summary
+    if story is not None and story.size > 1:
+        console.print(f"  [cyan]story[/]: {story.size} articles · {len(story.outlets)} outlet(s) in "
+                      f"{', '.join(markup(lang) for lang in story.languages) or '?'}: "
+                      f"{', '.join(markup(o) for o in story.outlets)}")
+    console.print(f"  [dim]{markup(best.snippet)}[/]")
+    for other in group.hits[1:]:
+        console.print(f"  also: {markup(other.source)} · {markup(other.language or '?')} · {markup(other.title)}")

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from newsmon.alerts.outbox import AlertDeliveryError, OutboxCounts, deliver_pending, enqueue_matches
+from newsmon.alerts.pickup import enqueue_pickups
 from newsmon.app.stages.counts import Counts, recorded, utcnow
 from newsmon.app.stages.index import articles_in_status
 from newsmon.core.config import load_alert_rules
@@ -30,11 +31,12 @@ def send_alerts(settings: Settings, now: datetime | None = None, *, raise_on_fai
             fresh = sorted(articles_in_status(conn, "indexed", alerted=False),
                            key=lambda a: (a.published_at or a.fetched_at, a.id))
             queued = enqueue_matches(conn, rules, fresh, now)
+            picked = enqueue_pickups(conn, rules, fresh, now)
             if fresh:
                 conn.execute(update(articles).where(articles.c.id.in_([a.id for a in fresh])).values(alerted=True))
         delivered = deliver_pending(engine, rules, settings, now)
         for name in (Count.MATCHED, Count.ENQUEUED, Count.ALREADY_ALERTED):
-            counts.add(name, getattr(queued, name))
+            counts.add(name, getattr(queued, name) + getattr(picked, name))
         _add_delivery(counts, delivered)
     # Raised after the with: the run is recorded with what failed, then the task fails and is retried.
     _raise_if_undelivered(delivered, raise_on_failure)

@@ -1,4 +1,4 @@
-"""Index: staged articles joined to story clusters, then created in the search index (an existing id is a duplicate)."""
+"""Index: staged articles joined to copy clusters and event-level stories, then created in the search index (an existing id is a duplicate)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from newsmon.store.backends import open_index
 from newsmon.store.clusters import assign_clusters, take_dedup_lock
 from newsmon.store.db import open_engine
 from newsmon.store.schema import articles
+from newsmon.store.stories import assign_stories
 
 # What each duplicate kind of the cluster step is counted as.
 _DUPLICATE_COUNTS = {"exact": Count.DUPLICATES_EXACT, "near": Count.DUPLICATES_NEAR}
@@ -50,7 +51,9 @@ def _cluster(engine: Engine, counts: Counts, now: datetime) -> None:
         staged = [replace(a, fingerprint=fingerprint(a.text)) for a in articles_in_status(conn, "staged")]
         if not staged:
             return
-        for article in assign_clusters(conn, staged, now):
+        # Stories after copy clusters, in the same transaction and under the same lock: a copy joins its
+        # cluster's story, and a translation the story of its event.
+        for article in assign_stories(conn, assign_clusters(conn, staged, now), now):
             conn.execute(
                 update(articles).where(articles.c.id == article.id).values(
                     status="clustered", cluster_id=article.cluster_id, duplicate_of=article.duplicate_of,
