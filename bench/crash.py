@@ -19,10 +19,11 @@ clean run:
   documents beyond one per article;
 - clusters: the partition of articles into stories;
 - the alert outbox: (rule, story) rows sent; anything pending, sending or failed is a lost alert;
-- channels: what each received, by idempotency key: the Message-ID for mail; for the file channel and the
-  webhook, (rule, story cluster) from the line's fields / from the alert's URL (their payloads do not carry
-  a key of their own yet). A key received twice is a repeat; a repeat is expected only when the outbox row
-  of that key was left `sending` by the kill (a channel took it just before), and is reported otherwise.
+- channels: what each received, by idempotency key: the Message-ID for mail (`<rule>.<copy cluster>`); for
+  the file channel and the webhook, (rule, copy cluster) from the line's fields / from the alert's URL (their
+  payloads do not carry a key of their own yet). A key received twice is a repeat; a repeat is expected only
+  when the outbox row of that key was left `sending` by the kill (a channel took it just before), and is
+  reported otherwise.
 
 Printed: kills per point and per stage, lost / duplicate documents, cluster differences, lost alerts,
 repeats per channel (and whether each had a claimed row), leftover processes of killed runs.
@@ -350,8 +351,11 @@ def sending_keys(home: Path) -> set[tuple[str, str]]:
     engine = create_engine(f"sqlite:///{path}")
     try:
         with engine.connect() as conn:
+            # Keyed as the channels are: the Message-ID, the file line and the webhook's article name the copy
+            # cluster of the alerting article (the payload's), while a story rule's outbox row is `story:<id>`.
             return {(r, c) for r, c in conn.execute(text(
-                "SELECT rule, cluster_id FROM alert_outbox WHERE status = 'sending'")).all()}
+                "SELECT rule, coalesce(json_extract(payload, '$.cluster_id'), cluster_id) FROM alert_outbox "
+                "WHERE status = 'sending'")).all()}
     except Exception:  # no outbox table yet: killed before the schema was made
         return set()
     finally:
