@@ -60,5 +60,5 @@ def test_the_alert_counts_the_other_outlets_of_the_story_not_its_copies(tmp_path
               _copy(3, "baltic-wire", STORY), _copy(4, "north-daily", OTHER), _copy(5, "north-daily", OTHER)]
     bodies = _mail_bodies(tmp_path, copies)
     assert len(bodies) == 2
-    assert "also reported by 1 other outlet(s)" in bodies["a1"]  # baltic-wire; the second north-daily copy is no outlet
+    assert "also reported by 1 other outlet: baltic-wire" in bodies["a1"]  # baltic-wire; the second north-daily copy is no outlet
     assert "also reported by" not in bodies["a4"]  # two copies, both from the outlet that is alerted

@@ -10,8 +10,9 @@ from typing import ClassVar
 
 import pytest
 
-from newsmon.alerts.channels import Alert, deliver
+from newsmon.alerts.channels import deliver
 from newsmon.alerts.match import ArticleView, rule_matches
+from newsmon.alerts.message import Message, Outlet, StoryEntry
 from newsmon.core.config import AlertRule
 from newsmon.core.records import Article, TopicResult
 from newsmon.core.settings import load_settings
@@ -78,12 +79,15 @@ def webhook():
 
 def test_a_json_webhook_channel_posts_the_alert_to_a_real_receiver(webhook):
     port = webhook.server_address[1]
-    alert = Alert(rule="checkpoints", subject="[newsmon] checkpoints: Medininkai closed", body="Medininkai closed\n",
-                  message_id="<x@newsmon>")
-    deliver(f"json://127.0.0.1:{port}/hooks/newsmon", alert, load_settings())
+    entry = StoryEntry(key="story:x", article_id="x", title="Medininkai closed", url="https://example.org/x",
+                       outlet=Outlet("lrt-en", "LRT English"), published_at=AT, language="en")
+    message = Message(rule="checkpoints", kind="instant", key="checkpoints.story:x", entries=(entry,), created_at=AT)
+    deliver(f"json://127.0.0.1:{port}/hooks/newsmon", message, load_settings())
     path, payload = _Receiver.received[0]
     assert path == "/hooks/newsmon"
-    assert payload["title"] == alert.subject and "Medininkai closed" in payload["message"]
+    # The envelope Apprise's json:// posted stays, beside the versioned document.
+    assert payload["title"] == "[newsmon] checkpoints: Medininkai closed" and "Medininkai closed" in payload["message"]
+    assert payload["schema"] == "newsmon.alert/1" and payload["stories"][0]["outlet"]["name"] == "LRT English"
 
 
 def test_rules_with_date_maths_and_field_groups_match_and_broken_dates_are_refused_on_load(tmp_path):

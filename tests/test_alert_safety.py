@@ -29,7 +29,8 @@ AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 BOT_SECRET = "AAHnewsmonMadeUpBotSecretQ7xZ0k3Lw9"
 TELEGRAM_URL = f"tgram://123456789:{BOT_SECRET}/987654"
 HOSTILE_TITLE = 'Medininkai closed <img src=x onerror="alert(1)">'
-HOSTILE_LEAD = 'Queues at the border. <a href="javascript:alert(2)">Read more</a> <script>alert(3)</script>'
+# One sentence holding the rule's word, so the alert quotes all of it (alerts quote the sentences that matched).
+HOSTILE_LEAD = 'Queues at Medininkai <a href="javascript:alert(2)">Read more</a> <script>alert(3)</script>'
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -290,3 +291,14 @@ def test_a_story_title_with_a_line_break_arrives_as_a_one_line_mail_subject(tmp_
     [mail] = messages
     assert mail["Bcc"] is None
     assert str(mail["Subject"]) == "[newsmon] desk: Medininkai closed Bcc: everyone@example.org"
+
+
+def test_a_webhook_that_takes_the_alert_leaves_no_part_of_its_url_in_the_logs(tmp_path, caplog, webhook):
+    caplog.set_level(logging.DEBUG)
+    settings = _settings(tmp_path)
+    url = f"json://hookuser:hookSecretPw@127.0.0.1:{webhook.server_address[1]}/hooks/hookSecretPath"
+    rule = AlertRule(name="desk", query="medininkai", channels=[url])
+    _queue(settings, rule, _article())
+    assert deliver_pending(open_engine(settings.database_url), [rule], settings, AT).sent == 1
+    assert len(webhook.received) == 1
+    assert "hookSecret" not in caplog.text and "hookuser" not in caplog.text

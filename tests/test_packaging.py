@@ -49,7 +49,9 @@ def test_the_wheel_installs_one_import_package_named_newsmon(wheel: zipfile.ZipF
 
 @pytest.mark.parametrize("path", ["newsmon/store/es_mapping.json", "newsmon/ingest/http.py", "newsmon/ingest/extract.py",
                                   "newsmon/enrich/topic/score.py", "newsmon/enrich/dedup.py", "newsmon/store/migrations/env.py",
-                                  "newsmon/store/migrations/versions/v0001_baseline.py"])
+                                  "newsmon/store/migrations/versions/v0001_baseline.py",
+                                  "newsmon/alerts/templates/message.txt", "newsmon/alerts/templates/message.html",
+                                  "newsmon/alerts/templates/chat.md", "newsmon/alerts/templates/telegram.html"])
 def test_the_mapping_the_migrations_and_the_symlinked_stages_are_real_files_in_the_wheel(wheel: zipfile.ZipFile, path: str) -> None:
     info = wheel.getinfo(path)
     assert not stat.S_ISLNK(info.external_attr >> 16), f"{path} is a symlink in the wheel"

@@ -1,21 +1,22 @@
-"""Alert delivery channels: a JSON-lines file, SMTP mail, and every Apprise URL (Slack, Telegram, Teams, json://)."""
+"""Alert delivery channels: a JSON-lines file, SMTP mail, a JSON webhook, and every Apprise URL (Slack, Telegram, Teams)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import httpx
+
+from newsmon.alerts import render
+from newsmon.alerts.message import Message
 from newsmon.core.channel_urls import SCHEME_RE, describe_channel, url_pieces
 from newsmon.core.errors import Unavailable
 from newsmon.core.settings import Settings
@@ -25,22 +26,8 @@ class DeliveryError(Unavailable):
     """A channel could not take the alert now; the outbox retries it with backoff."""
 
 
-@dataclass(frozen=True)
-class Alert:
-    rule: str
-    subject: str
-    body: str
-    message_id: str  # stable per (rule, story) so a mail client folds an accidental resend
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _HIDDEN = "***"
-
-
-def one_line(text: str) -> str:
-    """Text fit for a mail header or a title: line breaks and other control characters become single spaces."""
-    return " ".join(_CONTROL_RE.sub(" ", text).split())
+one_line = render.one_line  # text fit for a mail header: kept here for the callers that import it from channels
 
 
 def redact(text: str, secrets: set[str]) -> str:
@@ -81,7 +68,8 @@ class _RedactLogs(logging.Filter):
 # The loggers that see channel URLs while sending. Named in full because a logger's filter only sees records
 # created on that very logger, and urllib3's may not exist yet the first time Apprise is imported.
 _LIBRARY_LOGGERS = ("apprise", "requests", "urllib3", "urllib3.connectionpool", "urllib3.connection",
-                    "urllib3.util.retry", "urllib3.response")
+                    "urllib3.util.retry", "urllib3.response", "httpx", "httpcore", "httpcore.connection",
+                    "httpcore.http11")
 
 
 @contextmanager
@@ -99,13 +87,13 @@ def _redacted_library_logs(secrets: set[str]) -> Iterator[None]:
             logger.removeFilter(log_filter)
 
 
-def deliver(url: str, alert: Alert, settings: Settings) -> None:
-    """Send one alert to one channel URL. Every failure, of any kind, is a DeliveryError (retryable) that names
+def deliver(url: str, message: Message, settings: Settings) -> None:
+    """Send one message to one channel URL, rendered as that channel takes it. Every failure, of any kind, is a DeliveryError (retryable) that names
     the channel as describe_channel shows it and carries no part of its secrets."""
     secrets = channel_secrets(url, settings)
     try:
         with _redacted_library_logs(secrets):
-            _send(url, alert, settings)
+            _send(url, message, settings)
     except Exception as exc:  # whatever a channel raises must reach the outbox's retry and give-up accounting
         reason = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
         # `from None`: the original exception's text, which may quote the URL, stays out of every traceback.
@@ -121,13 +109,16 @@ def _is_smtp_channel(url: str) -> bool:
     return scheme in ("smtp", "smtps") or (scheme == "mailto" and not rest.startswith("//"))
 
 
-def _send(url: str, alert: Alert, settings: Settings) -> None:
-    if urlsplit(url).scheme.lower() == "file":
-        _deliver_file(url, alert, settings)
+def _send(url: str, message: Message, settings: Settings) -> None:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
+        _deliver_file(url, message, settings)
     elif _is_smtp_channel(url):
-        _deliver_smtp(url, alert, settings)
+        _deliver_smtp(url, message, settings)
+    elif scheme in ("json", "jsons"):
+        _deliver_webhook(url, message, settings)
     else:
-        _deliver_apprise(url, alert)
+        _deliver_apprise(url, message)
 
 
 def file_channel_path(url: str, settings: Settings) -> Path:
@@ -138,11 +129,11 @@ def file_channel_path(url: str, settings: Settings) -> Path:
     return path if path.is_absolute() else settings.state_path / path
 
 
-def _deliver_file(url: str, alert: Alert, settings: Settings) -> None:
+def _deliver_file(url: str, message: Message, settings: Settings) -> None:
     path = file_channel_path(url, settings)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"rule": alert.rule, "subject": alert.subject, **alert.payload}, ensure_ascii=False)
+        line = render.document_json(message)  # one line: json.dumps escapes every line break inside strings
         with path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()
@@ -151,7 +142,7 @@ def _deliver_file(url: str, alert: Alert, settings: Settings) -> None:
         raise DeliveryError(f"cannot append the alert to {path}: {exc}") from exc
 
 
-def _deliver_smtp(url: str, alert: Alert, settings: Settings) -> None:
+def _deliver_smtp(url: str, message: Message, settings: Settings) -> None:
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     if parts.scheme == "mailto":
@@ -165,13 +156,7 @@ def _deliver_smtp(url: str, alert: Alert, settings: Settings) -> None:
         password = unquote(parts.password) if parts.password else settings.smtp_password
     if not recipients:
         raise DeliveryError("no recipients; add ?to=someone@example.org")
-    msg = EmailMessage()
-    msg["From"] = query.get("from", settings.mail_from)
-    msg["To"] = ", ".join(recipients)
-    msg["Subject"] = one_line(alert.subject)
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = alert.message_id
-    msg.set_content(alert.body)
+    msg = _mail(message, query.get("from", settings.mail_from), recipients)
     starttls = query.get("starttls", "yes" if settings.smtp_starttls else "no").lower() in ("1", "yes", "true")
     try:
         smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
@@ -188,12 +173,54 @@ def _deliver_smtp(url: str, alert: Alert, settings: Settings) -> None:
                             "check the channel URL and the NEWSMON_SMTP_* settings") from exc
 
 
-def _deliver_apprise(url: str, alert: Alert) -> None:
-    import apprise
+def _mail(message: Message, sender: str, recipients: list[str]) -> EmailMessage:
+    """One multipart/alternative mail: the plain-text part first, the HTML part last (the one clients prefer)."""
+    rendered = render.render(message)
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = rendered.subject  # one line: render.subject removes every control character
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = message.message_id
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    return msg
+
+
+def _deliver_webhook(url: str, message: Message, settings: Settings) -> None:
+    """json://host[:port]/path (jsons:// for https): POST the JSON document, its key also as Idempotency-Key.
+
+    Apprise's json:// would wrap the body in its own envelope; the document keeps that envelope's title, message
+    and type, so receivers written for it keep working. `+Name=value` query items become headers, as in Apprise."""
+    parts = urlsplit(url)
+    target = f"{'https' if parts.scheme.lower() == 'jsons' else 'http'}://{parts.hostname}"
+    target += f":{parts.port}" if parts.port else ""
+    target += parts.path or "/"
+    query = parse_qs(parts.query, keep_blank_values=True)
+    headers = {"Idempotency-Key": message.key, "User-Agent": settings.user_agent}
+    headers |= {k[1:]: v[-1] for k, v in query.items() if k.startswith("+")}
+    auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
+    body = render.document_json(message).encode("utf-8")
+    try:
+        response = httpx.post(target, content=body, headers={**headers, "Content-Type": "application/json"},
+                              auth=auth, timeout=settings.smtp_timeout_s)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"the webhook could not be reached: {type(exc).__name__}") from exc
+    if not response.is_success:
+        raise DeliveryError(f"the webhook answered HTTP {response.status_code}")
+
+
+def _deliver_apprise(url: str, message: Message) -> None:
+    import apprise  # on first use: most commands never send a chat message (docs/ARCHITECTURE.md)
 
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise DeliveryError("not a channel URL Apprise understands; see the Apprise URL list")
-    # body_format=TEXT: the body is publisher text, so HTML channels (mail) get it escaped, never as live markup.
-    if not notifier.notify(body=alert.body, title=one_line(alert.subject), body_format=apprise.NotifyFormat.TEXT):
+    fmt = render.chat_format(url)
+    body = render.chat(message, fmt)
+    # The body's format is declared, so Apprise converts it for the service; publisher text in it is escaped for
+    # that format by the templates. Any other scheme gets TEXT, which HTML channels (mail) escape themselves.
+    body_format = {"markdown": apprise.NotifyFormat.MARKDOWN, "html": apprise.NotifyFormat.HTML}.get(
+        fmt, apprise.NotifyFormat.TEXT)
+    if not notifier.notify(body=body, title=render.subject(message), body_format=body_format):
         raise DeliveryError("the channel refused the alert or could not be reached")

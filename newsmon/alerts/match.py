@@ -7,6 +7,7 @@ same whichever search backend is configured: `salcininkai` matches `Šalčinink�
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from newsmon.core.config import AlertRule
@@ -62,15 +63,18 @@ class _FieldTokens(dict):
         return made
 
 
-def _query_tokens(value: str, language: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def query_tokens(value: str, language: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     folded = tuple(fold(t) for t in tokenize(value))
     return folded, tuple(stem(t, language) for t in folded)
 
 
-def _contains(tokens: _Tokens, folded: tuple[str, ...], stems: tuple[str, ...], prefix: bool) -> bool:
+def occurrences(tokens: _Tokens, folded: tuple[str, ...], stems: tuple[str, ...], prefix: bool) -> Iterator[int]:
+    """Where a term's words occur in a field's tokens (the index of each occurrence's first token).
+
+    A word matches when its folded form or its stem is the same; with `prefix` the last word is a prefix."""
     n = len(folded)
     if n == 0:
-        return False
+        return
     for i in range(len(tokens.folded) - n + 1):
         ok = True
         for j in range(n):
@@ -83,8 +87,12 @@ def _contains(tokens: _Tokens, folded: tuple[str, ...], stems: tuple[str, ...], 
             if not ok:
                 break
         if ok:
-            return True
-    return False
+            yield i
+
+
+def _contains(tokens: _Tokens, folded: tuple[str, ...], stems: tuple[str, ...], prefix: bool) -> bool:
+    # A generator, so matching stops at the first occurrence; highlighting (highlight.py) walks them all.
+    return next(occurrences(tokens, folded, stems, prefix), None) is not None
 
 
 def _eval(node: Node, view: ArticleView) -> bool:
@@ -96,7 +104,7 @@ def _eval(node: Node, view: ArticleView) -> bool:
     if isinstance(node, Negated):
         return not _eval(node.part, view)
     if isinstance(node, TextTerm):
-        folded, stems = _query_tokens(node.text, view.language)
+        folded, stems = query_tokens(node.text, view.language)
         columns = (node.field,) if node.field else TEXT_FIELDS
         return any(_contains(view.fields[c], folded, stems, node.prefix) for c in columns)
     if isinstance(node, KeywordTerm):

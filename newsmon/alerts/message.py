@@ -65,6 +65,7 @@ class Message:
     entries: tuple[StoryEntry, ...]
     created_at: datetime
     more: int = 0  # stories held beyond those shown ("+N more")
+    period: str | None = None  # a digest's period as its rule names it ("hourly", "daily"): the subject says it
 
     @property
     def message_id(self) -> str:

@@ -14,19 +14,21 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from newsmon.alerts.channels import Alert, DeliveryError, deliver
+from newsmon.alerts.channels import DeliveryError, deliver
+from newsmon.alerts.highlight import passages
 from newsmon.alerts.match import ArticleView, rule_matches
+from newsmon.alerts.message import Message, Outlet, Segment, StoryEntry
 from newsmon.core.config import AlertRule
+from newsmon.core.documents import parse_datetime
 from newsmon.core.errors import Unavailable
 from newsmon.core.outcomes import Count
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
-from newsmon.core.text import subject_title
 from newsmon.store.clusters import cluster_info
 from newsmon.store.db import insert_ignore
 from newsmon.store.schema import alert_outbox
@@ -108,8 +110,9 @@ def channel_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
-def payload_of(view: ArticleView) -> dict[str, object]:
-    """What an alert shows about one article, taken from the document the rules were matched on."""
+def payload_of(view: ArticleView, rule: AlertRule) -> dict[str, object]:
+    """What an alert shows about one article, taken from the document the rules were matched on; `passages` are
+    the sentences holding the rule's own words, as [[text, hit], …] segments (newsmon/alerts/highlight.py)."""
     doc = view.doc
     return {
         "article_id": doc["id"],
@@ -118,6 +121,7 @@ def payload_of(view: ArticleView) -> dict[str, object]:
         "relevance": round(doc["relevance"], 3),
         "matched": sorted({m["surface"] for m in doc["matched"]})[:12],
         "lead": " ".join(doc["text"].split()[:60]),
+        "passages": [[[seg.text, seg.hit] for seg in passage] for passage in passages(rule, view)],
     }
 
 
@@ -142,7 +146,7 @@ def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: 
                 "status": "pending",
                 "attempts": 0,
                 "created_at": now,
-                "payload": payload_of(view),
+                "payload": payload_of(view, rule),
             }
             if insert_ignore(conn, alert_outbox, row):
                 counts.enqueued += 1
@@ -171,42 +175,35 @@ def _story_outlets(conn: Connection, cluster_ids: set[str]) -> dict[str, set[str
     return {cluster_id: set(info["outlets"]) for cluster_id, info in cluster_info(conn, cluster_ids).items()}
 
 
-def _story_line(story: StorySummary | None) -> list[str]:
-    """What the story of an alerted article has reached: its outlets and languages (a story of one outlet says nothing)."""
-    if story is None or len(story.outlets) < 2:
-        return []
-    return [f"story: {len(story.outlets)} outlets in {len(story.languages)} language(s) "
-            f"({', '.join(story.languages) or '?'}): {', '.join(story.outlets)}"]
-
-
 def _format(rule: AlertRule, payloads: list[dict], outlets: dict[str, set[str]],
-            stories: dict[str, StorySummary] | None = None) -> Alert:
+            stories: dict[str, StorySummary] | None = None, now: datetime | None = None) -> Message:
+    """The Message of one delivery: one entry per outbox row, its key the Message-ID the rows always had."""
     rows = [{k: v for k, v in p.items() if not k.startswith("_")} for p in payloads]
     stories = stories or {}
-    lines = []
-    for p in rows:
-        story = stories.get(p["article_id"]) if rule.group_by == "story" else None
-        # Other outlets, not other copies: a site that publishes a story twice is still one outlet.
-        others = len((set(story.outlets) if story else outlets.get(p["cluster_id"], set())) - {p["source"]})
-        also = f" · also reported by {others} other outlet(s)" if others else ""
-        lines += [
-            p["title"],
-            *([p["pickup"]] if p.get("pickup") else []),
-            f"{p['source']} · {p['published_at'] or 'publish date unknown'} · {p['language'] or '?'}{also}",
-            *_story_line(story),
-            p["url"],
-            f"relevance {p['relevance']:.2f} · subtopics: {', '.join(p['subtopics']) or '-'} · matched: {', '.join(p['matched']) or '-'}",
-            p["lead"] + " …",
-            "",
-        ]
+    entries = tuple(_entry(rule, p, outlets, stories.get(p["article_id"]) if rule.group_by == "story" else None)
+                    for p in rows)
+    name = rule.name.replace(" ", "_")
     if len(rows) == 1:
-        subject = f"[newsmon] {rule.name}: {subject_title(rows[0]['title'])}"
-        message_id = f"<{rule.name.replace(' ', '_')}.{rows[0]['cluster_id']}{_pickup_suffix(rows[0])}@newsmon>"
+        key, kind = f"{name}.{rows[0]['cluster_id']}{_pickup_suffix(rows[0])}", "instant"
     else:
-        subject = f"[newsmon] {rule.name}: {len(rows)} stories ({rule.mode} digest)"
-        message_id = f"<{rule.name.replace(' ', '_')}.digest.{rows[0]['cluster_id']}.{len(rows)}@newsmon>"
-    payload = {"stories": rows} if len(rows) > 1 else dict(rows[0])
-    return Alert(rule=rule.name, subject=subject, body="\n".join(lines).strip() + "\n", message_id=message_id, payload=payload)
+        key, kind = f"{name}.digest.{rows[0]['cluster_id']}.{len(rows)}", "digest"
+    return Message(rule=rule.name, kind=kind, key=key, entries=entries, created_at=now or datetime.now(UTC),
+                   period=None if rule.mode == "instant" else rule.mode)
+
+
+def _entry(rule: AlertRule, p: dict, outlets: dict[str, set[str]], story: StorySummary | None) -> StoryEntry:
+    # Other outlets, not other copies: a site that publishes a story twice is still one outlet.
+    others = sorted((set(story.outlets) if story else outlets.get(p["cluster_id"], set())) - {p["source"]})
+    published = p.get("published_at")
+    return StoryEntry(
+        key=f"story:{story.story_id}" if story else (p["cluster_id"] or p["article_id"]),
+        article_id=p["article_id"], title=p["title"], url=p["url"],
+        outlet=Outlet(feed_id=p["source"], name=p["source"], language=p.get("language")),
+        published_at=parse_datetime(published) if isinstance(published, str) else published,
+        language=p.get("language"), subtopics=tuple(p.get("subtopics") or ()),
+        passages=tuple(tuple(Segment(text, bool(hit)) for text, hit in passage) for passage in p.get("passages", [])),
+        other_outlets=tuple(Outlet(feed_id=o, name=o) for o in others),
+        kind="pickup" if p.get("pickup") else "alert", note=p.get("pickup"))
 
 
 def _pickup_suffix(payload: dict) -> str:
@@ -270,9 +267,9 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             needing = [r for r in rows if key not in delivered[r["id"]]]
             if not needing:
                 continue
-            alert = _format(rule, [r["payload"] for r in needing], outlets, stories)
+            message = _format(rule, [r["payload"] for r in needing], outlets, stories, now)
             try:
-                deliver(channel, alert, settings)
+                deliver(channel, message, settings)
             except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
                 log.warning("rule %r: %s", rule_name, exc)
                 for r in needing:

@@ -73,7 +73,7 @@ def enqueue_pickups(conn: Connection, rules: Sequence[AlertRule], fresh: Sequenc
                 continue
             counts.matched += 1
             for kind in kinds:
-                payload = {**payload_of(view), "pickup": pickup_note(article, story[0], kind), "pickup_kind": kind}
+                payload = {**payload_of(view, rule), "pickup": pickup_note(article, story[0], kind), "pickup_kind": kind}
                 row = {"rule": rule.name, "cluster_id": f"pickup:{story_id}:{kind}"[:64], "article_id": article.id,
                        "mode": rule.mode, "status": "pending", "attempts": 0, "created_at": now, "payload": payload}
                 if insert_ignore(conn, alert_outbox, row):
