@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_replay import load_pages  # noqa: E402
-from crash import Webhook  # noqa: E402
+from crash import Webhook, mail_text  # noqa: E402
 from loopback_site import LoopbackSite  # noqa: E402
 
 FEEDS = (("wire", 0), ("daily", 0), ("region", 1), ("night", 1))  # feed id, host
@@ -142,7 +142,7 @@ def main() -> int:
         try:
             while time.time() < deadline:
                 for message in list(smtp.messages):
-                    mail_at.setdefault(_url({"message": message.get_content()}), time.time())
+                    mail_at.setdefault(_url_in_text(mail_text(message)), time.time())
                 delivered = {_url(body) for _path, body in hook.received}
                 if publisher.done.is_set() and set(publisher.published) <= delivered and len(mail_at) >= args.articles:
                     break
@@ -160,7 +160,12 @@ def main() -> int:
 
 
 def _url(body: dict) -> str:
-    return next((line for line in body.get("message", "").splitlines() if line.startswith("http")), "")
+    """The alerting article's URL in a webhook's JSON document (newsmon.alert/1)."""
+    return body["stories"][0]["url"] if body.get("stories") else _url_in_text(body.get("message", ""))
+
+
+def _url_in_text(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip().startswith("http")), "")
 
 
 def report(args: argparse.Namespace, published: dict[str, float], indexed: dict[str, float],

@@ -19,11 +19,11 @@ clean run:
   documents beyond one per article;
 - clusters: the partition of articles into stories;
 - the alert outbox: (rule, story) rows sent; anything pending, sending or failed is a lost alert;
-- channels: what each received, by idempotency key: the Message-ID for mail (`<rule>.<copy cluster>`); for
-  the file channel and the webhook, (rule, copy cluster) from the line's fields / from the alert's URL (their
-  payloads do not carry a key of their own yet). A key received twice is a repeat; a repeat is expected only
-  when the outbox row of that key was left `sending` by the kill (a channel took it just before), and is
-  reported otherwise.
+- channels: what each received, by idempotency key: the message key every channel carries (the JSON
+  document's `key` in a file line or webhook body, the mail's Message-ID `<key@newsmon>`). A key received
+  twice is a repeat; a repeat is expected only when the outbox row of that key was left `sending` by the
+  kill (a channel took it just before), and is reported otherwise, as is a repeat whose content differs
+  from the first delivery (apart from the document's `created_at`).
 
 Printed: kills per point and per stage, lost / duplicate documents, cluster differences, lost alerts,
 repeats per channel (and whether each had a claimed row), leftover processes of killed runs.
@@ -314,11 +314,11 @@ class Outcome:
     unfinished_articles: int = 0  # staged or clustered: the run is not done
     sent: set[tuple[str, str]] = field(default_factory=set)
     not_sent: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, cluster, status)
-    channels: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)
+    channels: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
-def read_state(home: Path) -> tuple[Outcome, dict[str, str]]:
-    """The state DB's outcome, and the article URL → cluster map (to key webhook alerts)."""
+def read_state(home: Path) -> Outcome:
+    """The state DB's outcome."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(f"sqlite:///{home / 'var' / 'newsmon.db'}")
@@ -338,12 +338,12 @@ def read_state(home: Path) -> tuple[Outcome, dict[str, str]]:
                 out.sent.add((rule, cluster))
             else:
                 out.not_sent.append((rule, cluster, status))
-        url_cluster = {r.url: r.cluster_id or r.id for r in rows}
     engine.dispose()
-    return out, url_cluster
+    return out
 
 
-def sending_keys(home: Path) -> set[tuple[str, str]]:
+def sending_keys(home: Path) -> set[str]:
+    """The message keys of the outbox rows a kill left `sending` (a channel may have taken them)."""
     from sqlalchemy import create_engine, text
 
     path = home / "var" / "newsmon.db"
@@ -352,9 +352,9 @@ def sending_keys(home: Path) -> set[tuple[str, str]]:
     engine = create_engine(f"sqlite:///{path}")
     try:
         with engine.connect() as conn:
-            # Keyed as the channels are: the Message-ID, the file line and the webhook's article name the copy
-            # cluster of the alerting article (the payload's), while a story rule's outbox row is `story:<id>`.
-            return {(r, c) for r, c in conn.execute(text(
+            # An instant alert's key is `<rule>.<copy cluster of the payload>` (newsmon/alerts/outbox.py), while a
+            # story rule's outbox row is keyed `story:<id>`.
+            return {f"{rule.replace(' ', '_')}.{cluster}" for rule, cluster in conn.execute(text(
                 "SELECT rule, coalesce(json_extract(payload, '$.cluster_id'), cluster_id) FROM alert_outbox "
                 "WHERE status = 'sending'")).all()}
     except Exception:  # no outbox table yet: killed before the schema was made
@@ -363,26 +363,37 @@ def sending_keys(home: Path) -> set[tuple[str, str]]:
         engine.dispose()
 
 
-def channel_keys(home: Path, trial: str, smtp, hook: Webhook,
-                 url_cluster: dict[str, str]) -> dict[str, dict[tuple[str, str], list[str]]]:
-    """What each channel received: idempotency key → the deliveries' contents (to check repeats are identical)."""
-    received: dict[str, dict[tuple[str, str], list[str]]] = {"file": {}, "smtp": {}, "webhook": {}}
+def mail_text(message) -> str:
+    """The plain-text part of a mail (alert mails are text + HTML)."""
+    part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
+    return part.get_content() if part is not None else ""
+
+
+def _document_content(doc: dict) -> str:
+    # created_at is when the message was built: a resend builds it again, and everything else must be equal.
+    return json.dumps({k: v for k, v in doc.items() if k != "created_at"}, sort_keys=True, ensure_ascii=False)
+
+
+def channel_keys(home: Path, trial: str, smtp, hook: Webhook) -> dict[str, dict[str, list[str]]]:
+    """What each channel received: message key → the deliveries' contents (to check repeats are identical).
+
+    The key is the one every channel carries: the JSON document's `key` (file line, webhook body, and the
+    webhook's Idempotency-Key header) and the mail's Message-ID `<key@newsmon>`.
+    """
+    received: dict[str, dict[str, list[str]]] = {"file": {}, "smtp": {}, "webhook": {}}
     alerts = home / "var" / "alerts.jsonl"
     if alerts.exists():
         for line in alerts.read_text(encoding="utf-8").splitlines():
             doc = json.loads(line)
-            received["file"].setdefault((doc["rule"], doc["cluster_id"]), []).append(line)
+            received["file"].setdefault(doc["key"], []).append(_document_content(doc))
     for message in list(smtp.messages):
         if message["To"] == f"{trial}@example.org":
-            rule, cluster = str(message["Message-ID"]).strip("<>").rsplit("@", 1)[0].split(".", 1)
-            content = f"{message['Message-ID']}|{message['Subject']}|{message.get_content()}"
-            received["smtp"].setdefault((rule, cluster), []).append(content)
+            key = str(message["Message-ID"]).strip().strip("<>").removesuffix("@newsmon")
+            content = f"{message['Message-ID']}|{message['Subject']}|{mail_text(message)}"
+            received["smtp"].setdefault(key, []).append(content)
     for path, body in list(hook.received):
         if path == f"/{trial}":
-            rule = body["title"].removeprefix("[newsmon] ").split(":", 1)[0]
-            url = next(line for line in body["message"].splitlines() if line.startswith("http"))
-            content = f"{body['title']}|{body['message']}"
-            received["webhook"].setdefault((rule, url_cluster.get(url, "?" + url)), []).append(content)
+            received["webhook"].setdefault(body["key"], []).append(_document_content(body))
     return received
 
 
@@ -437,8 +448,8 @@ class Harness:
         return self.clean
 
     def _outcome(self, home: Path, trial: str) -> Outcome:
-        out, url_cluster = read_state(home)
-        out.channels = channel_keys(home, trial, self.smtp, self.hook, url_cluster)
+        out = read_state(home)
+        out.channels = channel_keys(home, trial, self.smtp, self.hook)
         return out
 
     def trial(self, *, kill_after_s: float | None = None, kill_at: str | None = None) -> None:
@@ -475,7 +486,7 @@ class Harness:
         self._compare(trial, label, out, claimed)
         shutil.rmtree(home, ignore_errors=True)
 
-    def _compare(self, trial: str, label: str, out: Outcome, claimed: set[tuple[str, str]]) -> None:
+    def _compare(self, trial: str, label: str, out: Outcome, claimed: set[str]) -> None:
         clean, t = self.clean, self.tally
         assert clean is not None
         lost = clean.documents - out.documents
