@@ -6,9 +6,10 @@ A loopback site (its own process) carries four feeds on two hosts. `newsmon run 
 would without Airflow, polling on its schedule: every feed's poll interval is INTERVAL seconds (min, default
 and max), so each pass polls every feed. Meanwhile this script publishes ARTICLES articles at random
 moments over PUBLISH_OVER seconds: the page goes up and the item is added to its feed (with that pubDate).
-The articles are real pages of the shared extraction corpus (NEWSMON_SHARED_DIR): distinct stories, so each
-is its own story cluster and gets its own alert (generated stories from one template would be near-duplicates,
-alerted once per story), and extraction costs what it costs on news pages.
+The articles are real pages of the shared extraction corpus (NEWSMON_SHARED_DIR): distinct pages, so each is
+its own copy cluster, and extraction costs what it costs on news pages (generated stories from one template
+would be near-duplicates). The rule alerts once per copy cluster (`group_by: cluster`): by default a rule
+alerts once per event-level story, and the story join may put two corpus pages together.
 
 It records when each article's search document first appears in the state DB (checked every 0.25 s) and when
 its alert arrives at a loopback webhook and at an SMTP server (aiosmtpd), both running here, and prints
@@ -123,7 +124,9 @@ def main() -> int:
             f"  - id: {name}\n    name: {name}\n    url: {site.base(host)}/{name}.xml\n    language: en\n"
             "    evidence: served by this benchmark's loopback site\n" for name, host in FEEDS))
         (config / "alerts.yaml").write_text(
-            "rules:\n  - name: every-article\n    query: '*'\n    channels:\n"
+            # group_by: cluster, so that an article the story join puts with an earlier one still has an alert
+            # of its own to time (by default a rule alerts once per story).
+            "rules:\n  - name: every-article\n    query: '*'\n    group_by: cluster\n    channels:\n"
             f"      - 'json://127.0.0.1:{hook.port}/latency'\n"
             f"      - 'smtp://127.0.0.1:{smtp.port}/?to=desk@example.org&from=newsmon@example.org'\n")
         env = {**os.environ, "NEWSMON_HOME": str(home), "NEWSMON_CONFIG_DIR": str(config),
