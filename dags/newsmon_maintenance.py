@@ -1,5 +1,5 @@
-"""newsmon_maintenance: daily, upgrade the state DB schema → prune old rows → count articles stuck before the index
-→ refresh statistics.
+"""newsmon_maintenance: daily, upgrade the state DB schema → prune old rows → count articles stuck before the
+index → refresh statistics → report feeds that went silent, fail, moved or are gone to NEWSMON_OPERATOR_CHANNELS.
 
 Wiring only: each task is one call into newsmon.app.maintenance through run_task, imported inside the task,
 so parsing this file touches no store or clock. The steps run one after another so SQLite sees one writer at a time.
@@ -53,6 +53,13 @@ def newsmon_maintenance() -> None:
 
         return run_task(prune)
 
+    @task(execution_timeout=timedelta(minutes=30))
+    def prune_story_keys() -> int:
+        from newsmon.app.airflow_tasks import run_task
+        from newsmon.app.maintenance import prune_story_keys as prune
+
+        return run_task(prune)
+
     @task
     def count_stuck_articles() -> int:
         from newsmon.app.airflow_tasks import run_task
@@ -67,7 +74,17 @@ def newsmon_maintenance() -> None:
 
         return run_task(optimize)
 
-    upgrade_state_db() >> prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> count_stuck_articles() >> optimize_database()
+    # all_done: an operator hears about the feeds even on a day a housekeeping step failed; and a channel
+    # outage (this task retried) never holds the housekeeping back, since it runs last.
+    @task(trigger_rule="all_done")
+    def report_feed_health() -> dict[str, int]:
+        from newsmon.app.airflow_tasks import run_task
+        from newsmon.app.feed_report import report_feed_health as report
+
+        return run_task(report)
+
+    (upgrade_state_db() >> prune_seen_entries() >> prune_sent_alerts() >> prune_lsh_bands() >> prune_story_keys()
+     >> count_stuck_articles() >> optimize_database() >> report_feed_health())
 
 
 newsmon_maintenance()

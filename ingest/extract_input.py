@@ -43,6 +43,16 @@ _HEADER_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_:.\-]+)""", r
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # A document counts as HTML if one of these tags appears near the start (after scripts/comments).
 _HTML_MARKERS_RE = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article|main)[\s>/]", re.IGNORECASE)
+# Labels that say "some bytes" rather than what they are: the page is judged by its bytes instead.
+UNLABELLED_TYPES = frozenset({"application/octet-stream", "binary/octet-stream", "application/unknown", "unknown/unknown"})
+# How the WHATWG MIME Sniffing standard (7.1, "identifying a resource with an unknown MIME type") recognises
+# HTML: after leading whitespace, one of these tags followed by a space or ">". A page that only carries a
+# <p> somewhere in its middle is not "clearly HTML"; an XHTML page's XML declaration may come first.
+_SNIFF_HTML_RE = re.compile(
+    rb"^(?:\xef\xbb\xbf)?[\t\n\x0c\r ]*(?:<\?xml[^>]{0,200}\?>[\t\n\x0c\r ]*)?"
+    rb"<(?:!doctype html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[ >]",
+    re.IGNORECASE,
+)
 # Single-byte Western charsets that servers claim by default even when the bytes are UTF-8.
 _LATIN_DEFAULTS = {"iso8859-1", "latin-1", "cp1252", "ascii"}
 
@@ -183,7 +193,8 @@ def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> str:
 def html_text_from_input(html: bytes | str, headers: Mapping[str, str] | None = None) -> str:
     """Validate and decode one page; raise InputRejected with a short reason for anything that is not HTML."""
     content_type = (_header(headers, "content-type") or "").split(";")[0].strip().lower()
-    if content_type and not content_type.startswith(_HTML_CONTENT_TYPES) and "html" not in content_type:
+    unlabelled = content_type in UNLABELLED_TYPES
+    if content_type and not unlabelled and not content_type.startswith(_HTML_CONTENT_TYPES) and "html" not in content_type:
         raise InputRejected(ExtractionFailure.NOT_HTML, "not HTML: content type", content_type)
     if isinstance(html, str):
         if len(html) > MAX_HTML_BYTES:
@@ -207,6 +218,9 @@ def html_text_from_input(html: bytes | str, headers: Mapping[str, str] | None = 
         control_bytes = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
         if not utf16 and control_bytes > len(sample) // 50:
             raise InputRejected(ExtractionFailure.BINARY_CONTENT, "binary content: control bytes in what should be HTML")
+        if unlabelled and not _SNIFF_HTML_RE.match(body[:1024]):
+            raise InputRejected(ExtractionFailure.NOT_HTML, "not HTML: content type",
+                                f"{content_type}, and the bytes do not start like an HTML page")
         text = decode_html(body, headers)
     if not text.strip():
         raise InputRejected(ExtractionFailure.EMPTY_PAGE, "empty page")

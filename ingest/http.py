@@ -62,10 +62,10 @@ HOST_BACKOFF_STATUSES = frozenset({429, 503})
 DEFAULT_HOST_BACKOFF_S = 60.0
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 # Content types that can never be a feed or an article page: refused before the body is read.
+# application/octet-stream is not among them: misconfigured servers and object stores label real pages and
+# feeds so, and the bytes decide instead (ingest/extract_input.py sniffs them; the feed parser reads them).
 NEVER_TEXT_PREFIXES = ("image/", "audio/", "video/", "font/")
-NEVER_TEXT_TYPES = frozenset(
-    {"application/octet-stream", "application/pdf", "application/zip", "application/gzip", "application/x-gzip"}
-)
+NEVER_TEXT_TYPES = frozenset({"application/pdf", "application/zip", "application/gzip", "application/x-gzip"})
 
 
 class AddressRefused(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -96,21 +98,33 @@ def fill_every_table(engine: Engine) -> OldContent:
         conn.execute(tables["dedup_common_bands"].insert(), [{"band_key": 123456789}])
     if engine.dialect.name == "sqlite":
         SqliteIndex(engine).put_articles(list(clustered))
+        with engine.begin() as conn:  # that newsmon kept the whole document, text included, in search_docs.doc
+            conn.execute(text("UPDATE search_docs SET doc = :doc WHERE id = :id"),
+                         [{"id": a.id, "doc": json.dumps(article_to_document(a), ensure_ascii=False)} for a in clustered])
     return OldContent(feeds, clustered)
 
 
 def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every newsmon table, read back by reflection (whatever the code's table definitions say)."""
+    """Every row of every newsmon table, read back by reflection (whatever the code's table definitions say).
+
+    JSON values are compared as values: search_docs.doc is a TEXT column, read back parsed.
+    """
     tables = _reflect(engine)
     names = TABLES + (SQLITE_TABLES if engine.dialect.name == "sqlite" else ())
     with engine.connect() as conn:
-        return {name: sorted((dict(row._mapping) for row in conn.execute(tables[name].select())), key=repr)
+        return {name: sorted((_parsed(name, dict(row._mapping)) for row in conn.execute(tables[name].select())), key=repr)
                 for name in names}
+
+
+def _parsed(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "doc": json.loads(row["doc"])} if table == "search_docs" else row
 
 
 def _reflect(engine: Engine) -> dict[str, Table]:
     md = MetaData()
-    md.reflect(engine, only=lambda name, _md: name in TABLES + SQLITE_TABLES)
+    with warnings.catch_warnings():  # ix_search_docs_date is on an expression, which reflection leaves out
+        warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
+        md.reflect(engine, only=lambda name, _md: name in TABLES + SQLITE_TABLES)
     return dict(md.tables)
 
 
@@ -122,9 +136,16 @@ def wire_copy_of(old: Article, minutes: int) -> Article:
 
 
 def without_upgrade_changes(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """The rows as revision 0002 leaves them: runs.relevance dropped, schema_version raised to 2."""
+    """The rows as the revisions leave them: runs.relevance dropped and schema_version raised to 2 (0002);
+    the search index's stored documents without the title, text and summary their columns hold (0004); every
+    outbox row an alert (copy_id '') and held back nowhere (0005)."""
     kept = dict(rows)
     kept["runs"] = [{k: v for k, v in r.items() if k != "relevance"} for r in rows["runs"]]
+    if "search_docs" in rows:
+        kept["search_docs"] = [{**r, "doc": {k: v for k, v in r["doc"].items() if k not in ("title", "text", "summary")}}
+                               for r in rows["search_docs"]]
+    kept["alert_outbox"] = sorted(({**r, "copy_id": "", "held_until": None, "held_reason": None}
+                                   for r in rows["alert_outbox"]), key=repr)
     kept["newsmon_meta"] = sorted(
         ({**r, "value": "2"} if r["key"] == "schema_version" else r for r in rows["newsmon_meta"]), key=repr)
     return kept

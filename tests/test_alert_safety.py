@@ -124,7 +124,8 @@ def test_apprise_mail_shows_publisher_markup_as_text_never_as_live_html(tmp_path
 # ---------------------------------------------------------------- an unreachable Telegram channel
 
 
-def _telegram_rule(demo_env, webhook) -> None:
+def _telegram_rule(demo_env, webhook, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSMON_CHECKPOINTS_TGRAM", TELEGRAM_URL)
     demo_env.settings.alerts_file.write_text(
         "rules:\n"
         "  - name: checkpoints\n"
@@ -132,14 +133,14 @@ def _telegram_rule(demo_env, webhook) -> None:
         "    on_topic: true\n"
         "    channels:\n"
         f"      - json://127.0.0.1:{webhook.server_address[1]}/hooks/desk\n"
-        f"      - {TELEGRAM_URL}\n"
+        "      - ${NEWSMON_CHECKPOINTS_TGRAM}\n"
     )
 
 
 def test_an_unreachable_telegram_channel_gives_up_after_max_attempts_without_repeats_or_leaking_its_token(
-        demo_env, webhook, telegram_unreachable, caplog):
+        demo_env, webhook, telegram_unreachable, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
-    _telegram_rule(demo_env, webhook)
+    _telegram_rule(demo_env, webhook, monkeypatch)
     summaries = []
     for run in range(MAX_ATTEMPTS + 2):
         # Each run comes after the previous one's backoff and claim lease have passed.
@@ -184,10 +185,10 @@ def test_a_line_break_in_a_mail_channels_from_address_is_refused_at_load_without
                     "  - name: desk\n"
                     "    query: medininkai\n"
                     "    channels:\n"
-                    "      - 'smtp://alice:hunter2pw@127.0.0.1:2525/?to=desk@example.org"
+                    "      - 'smtp://alice:${NEWSMON_DESK_SMTP_PASSWORD}@127.0.0.1:2525/?to=desk@example.org"
                     "&from=newsmon@example.org%0D%0ABcc:%20everyone@example.org'\n")
     with pytest.raises(ConfigError, match=r"alerts.yaml:5: rules.0.channels: .*line break") as caught:
-        load_alert_rules(path)
+        load_alert_rules(path, {"NEWSMON_DESK_SMTP_PASSWORD": "hunter2pw"})
     chain = f"{caught.value}\n{caught.value.__cause__}"
     assert "hunter2pw" not in chain and "alice" not in chain
 
@@ -229,11 +230,15 @@ def test_file_and_mailto_channels_keep_their_path_and_addresses_which_hold_no_se
 def test_alerts_check_shows_no_part_of_any_channel_secret(demo_env, monkeypatch, capsys):
     for key, value in demo_env.env().items():
         monkeypatch.setenv(key, value)
-    channels = "".join(f"      - '{url}'\n" for url in SECRET_URLS.values())
+    # msteams:// is shown like the others but refused by check: Apprise 2.x reaches Teams through workflows://.
+    deliverable = {scheme: url for scheme, url in SECRET_URLS.items() if scheme != "msteams"}
+    for scheme, url in deliverable.items():  # secrets live in the environment, never in alerts.yaml
+        monkeypatch.setenv(f"NEWSMON_DESK_{scheme.upper()}", url)
+    channels = "".join(f"      - '${{NEWSMON_DESK_{scheme.upper()}}}'\n" for scheme in deliverable)
     demo_env.settings.alerts_file.write_text(f"rules:\n  - name: desk\n    query: medininkai\n    channels:\n{channels}")
     assert main(["alerts", "check"]) == 0
     out = capsys.readouterr().out
-    for url in SECRET_URLS.values():
+    for url in deliverable.values():
         assert describe_channel(url) in out
     for secret in ("Secret", "T1NEWSMON", "112233445566", "ntfyuser", "poverUserKey", "123456789", "smtpuser", "hookuser"):
         assert secret not in out

@@ -18,7 +18,8 @@ def _env(monkeypatch, demo_env):
 def test_alerts_check_lists_each_rule_with_its_channels_without_credentials(demo_env, monkeypatch, capsys):
     _env(monkeypatch, demo_env)
     rules = demo_env.settings.alerts_file
-    rules.write_text(rules.read_text().replace("smtp://127.0.0.1", "smtp://user:secret@127.0.0.1"))
+    monkeypatch.setenv("NEWSMON_DESK_SMTP_PASSWORD", "secret")
+    rules.write_text(rules.read_text().replace("smtp://127.0.0.1", "smtp://user:${NEWSMON_DESK_SMTP_PASSWORD}@127.0.0.1"))
     assert main(["alerts", "check"]) == 0
     out = capsys.readouterr().out
     assert "checkpoints" in out and "1 rule(s) OK" in out
@@ -65,3 +66,14 @@ def test_alerts_retry_queues_only_the_given_failed_alert_and_its_channels_are_no
         status = dict(conn.execute(select(alert_outbox.c.id, alert_outbox.c.status)).all())
     assert status == {first: "failed", second: "sent"}
     assert len(demo_env.smtp.messages) == mails
+
+
+def test_alerts_check_shows_a_rules_quiet_hours_limit_and_what_it_does_with_what_they_stop(demo_env, monkeypatch, capsys):
+    _env(monkeypatch, demo_env)
+    monkeypatch.setenv("COLUMNS", "200")  # a terminal wide enough that no cell wraps
+    demo_env.settings.alerts_file.write_text(
+        "rules:\n  - name: night\n    query: medininkai\n    channels: ['file:n.jsonl']\n"
+        "    quiet_hours: {start: '22:00', end: '07:00', timezone: Europe/Vilnius}\n    max_per_hour: 3\n    hold: drop\n")
+    assert main(["alerts", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "quiet 22:00–07:00 Europe/Vilnius" in out and "max 3/hour" in out and "stopped alerts dropped" in out

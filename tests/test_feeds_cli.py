@@ -156,3 +156,88 @@ def test_status_shows_health_items_per_day_and_next_poll(env, capsys, tmp_path):
     assert "new" in lines["fresh"] and "never" in lines["fresh"]
     code, out, _ = run(capsys, "feeds", "status", "--json")
     assert json.loads(out.splitlines()[0])["items_per_day"] == 3.0
+
+
+VERIFY_YAML = """feeds:
+  - id: works
+    name: Works
+    url: {base}/works.xml
+    evidence: the test's loopback site
+  - id: moved
+    name: Moved
+    url: {base}/old.xml
+    evidence: the test's loopback site
+  - id: missing
+    name: Missing
+    url: {base}/missing.xml
+    evidence: the test's loopback site
+  - id: gone
+    name: Gone
+    url: {base}/gone.xml
+    evidence: the test's loopback site
+  - id: section
+    name: Section page
+    url: {base}/news/
+    evidence: the test's loopback site
+  - id: switched-off
+    name: Switched off
+    url: {base}/off.xml
+    enabled: false
+    note: switched off by the test
+"""
+DATED_RSS = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>Border desk</title>"
+             b"<item><title>Queue</title><link>/a/1</link><pubDate>{date}</pubDate></item>"
+             b"<item><title>Fence</title><link>/a/2</link></item></channel></rss>")
+
+
+@pytest.fixture
+def verify_site(env, tmp_path):
+    from email.utils import format_datetime
+
+    from newsmon.app.demo.fixture_server import FixtureServer, Route
+
+    with FixtureServer() as site:
+        base = site.base_url
+        fresh = DATED_RSS.replace(b"{date}", format_datetime(datetime.now(UTC) - timedelta(hours=3)).encode())
+        site.routes.update({
+            "/works.xml": Route(fresh, "application/rss+xml"),
+            "/old.xml": Route(b"", status=301, headers={"Location": f"{base}/new.xml"}, conditional=False),
+            "/new.xml": Route(fresh, "application/rss+xml"),
+            "/gone.xml": Route(b"<h1>Gone</h1>", status=410, conditional=False),
+            "/news/": Route(b"<!doctype html><html><head><title>News</title>"
+                            b"<link rel='alternate' type='application/rss+xml' href='/news/rss.xml'></head>"
+                            b"<body><p>Latest news</p></body></html>"),
+            "/news/rss.xml": Route(fresh, "application/rss+xml"),
+            "/robots.txt": Route(b"User-agent: *\nAllow: /\n", "text/plain"),
+        })
+        env.write_text(VERIFY_YAML.format(base=base), encoding="utf-8")
+        yield site
+
+
+def test_verify_polls_each_feed_once_and_suggests_the_fix_for_each_that_is_not_usable(verify_site, capsys, tmp_path):
+    base = verify_site.base_url
+    code, out, _ = run(capsys, "feeds", "verify", "--json")
+    rows = {row["id"]: row for row in map(json.loads, out.splitlines())}
+    assert code == 1 and sorted(rows) == ["gone", "missing", "moved", "section", "works"]
+    assert rows["works"]["usable"] and rows["works"]["status"] == "200" and rows["works"]["items"] == 2
+    assert datetime.fromisoformat(rows["works"]["newest_item_at"]) < datetime.now(UTC) - timedelta(hours=2)
+    assert rows["moved"]["new_url"] == f"{base}/new.xml" and "moved" in rows["moved"]["suggestion"]
+    assert rows["missing"]["status"] == "404" and "not found" in rows["missing"]["suggestion"]
+    assert rows["gone"]["status"] == "410" and "remove the feed" in rows["gone"]["suggestion"]
+    assert rows["section"]["discovered"] == [f"{base}/news/rss.xml"] and "HTML page" in rows["section"]["suggestion"]
+    # A throw-away state: nothing was written to the state DB, and the next real poll starts afresh.
+    from newsmon.core.settings import load_settings
+    from newsmon.store.db import open_engine
+    from newsmon.store.feedstate import all_feed_states
+
+    with open_engine(load_settings().database_url).connect() as conn:
+        assert all_feed_states(conn) == {}
+
+
+def test_verify_prints_one_line_per_feed_and_exits_0_when_every_feed_is_usable(verify_site, capsys):
+    code, out, _ = run(capsys, "feeds", "verify", "--feed", "works")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 3 and lines[1].split()[:4] == ["works", "200", "2", "3.0h"]
+    assert lines[2] == "1 feeds polled: 1 usable, 0 to fix"
+    code, out, _ = run(capsys, "feeds", "verify", "--all", "--feed", "switched-off")
+    assert code == 1 and "not found (404)" in out

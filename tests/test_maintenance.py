@@ -18,7 +18,17 @@ from newsmon.store.clusters import assign_clusters
 from newsmon.store.db import open_engine
 from newsmon.store.migrations import HEAD
 from newsmon.store.runs import recent_runs
-from newsmon.store.schema import BAND_TABLES, alert_outbox, articles, dedup_docs, seen_entries
+from newsmon.store.schema import (
+    BAND_TABLES,
+    alert_outbox,
+    alert_sends,
+    articles,
+    dedup_docs,
+    seen_entries,
+    story_keys,
+    story_members,
+)
+from newsmon.store.stories import assign_stories
 
 NOW = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
 
@@ -98,6 +108,16 @@ def test_old_sent_alerts_are_deleted_while_recent_failed_and_pending_ones_stay(s
     assert left == ["old-failed", "old-pending", "recent-sent"]
 
 
+def test_the_log_of_sends_that_max_per_hour_counts_keeps_only_the_retention_period(settings):
+    with open_engine(settings.database_url).begin() as conn:
+        conn.execute(alert_sends.insert(), [
+            {"rule": "checkpoints", "channel": "c", "sent_at": _days_ago(age), "kind": "alert", "stories": 1,
+             "key": f"checkpoints.{age}"} for age in (400, 10)])
+    run_maintenance(settings, NOW, retention=Retention(sent_alerts_days=180))
+    with open_engine(settings.database_url).connect() as conn:
+        assert list(conn.execute(select(alert_sends.c.key)).scalars()) == ["checkpoints.10"]
+
+
 def test_old_near_duplicate_fingerprints_are_dropped_but_the_story_cluster_and_exact_hash_stay(settings):
     old = _fingerprinted(settings, BALLOONS, 60)
     _fingerprinted(settings, FENCE, 2)
@@ -111,6 +131,25 @@ def test_old_near_duplicate_fingerprints_are_dropped_but_the_story_cluster_and_e
     # An exact copy arriving now still joins the old story.
     copy = _fingerprinted(settings, BALLOONS.upper(), 0)
     assert (copy.cluster_id, copy.dup_reason) == (old.cluster_id, "exact")
+
+
+def test_story_candidate_keys_of_old_days_are_dropped_while_the_stories_and_recent_keys_stay(settings):
+    with open_engine(settings.database_url).begin() as conn:  # the real index-stage path: copy clusters, then stories
+        for text, age in ((BALLOONS, 60), (FENCE, 2)):
+            minutes = int((NOW - timedelta(days=age) - BASE_AT).total_seconds() // 60)
+            staged = article(f"https://www.lrt.lt/naujienos/{age}", text, minutes=minutes, source="LRT", published=True)
+            assign_stories(conn, assign_clusters(conn, [staged], NOW), NOW)
+    keys_before = _count(settings, story_keys)
+    old_day = (NOW - timedelta(days=60) - datetime(1970, 1, 1, tzinfo=UTC)).days
+    assert _count(settings, story_keys, story_keys.c.day <= old_day) > 0
+
+    planned = run_maintenance(settings, NOW, dry_run=True, retention=Retention(lsh_window_days=30))
+    counts = run_maintenance(settings, NOW, retention=Retention(lsh_window_days=30))
+
+    assert counts["story_keys_pruned"] == planned["story_keys_pruned"] > 0
+    assert _count(settings, story_keys, story_keys.c.day <= old_day) == 0
+    assert _count(settings, story_keys) == keys_before - counts["story_keys_pruned"] > 0
+    assert _count(settings, story_members) == 2
 
 
 def test_articles_the_index_refused_are_counted_and_left_for_the_next_ingest_run(settings):
@@ -206,7 +245,8 @@ def test_each_task_of_the_daily_dag_does_its_step_on_the_configured_store(settin
     dag = DagBag(dag_folder=str(dag_file)).dags["newsmon_maintenance"]
     order = [t.task_id for t in dag.topological_sort()]
     assert order == ["upgrade_state_db", "prune_seen_entries", "prune_sent_alerts", "prune_lsh_bands",
-                     "count_stuck_articles", "optimize_database"]
+                     "prune_story_keys", "count_stuck_articles", "optimize_database", "report_feed_health"]
+    order = order[:-1]  # the feed-health report has its own tests (tests/test_feed_health_report.py)
     # The task bodies themselves (what the worker runs), without the scheduler around them.
     results = {task_id: dag.task_dict[task_id].python_callable() for task_id in order}
 

@@ -54,4 +54,4 @@ def test_alerts_send_prints_one_line_of_counters_even_when_delivery_fails(demo_e
 
     assert main(["alerts", "send"]) == 1
     line = capsys.readouterr().out.strip()
-    assert line == "matched: 0 · enqueued: 0 · already alerted: 0 · sent: 0 · retry later: 2 · failed: 0"
+    assert line == "matched: 0 · enqueued: 0 · already alerted: 0 · story updates: 0 · sent: 0 · retry later: 2 · failed: 0 · held: 0 · dropped: 0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -102,3 +103,50 @@ def test_date_maths_in_ranges_and_bad_dates_are_explained(index):
         index.search(SearchQuery(q="published_at:[yesterday TO *]"))
     with pytest.raises(QuerySyntaxError, match="regex"):
         index.search(SearchQuery(q="/ball.*/"))
+
+
+@pytest.fixture
+def archive(tmp_path, monkeypatch):
+    """120 border stories, one an hour, indexed in order; a broad query is what matches more than 10 of them."""
+    import newsmon.store.sqlite_index as sqlite_index
+
+    monkeypatch.setattr(sqlite_index, "BROAD_MATCHES", 10)
+    monkeypatch.setattr(sqlite_index, "RANGE_MATCHES", 6)
+    idx = SqliteIndex(open_engine(f"sqlite:///{tmp_path / 'archive.db'}"))
+    hour = 3600
+    stories = [_article(f"s{i:03d}", f"Border story {i}", f"Queue at the Medininkai border crossing, day {i}."
+                        + (" Lukashenko spoke." if i % 10 == 0 else ""),
+                        published_at=datetime.fromtimestamp(AT.timestamp() + i * hour, UTC),
+                        source="lrt-en" if i % 2 else "delfi-en") for i in range(120)]
+    stories = [replace(s, fetched_at=s.published_at) for s in stories]
+    for story in stories:
+        idx.put_articles([story])
+    return idx
+
+
+def test_a_broad_query_in_date_order_lists_exactly_the_newest_matches(archive):
+    hits = archive.search(SearchQuery(q="border", sort="date", limit=20))
+    assert [h.id for h in hits] == [f"s{i:03d}" for i in range(119, 99, -1)]
+    only_delfi = archive.search(SearchQuery(q="border AND source:delfi-en", sort="date", limit=20))
+    assert [h.id for h in only_delfi] == [f"s{i:03d}" for i in range(118, 78, -2)]
+
+
+def test_an_article_indexed_late_with_an_early_date_and_one_dated_ahead_keep_their_places_by_date(archive):
+    archive.put_articles([
+        _article("late", "Border story from last year", "A border crossing story indexed last.",
+                 published_at=datetime(2025, 1, 1, tzinfo=UTC)),
+    ])
+    with archive.engine.begin() as conn:  # an early-indexed article whose publisher dated it a week ahead
+        from sqlalchemy import text
+
+        conn.execute(text("UPDATE search_docs SET published_at = '2026-12-30T00:00:00Z' WHERE id = 's001'"))
+    hits = [h.id for h in archive.search(SearchQuery(q="border", sort="date", limit=5))]
+    assert hits == ["s001", "s119", "s118", "s117", "s116"]
+    assert "late" not in [h.id for h in archive.search(SearchQuery(q="border", sort="date", limit=20))]
+
+
+def test_a_broad_query_by_relevance_ranks_among_its_newest_matches_and_still_fills_the_page(archive):
+    hits = archive.search(SearchQuery(q="border lukashenko", limit=5))
+    assert [h.id for h in hits] == ["s110", "s100", "s090", "s080", "s070"]
+    broad = archive.search(SearchQuery(q="border", limit=20))
+    assert len(broad) == 20 and all(int(h.id[1:]) >= 80 for h in broad)

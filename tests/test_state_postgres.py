@@ -207,6 +207,8 @@ def test_upgrading_a_state_db_from_before_revisions_keeps_every_row(state_url):
     content = fill_every_table(old)
     before = snapshot(old)
     assert all(before[name] for name in before), {name: len(rows) for name, rows in before.items()}
+    with old.connect() as conn:
+        assert any("\\u0160" in doc for doc in conn.execute(text("SELECT CAST(doc AS TEXT) FROM articles")).scalars())
 
     done = upgrade_database(state_url)
 
@@ -215,6 +217,9 @@ def test_upgrading_a_state_db_from_before_revisions_keeps_every_row(state_url):
     upgraded = open_engine(state_url)
     with upgraded.connect() as conn:
         assert all_feed_states(conn) == {s.feed_id: s for s in content.feeds}
+        # Revision 0004: the documents that old newsmon wrote with \u escapes now hold the letters themselves.
+        stored = conn.execute(text("SELECT CAST(doc AS TEXT) FROM articles")).scalars().all()
+        assert all("\\u" not in doc for doc in stored) and any("Šalčininkai" in doc for doc in stored)
     balloons = next(a for a in content.articles if a.source == "LRT")
     with upgraded.begin() as conn:
         (assigned,) = assign_clusters(conn, [wire_copy_of(balloons, minutes=30)], balloons.fetched_at)

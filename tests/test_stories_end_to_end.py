@@ -70,7 +70,7 @@ def test_one_event_in_three_languages_is_one_story_one_alert_per_rule_and_a_dige
     send_digests(demo_env.settings, "daily")
     [mail] = [m for m in demo_env.smtp.messages if "digest" in str(m["Subject"])]
     body = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "also reported by 2 other outlets: baltic-wire, minsk-herald" in body
+    assert "also reported by 2 other outlets: baltic-wire (en, wire), minsk-herald (ru, state-controlled)" in body
 
 
 def test_a_pickup_rule_alerts_when_the_story_reaches_a_new_language_and_a_state_controlled_outlet(demo_env):

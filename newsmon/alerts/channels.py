@@ -17,6 +17,7 @@ import httpx
 
 from newsmon.alerts import render
 from newsmon.alerts.message import Message
+from newsmon.alerts.notice import Notice
 from newsmon.core.channel_urls import SCHEME_RE, describe_channel, url_pieces
 from newsmon.core.errors import Unavailable
 from newsmon.core.settings import Settings
@@ -87,8 +88,8 @@ def _redacted_library_logs(secrets: set[str]) -> Iterator[None]:
             logger.removeFilter(log_filter)
 
 
-def deliver(url: str, message: Message, settings: Settings) -> None:
-    """Send one message to one channel URL, rendered as that channel takes it. Every failure, of any kind, is a DeliveryError (retryable) that names
+def deliver(url: str, message: Message | Notice, settings: Settings) -> None:
+    """Send one message (or an operator's Notice) to one channel URL, rendered as that channel takes it. Every failure, of any kind, is a DeliveryError (retryable) that names
     the channel as describe_channel shows it and carries no part of its secrets."""
     secrets = channel_secrets(url, settings)
     try:
@@ -109,7 +110,7 @@ def _is_smtp_channel(url: str) -> bool:
     return scheme in ("smtp", "smtps") or (scheme == "mailto" and not rest.startswith("//"))
 
 
-def _send(url: str, message: Message, settings: Settings) -> None:
+def _send(url: str, message: Message | Notice, settings: Settings) -> None:
     scheme = urlsplit(url).scheme.lower()
     if scheme == "file":
         _deliver_file(url, message, settings)
@@ -129,11 +130,11 @@ def file_channel_path(url: str, settings: Settings) -> Path:
     return path if path.is_absolute() else settings.state_path / path
 
 
-def _deliver_file(url: str, message: Message, settings: Settings) -> None:
+def _deliver_file(url: str, message: Message | Notice, settings: Settings) -> None:
     path = file_channel_path(url, settings)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = render.document_json(message)  # one line: json.dumps escapes every line break inside strings
+        line = _document_json(message)  # one line: json.dumps escapes every line break inside strings
         with path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()
@@ -142,7 +143,7 @@ def _deliver_file(url: str, message: Message, settings: Settings) -> None:
         raise DeliveryError(f"cannot append the alert to {path}: {exc}") from exc
 
 
-def _deliver_smtp(url: str, message: Message, settings: Settings) -> None:
+def _deliver_smtp(url: str, message: Message | Notice, settings: Settings) -> None:
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     if parts.scheme == "mailto":
@@ -173,21 +174,29 @@ def _deliver_smtp(url: str, message: Message, settings: Settings) -> None:
                             "check the channel URL and the NEWSMON_SMTP_* settings") from exc
 
 
-def _mail(message: Message, sender: str, recipients: list[str]) -> EmailMessage:
+def _mail(message: Message | Notice, sender: str, recipients: list[str]) -> EmailMessage:
     """One multipart/alternative mail: the plain-text part first, the HTML part last (the one clients prefer)."""
-    rendered = render.render(message)
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
-    msg["Subject"] = rendered.subject  # one line: render.subject removes every control character
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = message.message_id
+    if isinstance(message, Notice):  # an operator's notice is plain text
+        msg["Subject"] = render.one_line(message.subject)
+        msg.set_content(message.text)
+        return msg
+    rendered = render.render(message)
+    msg["Subject"] = rendered.subject  # one line: render.subject removes every control character
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
     return msg
 
 
-def _deliver_webhook(url: str, message: Message, settings: Settings) -> None:
+def _document_json(message: Message | Notice) -> str:
+    return message.document_json() if isinstance(message, Notice) else render.document_json(message)
+
+
+def _deliver_webhook(url: str, message: Message | Notice, settings: Settings) -> None:
     """json://host[:port]/path (jsons:// for https): POST the JSON document, its key also as Idempotency-Key.
 
     Apprise's json:// would wrap the body in its own envelope; the document keeps that envelope's title, message
@@ -200,7 +209,7 @@ def _deliver_webhook(url: str, message: Message, settings: Settings) -> None:
     headers = {"Idempotency-Key": message.key, "User-Agent": settings.user_agent}
     headers |= {k[1:]: v[-1] for k, v in query.items() if k.startswith("+")}
     auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
-    body = render.document_json(message).encode("utf-8")
+    body = _document_json(message).encode("utf-8")
     try:
         response = httpx.post(target, content=body, headers={**headers, "Content-Type": "application/json"},
                               auth=auth, timeout=settings.smtp_timeout_s)
@@ -210,12 +219,17 @@ def _deliver_webhook(url: str, message: Message, settings: Settings) -> None:
         raise DeliveryError(f"the webhook answered HTTP {response.status_code}")
 
 
-def _deliver_apprise(url: str, message: Message) -> None:
+def _deliver_apprise(url: str, message: Message | Notice) -> None:
     import apprise  # on first use: most commands never send a chat message (docs/ARCHITECTURE.md)
 
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise DeliveryError("not a channel URL Apprise understands; see the Apprise URL list")
+    if isinstance(message, Notice):
+        if not notifier.notify(body=message.text, title=render.one_line(message.subject),
+                               body_format=apprise.NotifyFormat.TEXT):
+            raise DeliveryError("the channel refused the notice or could not be reached")
+        return
     fmt = render.chat_format(url)
     body = render.chat(message, fmt)
     # The body's format is declared, so Apprise converts it for the service; publisher text in it is escaped for

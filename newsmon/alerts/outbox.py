@@ -1,9 +1,11 @@
 """Alert outbox: one row per (rule, story cluster), moved pending → sent | failed with backoff.
 
-The unique (rule, cluster_id) key is what makes an alert fire once per story: later copies of the
-story, reruns and parallel workers all hit the same row. A row is claimed (status `sending`) before
-delivery and channels already delivered are remembered, so a retry never resends to them. A worker
-killed between sending and recording leaves a `sending` row that is released after
+The unique (rule, cluster_id, copy_id) key is what makes an alert fire once per story: copy_id is '' for the
+alert, so later copies of the story, reruns and parallel workers all hit the same row. A copy from a new outlet
+that arrives after the alert was sent becomes a story update row (copy_id = its outlet) that the next digest or
+a follow-up carries. Quiet hours, max_per_hour and mute_until hold rows back (held_until) or drop them
+(newsmon/alerts/holds.py). A row is claimed (status `sending`) before delivery and channels already delivered
+are remembered, so a retry never resends to them. A worker killed between sending and recording leaves a `sending` row that is released after
 SENDING_LEASE_S; the resend carries the same Message-ID, so mail clients fold it. Every claim counts as an
 attempt, so a row whose deliveries keep dying is given up after MAX_ATTEMPTS like one that keeps failing.
 """
@@ -14,25 +16,26 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from newsmon.alerts.channels import DeliveryError, deliver
+from newsmon.alerts.compose import StoryContext, compose, feed_outlets, story_context
 from newsmon.alerts.highlight import passages
+from newsmon.alerts.holds import rate_free_at, rate_room, stop_now
 from newsmon.alerts.match import ArticleView, rule_matches
-from newsmon.alerts.message import Message, Outlet, Segment, StoryEntry
+from newsmon.alerts.message import MessageKind
 from newsmon.core.config import AlertRule
-from newsmon.core.documents import parse_datetime
 from newsmon.core.errors import Unavailable
 from newsmon.core.outcomes import Count
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
-from newsmon.store.clusters import cluster_info
+from newsmon.store.clusters_lsh import chunks
 from newsmon.store.db import insert_ignore
-from newsmon.store.schema import alert_outbox
-from newsmon.store.stories import StorySummary, stories_of, story_member_ids, story_summaries
+from newsmon.store.schema import alert_outbox, alert_sends
+from newsmon.store.stories import stories_of, story_member_ids
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +54,12 @@ class OutboxCounts:
     matched: int = 0
     enqueued: int = 0
     already_alerted: int = 0
+    story_updates: int = 0
     sent: int = 0
     retry_later: int = 0
     failed: int = 0
+    held: int = 0
+    dropped: int = 0
     # (the counter the row went to: retry_later or failed, the error): examples for the run's counts.
     errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -67,12 +73,14 @@ class OutboxEntry:
 
     id: int
     rule: str
-    status: str  # pending | sending | sent | failed
+    status: str  # pending | sending | sent | failed | dropped
     attempts: int
     created_at: datetime
     cluster_id: str
     title: str
     last_error: str | None
+    copy_id: str = ""  # '' for an alert; the outlet of a story update
+    held_until: datetime | None = None
 
 
 def list_outbox(engine: Engine, *, status: str | None = None, limit: int = 30) -> list[OutboxEntry]:
@@ -84,7 +92,8 @@ def list_outbox(engine: Engine, *, status: str | None = None, limit: int = 30) -
         rows = conn.execute(stmt).mappings().all()
     return [OutboxEntry(id=r["id"], rule=r["rule"], status=r["status"], attempts=r["attempts"],
                         created_at=r["created_at"], cluster_id=r["cluster_id"],
-                        title=str(r["payload"].get("title", "")), last_error=r["last_error"]) for r in rows]
+                        title=str(r["payload"].get("title", "")), last_error=r["last_error"],
+                        copy_id=r["copy_id"], held_until=r["held_until"]) for r in rows]
 
 
 def outbox_totals(engine: Engine) -> dict[str, int]:
@@ -118,6 +127,7 @@ def payload_of(view: ArticleView, rule: AlertRule) -> dict[str, object]:
         "article_id": doc["id"],
         **{key: doc[key] for key in ("cluster_id", "story_id", "title", "url", "source", "language", "published_at",
                                      "on_topic", "subtopics")},
+        "affiliation": doc.get("source_affiliation"),
         "relevance": round(doc["relevance"], 3),
         "matched": sorted({m["surface"] for m in doc["matched"]})[:12],
         "lead": " ".join(doc["text"].split()[:60]),
@@ -126,33 +136,72 @@ def payload_of(view: ArticleView, rule: AlertRule) -> dict[str, object]:
 
 
 def enqueue_matches(conn: Connection, rules: Sequence[AlertRule], new_articles: Sequence[Article], now: datetime) -> OutboxCounts:
-    """Queue one outbox row per (rule, cluster) for newly indexed articles that match a rule."""
+    """Queue one outbox row per (rule, story) for newly indexed articles that match a rule, and a story update
+    per (rule, story, outlet) for a copy from a new outlet of a story whose alert has gone out."""
     counts = OutboxCounts()
+    alerted = _alerted_stories(conn, rules, new_articles)
     for article in new_articles:
         view = ArticleView(article)
         for rule in rules:
-            if not rule.enabled or rule.pickup or not rule_matches(rule, view):
+            if not rule.enabled or rule.pickup:
+                continue
+            if not rule_matches(rule, view):
+                # A translation or a rewrite need not match the rule's words to be a later copy of its story.
+                story_key = alerted.get((rule.name, article.id))
+                if story_key and _enqueue_update(conn, rule, story_key, article, _row(rule, story_key, view, now)):
+                    counts.story_updates += 1
                 continue
             counts.matched += 1
             key = alert_key(conn, rule, article)
             if key is None:
                 counts.already_alerted += 1
                 continue
-            row = {
-                "rule": rule.name,
-                "cluster_id": key,
-                "article_id": article.id,
-                "mode": rule.mode,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-                "payload": payload_of(view, rule),
-            }
+            row = _row(rule, key, view, now)
             if insert_ignore(conn, alert_outbox, row):
                 counts.enqueued += 1
+            elif _enqueue_update(conn, rule, key, article, row):
+                counts.story_updates += 1
             else:
                 counts.already_alerted += 1
     return counts
+
+
+def _row(rule: AlertRule, key: str, view: ArticleView, now: datetime) -> dict:
+    return {"rule": rule.name, "cluster_id": key, "article_id": view.article.id, "mode": rule.mode,
+            "status": "pending", "attempts": 0, "created_at": now, "payload": payload_of(view, rule)}
+
+
+def _alerted_stories(conn: Connection, rules: Sequence[AlertRule], fresh: Sequence[Article]) -> dict[tuple[str, str], str]:
+    """(rule, article id) → the outbox key of the rule's sent alert about the article's story, for rules that
+    take story updates: the articles that may be updates although they do not match the rule themselves."""
+    watching = [r.name for r in rules if r.enabled and not r.pickup and r.group_by == "story" and r.updates != "none"]
+    story_of = stories_of(conn, [a.id for a in fresh if a.story_id]) if watching else {}
+    keys = {f"story:{s}" for s in story_of.values()}
+    sent: set[tuple[str, str]] = set()
+    for chunk in chunks(sorted(keys)):
+        sent |= {(r.rule, r.cluster_id) for r in conn.execute(
+            select(alert_outbox.c.rule, alert_outbox.c.cluster_id).where(
+                alert_outbox.c.cluster_id.in_(chunk), alert_outbox.c.copy_id == "", alert_outbox.c.status == "sent",
+                alert_outbox.c.rule.in_(watching)))}
+    return {(rule, article_id): f"story:{story}" for article_id, story in story_of.items() for rule in watching
+            if (rule, f"story:{story}") in sent}
+
+
+def _enqueue_update(conn: Connection, rule: AlertRule, key: str, article: Article, row: dict) -> bool:
+    """A story update for a later copy: only once the alert went out, and only from an outlet it did not name
+    (an alert still waiting shows the story's outlets as they are when it is sent)."""
+    if rule.updates == "none" or not article.source:
+        return False
+    alert = conn.execute(select(alert_outbox.c.status, alert_outbox.c.payload).where(
+        alert_outbox.c.rule == rule.name, alert_outbox.c.cluster_id == key, alert_outbox.c.copy_id == "")).first()
+    if alert is None or alert.status != "sent":
+        return False
+    if article.source in alert.payload.get("_told_outlets", [alert.payload.get("source")]):
+        return False
+    # An instant rule's updates wait for the daily digest (newsmon_digest); a digest rule's for its next digest.
+    mode = "instant" if rule.updates == "followup" else (rule.mode if rule.mode != "instant" else "daily")
+    return insert_ignore(conn, alert_outbox, {**row, "copy_id": article.source[:64], "mode": mode,
+                                              "payload": {**row["payload"], "update_of": key}})
 
 
 def alert_key(conn: Connection, rule: AlertRule, article: Article) -> str | None:
@@ -170,67 +219,19 @@ def alert_key(conn: Connection, rule: AlertRule, article: Article) -> str | None
     return None if earlier else f"story:{story_id}"
 
 
-def _story_outlets(conn: Connection, cluster_ids: set[str]) -> dict[str, set[str]]:
-    """The outlets each story cluster has been seen at (its record keeps them as copies join it)."""
-    return {cluster_id: set(info["outlets"]) for cluster_id, info in cluster_info(conn, cluster_ids).items()}
-
-
-def _format(rule: AlertRule, payloads: list[dict], outlets: dict[str, set[str]],
-            stories: dict[str, StorySummary] | None = None, now: datetime | None = None) -> Message:
-    """The Message of one delivery: one entry per outbox row, its key the Message-ID the rows always had."""
-    rows = [{k: v for k, v in p.items() if not k.startswith("_")} for p in payloads]
-    stories = stories or {}
-    entries = tuple(_entry(rule, p, outlets, stories.get(p["article_id"]) if rule.group_by == "story" else None)
-                    for p in rows)
-    name = rule.name.replace(" ", "_")
-    if len(rows) == 1:
-        key, kind = f"{name}.{rows[0]['cluster_id']}{_pickup_suffix(rows[0])}", "instant"
-    else:
-        key, kind = f"{name}.digest.{rows[0]['cluster_id']}.{len(rows)}", "digest"
-    return Message(rule=rule.name, kind=kind, key=key, entries=entries, created_at=now or datetime.now(UTC),
-                   period=None if rule.mode == "instant" else rule.mode)
-
-
-def _entry(rule: AlertRule, p: dict, outlets: dict[str, set[str]], story: StorySummary | None) -> StoryEntry:
-    # Other outlets, not other copies: a site that publishes a story twice is still one outlet.
-    others = sorted((set(story.outlets) if story else outlets.get(p["cluster_id"], set())) - {p["source"]})
-    published = p.get("published_at")
-    return StoryEntry(
-        key=f"story:{story.story_id}" if story else (p["cluster_id"] or p["article_id"]),
-        article_id=p["article_id"], title=p["title"], url=p["url"],
-        outlet=Outlet(feed_id=p["source"], name=p["source"], language=p.get("language")),
-        published_at=parse_datetime(published) if isinstance(published, str) else published,
-        language=p.get("language"), subtopics=tuple(p.get("subtopics") or ()),
-        passages=tuple(tuple(Segment(text, bool(hit)) for text, hit in passage) for passage in p.get("passages", [])),
-        other_outlets=tuple(Outlet(feed_id=o, name=o) for o in others),
-        kind="pickup" if p.get("pickup") else "alert", note=p.get("pickup"))
-
-
-def _pickup_suffix(payload: dict) -> str:
-    # A pickup alert is a new message about a story already alerted: it must not fold into the first one.
-    return f".pickup.{payload.get('pickup_kind')}" if payload.get("pickup") else ""
-
-
-def _current_stories(conn: Connection, article_ids: set[str]) -> dict[str, StorySummary]:
-    """The story each alerted article belongs to now (merges since the match included), by article id."""
-    story_of = stories_of(conn, article_ids)
-    summaries = story_summaries(conn, set(story_of.values()))
-    return {a: summaries[s] for a, s in story_of.items() if s in summaries}
-
-
-def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settings, now: datetime, *, modes: tuple[str, ...] = ("instant",)) -> OutboxCounts:
-    """Deliver due outbox rows of the given modes; instant rows one by one, digest modes grouped per rule."""
-    counts = OutboxCounts()
-    by_name = {r.name: r for r in rules}
+def _claim_due(engine: Engine, modes: tuple[str, ...], now: datetime, counts: OutboxCounts) -> list[dict]:
+    """Claim the rows due now: pending rows of these modes, and every held row whose hold has ended."""
     with engine.begin() as conn:
         conn.execute(
             update(alert_outbox)
             .where(alert_outbox.c.status == "sending", alert_outbox.c.next_attempt_at <= now)
             .values(status="pending")
         )
+        held_over = alert_outbox.c.held_until.is_not(None) & (alert_outbox.c.held_until <= now)
+        not_held = alert_outbox.c.held_until.is_(None) | (alert_outbox.c.held_until <= now)
         due = conn.execute(
             select(alert_outbox)
-            .where(alert_outbox.c.status == "pending", alert_outbox.c.mode.in_(modes))
+            .where(alert_outbox.c.status == "pending", alert_outbox.c.mode.in_(modes) | held_over, not_held)
             .where((alert_outbox.c.next_attempt_at.is_(None)) | (alert_outbox.c.next_attempt_at <= now))
             .order_by(alert_outbox.c.id)
         ).mappings().all()
@@ -247,40 +248,126 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
             )
             if res.rowcount:
                 claimed.append(dict(row))
-        outlets = _story_outlets(conn, {r["payload"]["cluster_id"] or r["cluster_id"] for r in claimed})
-        stories = _current_stories(conn, {r["article_id"] for r in claimed})
-    groups: dict[tuple[str, int | None], list[dict]] = {}
+    return claimed
+
+
+def _recent_sends(engine: Engine, rule: str, now: datetime) -> list[datetime]:
+    """When the rule's messages of the last hour went out (one time per message, whatever its channels)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(alert_sends.c.key, func.min(alert_sends.c.sent_at))
+                            .where(alert_sends.c.rule == rule, alert_sends.c.sent_at > now - timedelta(hours=1))
+                            .group_by(alert_sends.c.key)).all()
+    return [at if at.tzinfo else at.replace(tzinfo=now.tzinfo) for _, at in rows]
+
+
+def _messages(rule: AlertRule, rows: list[dict]) -> list[tuple[MessageKind, str | None, list[dict]]]:
+    """How the due rows of one rule go out: (kind, the digest's period as its subject names it, rows) per message.
+
+    Rows that were held go out together as one digest, with the rule's new instant rows; digest-mode rows as
+    one digest per mode; follow-up updates as one message; every other instant row on its own."""
+    held = [r for r in rows if r["held_until"] is not None]
+    instant = [r for r in rows if r["held_until"] is None and r["mode"] == "instant"]
+    messages: list[tuple[MessageKind, str | None, list[dict]]] = []
+    if held:
+        messages.append(("digest", "held", held + instant))
+        instant = []
+    for mode in ("hourly", "daily"):
+        batch = [r for r in rows if r["held_until"] is None and r["mode"] == mode]
+        if batch:
+            messages.append(("digest", mode, batch))
+    followups = [r for r in instant if r["copy_id"]]
+    if followups:
+        messages.append(("followup", None, followups))
+    messages += [("instant", None, [r]) for r in instant if not r["copy_id"]]
+    return messages
+
+
+def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settings, now: datetime, *, modes: tuple[str, ...] = ("instant",)) -> OutboxCounts:
+    """Deliver due outbox rows of the given modes (and held rows whose hold is over), as the rule's limits allow."""
+    counts = OutboxCounts()
+    by_name = {r.name: r for r in rules}
+    claimed = _claim_due(engine, modes, now, counts)
+    if not claimed:
+        return counts
+    with engine.connect() as conn:
+        context = story_context(conn, claimed)
+    feeds = feed_outlets(settings)
+    by_rule: dict[str, list[dict]] = {}
     for row in claimed:
-        key = (row["rule"], None if row["mode"] != "instant" else row["id"])
-        groups.setdefault(key, []).append(row)
-    for (rule_name, _), rows in groups.items():
+        by_rule.setdefault(row["rule"], []).append(row)
+    for rule_name, rows in by_rule.items():
         rule = by_name.get(rule_name)
         if rule is None:
             _finish(engine, rows, now, error=f"rule {rule_name!r} is no longer in alerts.yaml", permanent=True, counts=counts)
             continue
-        # Each row remembers the channels that already took it, so a retry (or a digest that grew since a
-        # partial failure) sends each channel exactly the stories it has not had yet.
-        delivered = {r["id"]: set(r["payload"].get("_delivered", [])) for r in rows}
-        errors: dict[int, list[str]] = {r["id"]: [] for r in rows}
-        for channel in rule.channels:
-            key = channel_key(channel)
-            needing = [r for r in rows if key not in delivered[r["id"]]]
-            if not needing:
-                continue
-            message = _format(rule, [r["payload"] for r in needing], outlets, stories, now)
-            try:
-                deliver(channel, message, settings)
-            except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
-                log.warning("rule %r: %s", rule_name, exc)
-                for r in needing:
-                    errors[r["id"]].append(str(exc))
-            else:
-                for r in needing:
-                    delivered[r["id"]].add(key)
-        for r in rows:
-            _finish(engine, [r], now, error="; ".join(errors[r["id"]]) or None, permanent=False, counts=counts,
-                    delivered=delivered[r["id"]])
+        sent_at = _recent_sends(engine, rule_name, now)
+        stop = stop_now(rule, sent_at, now)
+        if stop is not None:
+            _hold_or_drop(engine, rule, rows, stop.reason, stop.until, counts)
+            continue
+        messages = _messages(rule, rows)
+        room = rate_room(rule, sent_at, now)
+        if room is not None and len(messages) > room:
+            # The first `room` go now; the rest are held until the hour has room again, then go as one digest.
+            late = [r for _, _, batch in messages[room:] for r in batch]
+            messages = messages[:room]
+            _hold_or_drop(engine, rule, late, "max_per_hour", rate_free_at([*sent_at, *[now] * room], now), counts)
+        for kind, period, batch in messages:
+            _send_message(engine, rule, kind, period, batch, context, feeds, settings, now, counts)
     return counts
+
+
+def _send_message(engine: Engine, rule: AlertRule, kind: MessageKind, period: str | None, rows: list[dict],
+                  context: StoryContext, feeds: dict, settings: Settings, now: datetime, counts: OutboxCounts) -> None:
+    # Each row remembers the channels that already took it, so a retry (or a digest that grew since a
+    # partial failure) sends each channel exactly the stories it has not had yet.
+    delivered = {r["id"]: set(r["payload"].get("_delivered", [])) for r in rows}
+    errors: dict[int, list[str]] = {r["id"]: [] for r in rows}
+    told: dict[int, list[str]] = {}
+    for channel in rule.channels:
+        key = channel_key(channel)
+        needing = [r for r in rows if key not in delivered[r["id"]]]
+        if not needing:
+            continue
+        message = compose(rule, needing, kind, context, feeds, now, period)
+        try:
+            deliver(channel, message, settings)
+        except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
+            log.warning("rule %r: %s", rule.name, exc)
+            for r in needing:
+                errors[r["id"]].append(str(exc))
+            continue
+        _record_send(engine, rule.name, key, now, kind, message.key, len(message.entries) + message.more)
+        for r in needing:
+            delivered[r["id"]].add(key)
+        for entry in message.entries:
+            told.setdefault(next(r["id"] for r in needing if r["payload"]["article_id"] == entry.article_id),
+                            sorted({entry.outlet.feed_id, *(o.feed_id for o in entry.other_outlets)}))
+    for r in rows:
+        _finish(engine, [r], now, error="; ".join(errors[r["id"]]) or None, permanent=False, counts=counts,
+                delivered=delivered[r["id"]], told=told.get(r["id"]))
+
+
+def _record_send(engine: Engine, rule: str, channel: str, now: datetime, kind: str, key: str, stories: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(alert_sends.insert().values(rule=rule, channel=channel, sent_at=now, kind=kind,
+                                                 stories=stories, key=key[:300]))
+
+
+def _hold_or_drop(engine: Engine, rule: AlertRule, rows: list[dict], reason: str, until: datetime,
+                  counts: OutboxCounts) -> None:
+    """Release the claim: held rows wait (their attempt not counted) until `until`; dropped ones are never sent."""
+    with engine.begin() as conn:
+        for row in rows:
+            if rule.hold == "hold":
+                values = {"status": "pending", "held_until": until, "held_reason": reason, "attempts": row["attempts"],
+                          "next_attempt_at": None}
+                counts.held += 1
+            else:
+                values = {"status": "dropped", "held_reason": reason, "next_attempt_at": None,
+                          "last_error": f"dropped: {reason.replace('_', ' ')} (the rule has hold: drop)"}
+                counts.dropped += 1
+            conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"]).values(**values))
 
 
 def _give_up_unfinished(conn: Connection, row: dict, counts: OutboxCounts) -> None:
@@ -296,12 +383,14 @@ def _give_up_unfinished(conn: Connection, row: dict, counts: OutboxCounts) -> No
 
 
 def _finish(engine: Engine, rows: list[dict], now: datetime, *, error: str | None, permanent: bool,
-            counts: OutboxCounts, delivered: set[str] | None = None) -> None:
+            counts: OutboxCounts, delivered: set[str] | None = None, told: list[str] | None = None) -> None:
     with engine.begin() as conn:
         for row in rows:
             payload = dict(row["payload"])
             if delivered is not None:
                 payload["_delivered"] = sorted(delivered)
+            if told is not None:  # the outlets the alert named: a later copy from one of them is no story update
+                payload["_told_outlets"] = sorted(set(payload.get("_told_outlets", [])) | set(told))
             attempts = row["attempts"] + 1
             if error is None:
                 values = {"status": "sent", "sent_at": now, "last_error": None, "payload": payload, "next_attempt_at": None}

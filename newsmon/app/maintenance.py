@@ -16,7 +16,9 @@ from newsmon.core.outcomes import Count, Stage
 from newsmon.core.settings import Settings
 from newsmon.store.clusters import prune_lsh
 from newsmon.store.db import open_engine
-from newsmon.store.schema import alert_outbox, articles, dedup_docs, seen_entries
+from newsmon.store.schema import alert_outbox, alert_sends, articles, dedup_docs, seen_entries, story_keys
+from newsmon.store.stories import day_number
+from newsmon.store.stories import prune_story_keys as prune_keys
 
 log = logging.getLogger("newsmon.maintenance")
 
@@ -97,6 +99,8 @@ def prune_sent_alerts(settings: Settings, now: datetime | None = None, *, dry_ru
         if dry_run:
             return int(conn.execute(select(func.count()).select_from(alert_outbox).where(old)).scalar_one())
         pruned = int(conn.execute(delete(alert_outbox).where(old)).rowcount)
+        # The log of sends only ever answers "how many in the last hour" (max_per_hour): old rows say nothing.
+        conn.execute(delete(alert_sends).where(alert_sends.c.sent_at < cutoff))
         counts.add(Count.SENT_ALERTS_PRUNED, pruned)
     return pruned
 
@@ -121,6 +125,25 @@ def prune_lsh_bands(settings: Settings, now: datetime | None = None, *, dry_run:
                 break
         counts.add(Count.LSH_PRUNED, total)
     return total
+
+
+def prune_story_keys(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
+                     retention: Retention | None = None) -> int:
+    """Drop the story-candidate keys of days before the LSH window; stories and their members stay.
+
+    A new article is compared only with articles of its own days (± the story window), so older keys
+    only made the table grow by every article's keys, every day, for ever.
+    """
+    cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).lsh_window_days)
+    engine = _engine(settings)
+    if dry_run:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(story_keys).where(
+                story_keys.c.day < day_number(cutoff))).scalar_one())
+    with _step(settings, Stage.PRUNE_STORY_KEYS, dry_run=False) as counts, engine.begin() as conn:
+        pruned = prune_keys(conn, cutoff)
+        counts.add(Count.STORY_KEYS_PRUNED, pruned)
+    return pruned
 
 
 def count_stuck_articles(settings: Settings, *, dry_run: bool = False) -> int:
@@ -168,6 +191,10 @@ def _optimize(engine: Engine, done: dict[str, int]) -> None:
             conn.exec_driver_sql("PRAGMA analysis_limit=1000")
             conn.exec_driver_sql("PRAGMA optimize")
             done["analyzed"] = 1
+            # In WAL mode VACUUM writes the whole file through the -wal file, and a checkpoint only marks the
+            # -wal file for reuse: it kept its largest size (as large as the database after a VACUUM) for good.
+            # TRUNCATE gives the space back; a reader still inside the file only makes it wait for the next run.
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     elif engine.dialect.name == "postgresql":
         # Autovacuum reclaims space on PostgreSQL; fresh statistics after the deletes are what helps here.
         with engine.begin() as conn:
@@ -186,6 +213,7 @@ def run_maintenance(settings: Settings, now: datetime | None = None, *, dry_run:
         "seen_entries_pruned": prune_seen_entries(settings, now, dry_run=dry_run, retention=retention),
         "sent_alerts_pruned": prune_sent_alerts(settings, now, dry_run=dry_run, retention=retention),
         "lsh_pruned": prune_lsh_bands(settings, now, dry_run=dry_run, retention=retention),
+        "story_keys_pruned": prune_story_keys(settings, now, dry_run=dry_run, retention=retention),
         "stuck_index_errors": count_stuck_articles(settings, dry_run=dry_run),
     }
     counts.update(optimize_database(settings, dry_run=dry_run))

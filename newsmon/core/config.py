@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from newsmon.core.channel_urls import describe_channel
+from newsmon.core.channel_urls import channel_url_problem, expand_channel, scheme_problem
 from newsmon.core.errors import UserError
 from newsmon.core.query import QuerySyntaxError, compile_query
 from newsmon.core.records import Feed
@@ -107,6 +110,39 @@ class FeedsFile(_Strict):
         return _unique(feeds, "id", "feed id {!r} appears twice; ids must be unique")
 
 
+def _clock(value: object) -> object:
+    # YAML 1.1 reads an unquoted 22:00 as the sexagesimal number 1320 (22 * 60): take it as the time it was.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return time(value // 60, value % 60)
+    return value
+
+
+class QuietHours(_Strict):
+    """A daily window (start to end, in a named time zone; it may run past midnight) in which a rule sends nothing."""
+
+    start: time
+    end: time
+    timezone: str = "Europe/Vilnius"
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _sexagesimal(cls, value: object) -> object:
+        return _clock(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Vilnius or UTC") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
 class AlertRule(_Strict):
     # Channel URLs hold tokens and passwords: a validation error must never print the value it refused.
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -126,6 +162,24 @@ class AlertRule(_Strict):
     # of when it first appears (newsmon/alerts/pickup.py).
     pickup: bool = False
     enabled: bool = True
+    # What happens to later copies of a story the rule has alerted (newsmon/alerts/outbox.py): digest = a
+    # "story update" in the rule's next digest (the daily one for instant rules); followup = one follow-up
+    # message per delivery run; none = nothing.
+    updates: Literal["digest", "followup", "none"] = "digest"
+    quiet_hours: QuietHours | None = None
+    max_per_hour: int | None = Field(default=None, ge=1)
+    # What quiet hours, max_per_hour and mute_until do with the alerts they stop: hold them and send them as
+    # one digest when the window ends, or drop them (kept in the outbox as `dropped`, never sent).
+    hold: Literal["hold", "drop"] = "hold"
+    urgent: bool = False  # true: quiet hours do not apply (max_per_hour and mute_until still do)
+    mute_until: datetime | None = None
+
+    @field_validator("mute_until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("mute_until needs a UTC offset, e.g. 2026-12-04T08:00:00+02:00 or 2026-12-04T06:00:00Z")
+        return value
 
     @field_validator("query")
     @classmethod
@@ -144,30 +198,9 @@ class AlertRule(_Strict):
     @classmethod
     def _channel_urls(cls, channels: list[str]) -> list[str]:
         for number, url in enumerate(channels, 1):
-            if "://" not in url and not url.startswith(("file:", "mailto:")):
-                raise ValueError(
-                    f"channel {number} is not a URL: use file:alerts.jsonl, smtp://host:port/?to=a@example.org, "
-                    "mailto:a@example.org, or an Apprise URL such as json://host/path"
-                )
-            # A line break (even as %0D%0A) in from=, to= or any other part would end up inside a mail or HTTP
-            # header, where it either injects a header or makes every delivery fail.
-            if any(ord(c) < 32 or ord(c) == 127 for c in url + unquote(url)):
-                raise ValueError(
-                    f"channel {number} ({describe_channel(url)}) contains a line break or another control "
-                    "character (perhaps as %0A or %0D); remove it"
-                )
+            if (problem := channel_url_problem(url, number) or scheme_problem(url, number)) is not None:
+                raise ValueError(problem)
         return channels
-
-
-class AlertsFile(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    rules: list[AlertRule]
-
-    @field_validator("rules")
-    @classmethod
-    def _unique_names(cls, rules: list[AlertRule]) -> list[AlertRule]:
-        return _unique(rules, "name", "rule name {!r} appears twice; names must be unique (alerts are keyed by it)")
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -187,7 +220,8 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _load(path: Path, model: type[BaseModel], what: str) -> Any:
+def _read_yaml(path: Path, top: str) -> tuple[Any, yaml.Node]:
+    """The data and node tree of a YAML config file; ConfigError (with file and line) when it cannot be read."""
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -205,8 +239,12 @@ def _load(path: Path, model: type[BaseModel], what: str) -> Any:
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the indentation or quoting") from exc
     if data is None:
-        top = "feeds" if model is FeedsFile else "rules"
         raise ConfigError(f"{path}: the file is empty; start it with `{top}:` followed by a list")
+    return data, tree
+
+
+def _load(path: Path, model: type[BaseModel], what: str) -> Any:
+    data, tree = _read_yaml(path, "feeds" if model is FeedsFile else "rules")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -225,9 +263,69 @@ def load_feeds(path: Path) -> list[Feed]:
     return [Feed(**feed.model_dump()) for feed in parsed.feeds]
 
 
-def load_alert_rules(path: Path) -> list[AlertRule]:
-    """Alert rules of config/alerts.yaml; a missing file means no rules."""
+@dataclass(frozen=True)
+class RuleSet:
+    """The usable rules of alerts.yaml and, for each rule that is not, what is wrong (file, line, rule, field)."""
+
+    rules: list[AlertRule]
+    problems: list[str]
+
+
+def _expanded(raw: Any, environ: Mapping[str, str]) -> tuple[Any, list[tuple[tuple[Any, ...], str]]]:
+    """The rule with ${NEWSMON_…} references in its channels replaced; the channels refused, by location."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("channels"), list):
+        return raw, []
+    name = raw.get("name") if isinstance(raw.get("name"), str) else None
+    channels, problems = [], []
+    for number, channel in enumerate(raw["channels"], 1):
+        try:
+            channels.append(expand_channel(channel, number, environ, name) if isinstance(channel, str) else channel)
+        except ValueError as exc:
+            problems.append((("channels", number - 1), str(exc)))
+    return {**raw, "channels": channels}, problems
+
+
+def check_alert_rules(path: Path, environ: Mapping[str, str] | None = None) -> RuleSet:
+    """Every rule of alerts.yaml checked on its own, so one bad rule leaves the others working.
+
+    Raises ConfigError for what spoils the whole file (unreadable, not YAML, no `rules:` list, two rules of one
+    name). Channel URLs have their ${NEWSMON_…} references expanded from `environ` (the process environment by
+    default); a secret written into the file is refused, since anyone who reads the file or its history sees it."""
     if not path.exists():
-        return []
-    parsed: AlertsFile = _load(path, AlertsFile, "alert rules")
-    return parsed.rules
+        return RuleSet([], [])
+    environ = os.environ if environ is None else environ
+    data, tree = _read_yaml(path, "rules")
+    if not isinstance(data, dict) or set(data) != {"rules"} or not isinstance(data["rules"], list):
+        raise ConfigError(f"{path}: expected `rules:` followed by a list of rules (and nothing else at the top level)")
+    rules, problems = [], []
+    for index, raw in enumerate(data["rules"]):
+        expanded, refused = _expanded(raw, environ)
+        name = raw.get("name") if isinstance(raw, dict) else None
+        where = f"rule {name!r}" if isinstance(name, str) else f"rule {index + 1}"
+        found = [(("rules", index, *loc), msg) for loc, msg in refused]
+        try:
+            rule = AlertRule.model_validate(expanded)
+        except ValidationError as exc:
+            found += [(("rules", index, *err["loc"]), err["msg"]) for err in exc.errors()
+                      if not (err["loc"] and err["loc"][0] == "channels" and any(loc[0] == "channels" for loc, _ in refused))]
+        else:
+            if not found:
+                rules.append(rule)
+        for loc, msg in found:
+            field = ".".join(str(p) for p in loc)
+            msg = msg.removeprefix("Value error, ")
+            named = msg if msg.startswith(where) else f"{where}: {msg}"
+            problems.append(f"{path}:{_line_of(tree, loc) or '?'}: {field}: {named}")
+    try:
+        _unique(rules, "name", "rule name {!r} appears twice; names must be unique (alerts are keyed by it)")
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return RuleSet(rules, problems)
+
+
+def load_alert_rules(path: Path, environ: Mapping[str, str] | None = None) -> list[AlertRule]:
+    """Alert rules of config/alerts.yaml, every one valid or a ConfigError listing what is wrong; no file, no rules."""
+    checked = check_alert_rules(path, environ)
+    if checked.problems:
+        raise ConfigError("invalid alert rules file:\n  " + "\n  ".join(checked.problems))
+    return checked.rules

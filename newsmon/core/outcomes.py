@@ -128,8 +128,10 @@ class Stage(_Described):
     PRUNE_SEEN_ENTRIES = "prune_seen_entries", "maintenance: forget old feed entry keys"
     PRUNE_SENT_ALERTS = "prune_sent_alerts", "maintenance: delete old sent alerts"
     PRUNE_LSH_BANDS = "prune_lsh_bands", "maintenance: drop old near-duplicate bands"
+    PRUNE_STORY_KEYS = "prune_story_keys", "maintenance: drop the story-candidate keys of old days"
     COUNT_STUCK_ARTICLES = "count_stuck_articles", "maintenance: count articles the search index refused"
     OPTIMIZE_DATABASE = "optimize_database", "maintenance: refresh planner statistics"
+    REPORT_FEED_HEALTH = "report_feed_health", "maintenance: send feeds that went silent, fail, moved or are gone to the operator"
 
 
 class SkipReason(_Described):
@@ -223,15 +225,26 @@ class Count(StrEnum):
     MATCHED = "matched", "alert", "(rule, article) pairs whose rule matched"
     ENQUEUED = "enqueued", "alert", "outbox rows created: one per (rule, story)"
     ALREADY_ALERTED = "already_alerted", "alert", "matches of a story the rule had alerted already"
+    STORY_UPDATES = "story_updates", "alert", "later copies of an alerted story queued as a story update (one per outlet)"
+    RULES_INVALID = "rules_invalid", "alert, digest", "rules of alerts.yaml left out for an error (the others ran)"
     SENT = "sent", "alert, digest", "outbox rows delivered to every channel of their rule"
+    HELD = "held", "alert, digest", "outbox rows held back by quiet hours, max_per_hour or mute_until (sent later)"
+    DROPPED = "dropped", "alert, digest", "outbox rows stopped by quiet hours, max_per_hour or mute_until of a rule with hold: drop"
     RETRY_LATER = "retry_later", "alert, digest", "outbox rows kept for a retry with backoff"
     FAILED = "failed", "alert, digest", "outbox rows given up (permanent error or too many attempts)"
     SEEN_ENTRIES_PRUNED = "seen_entries_pruned", "maintenance", "feed entry keys older than the retention, forgotten"
     SENT_ALERTS_PRUNED = "sent_alerts_pruned", "maintenance", "sent outbox rows older than the retention, deleted"
     LSH_PRUNED = "lsh_pruned", "maintenance", "near-duplicate bands older than the LSH window, dropped"
+    STORY_KEYS_PRUNED = ("story_keys_pruned", "maintenance",
+                         "story-candidate keys of days before the LSH window, dropped (stories and members stay)")
     STUCK_INDEX_ERRORS = "stuck_index_errors", "maintenance", "articles the search index refused, waiting for a retry"
     ANALYZED = "analyzed", "maintenance", "1 when planner statistics were refreshed"
     VACUUMED = "vacuumed", "maintenance", "1 when the SQLite file was compacted"
+    FEEDS_NEEDING_ATTENTION = ("feeds_needing_attention", "maintenance",
+                               "feeds whose verdict is silent, failing, moved or gone (`newsmon feeds status`)")
+    FEED_VERDICTS_CHANGED = ("feed_verdicts_changed", "maintenance",
+                             "feeds whose verdict changed since the last operator report (these are reported)")
+    OPERATOR_REPORTS_SENT = "operator_reports_sent", "maintenance", "operator channels that took the feed-health report"
 
 
 # Keys of a stage's counts that hold no counter: the split of `skipped`, and a bounded list of

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from newsmon.core.channel_urls import channel_url_problem
 from newsmon.core.errors import UserError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds newsmon/: a checkout, or site-packages
@@ -89,6 +91,29 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_s: float = 20.0
     mail_from: str = "newsmon@localhost"
+    # Where the daily feed-health report goes (newsmon_maintenance's report_feed_health): channel URLs as in
+    # alerts.yaml, separated by spaces or as a JSON list. Empty: the report is only logged and shown by
+    # `newsmon feeds status`.
+    operator_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("operator_channels", mode="before")
+    @classmethod
+    def _channel_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                return json.loads(text) if text.startswith("[") else text.split()
+            except ValueError as exc:
+                raise ValueError("not a JSON list of channel URLs; or give the URLs separated by spaces") from exc
+        return value
+
+    @field_validator("operator_channels")
+    @classmethod
+    def _channel_urls(cls, channels: list[str]) -> list[str]:
+        for number, url in enumerate(channels, 1):
+            if (problem := channel_url_problem(url, number)) is not None:
+                raise ValueError(problem)
+        return channels
 
     @property
     def state_path(self) -> Path:

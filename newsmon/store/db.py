@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable
@@ -132,7 +133,9 @@ def _engine(url: str, *, create_dir: bool = True) -> Engine:
             raise StoreUnavailable(f"cannot create the state directory {path.parent}: {exc}; set NEWSMON_STATE_DIR") from exc
     shown = _redact(url)
     try:
-        engine = create_engine(url, future=True)
+        # JSON columns keep non-ASCII letters as they are: escaped (\u0436), a Russian article's document
+        # took three times the bytes (bench/bench_store_scale.py).
+        engine = create_engine(url, future=True, json_serializer=_json_dumps)
     except (ArgumentError, ValueError, ImportError) as exc:
         raise StoreUnavailable(f"NEWSMON_STATE_URL {shown!r} is not a usable database URL: {exc}") from exc
     if engine.dialect.name == "sqlite":
@@ -149,6 +152,10 @@ def _usable(engine: Engine, step: Callable[[], T]) -> T:
     except (OperationalError, DatabaseError) as exc:
         raise StoreUnavailable(f"state DB {migrate.shown_url(engine)} is not usable: {getattr(exc, 'orig', exc)}; "
                                "check NEWSMON_STATE_URL / NEWSMON_STATE_DIR") from exc
+
+
+def _json_dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _storage_errors(engine: Engine, shown: str) -> Callable[[ExceptionContext], None]:

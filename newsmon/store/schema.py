@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -100,7 +101,28 @@ alert_outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Column("payload", JSON, nullable=False),
-    UniqueConstraint("rule", "cluster_id", name="uq_outbox_rule_cluster"),
+    # '' for the story's alert; for a story update, the later copy it reports (each copy at most once per rule).
+    Column("copy_id", String(64), nullable=False, default="", server_default=""),
+    # Kept back by quiet hours, a rate limit or a mute for at least one channel until then; any delivery run
+    # sends it (with the others held for that channel, as one digest) once the time has passed.
+    Column("held_until", DateTime(timezone=True)),
+    Column("held_reason", Text),
+    UniqueConstraint("rule", "cluster_id", "copy_id", name="uq_outbox_rule_story_copy"),
+)
+
+# One row per message a channel took (newsmon/alerts/outbox.py): what a rule's max_per_hour counts. Added, with the
+# outbox's copy_id, held_until and held_reason, by revision 0005 (v0005_alert_holds_updates_sends.py).
+alert_sends = Table(
+    "alert_sends",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(128), nullable=False),
+    Column("channel", String(16), nullable=False),  # channel_key(url): never the URL itself
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),  # alert | digest | held | update
+    Column("stories", Integer, nullable=False),
+    Column("key", String(300), nullable=False),  # the message's idempotency key (its Message-ID basis)
+    Index("ix_alert_sends_rule_channel_sent_at", "rule", "channel", "sent_at"),
 )
 
 # One row per stage run with what it counted (newsmon/store/runs.py; `newsmon runs` lists them).
@@ -112,6 +134,17 @@ runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("counts", JSON, nullable=False),
+)
+
+# The feed-health verdict last sent to the operator channels, per feed (newsmon/store/health.py): the report
+# goes out when a verdict changes, not every day for the same silent feed. One row per configured feed.
+feed_health_reports = Table(
+    "feed_health_reports",
+    metadata,
+    Column("feed_id", String(128), primary_key=True),
+    Column("verdict", String(16), nullable=False),
+    Column("detail", Text),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
 )
 
 # ---------------------------------------------------------------- story clusters (newsmon/store/clusters.py)

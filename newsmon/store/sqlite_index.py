@@ -40,7 +40,18 @@ _LIST_FIELDS = {"subtopics", "entities"}
 # so a fresh undated article is not hidden by `--since 1d`.
 _DATE = "COALESCE(d.published_at, d.fetched_at)"
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
+# Column weights: title and title_f count 4×, summaries 2×, text 1×.
+_BM25 = "bm25(search_fts, 4.0, 1.0, 2.0, 4.0, 1.0, 2.0)"
 SNIPPET_CHARS = 160
+# Above this many articles matching a query's text terms, a search first reads the newest rows expected to
+# hold RANGE_MATCHES of them (see SqliteIndex._page): bench/bench_store_scale.py at a million articles.
+BROAD_MATCHES = 3000
+RANGE_MATCHES = 1500
+RANGE_GROWTH = 8
+# The stored JSON document leaves out what its own columns hold: the text is the bulk of every row, and
+# keeping it twice made search_docs half as large again (bench/bench_store_scale.py). Documents stored
+# whole by earlier versions read the same.
+_COLUMN_FIELDS = ("title", "text", "summary")
 
 
 class SqliteIndex:
@@ -69,7 +80,9 @@ class SqliteIndex:
                     row.update(title_f=fold(doc["title"]), text_f=fold(doc["text"]),
                                summary_f=fold(doc["summary"]) if doc["summary"] else None,
                                on_topic=int(doc["on_topic"]), subtopics=json.dumps(doc["subtopics"]),
-                               entities=json.dumps(doc["entities"]), doc=json.dumps(doc, ensure_ascii=False))
+                               entities=json.dumps(doc["entities"]),
+                               doc=json.dumps({k: v for k, v in doc.items() if k not in _COLUMN_FIELDS},
+                                              ensure_ascii=False))
                     if conn.execute(insert, row).rowcount:
                         result.created.append(article.id)
                     else:
@@ -80,8 +93,9 @@ class SqliteIndex:
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(text("SELECT doc FROM search_docs WHERE id = :id"), {"id": article_id}).first()
-        return json.loads(row.doc) if row else None
+            row = conn.execute(text("SELECT title, text, summary, doc FROM search_docs WHERE id = :id"),
+                               {"id": article_id}).first()
+        return _document(row) if row else None
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -92,53 +106,46 @@ class SqliteIndex:
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         tree = compile_query(query.q) if query.q.strip() else None
-        params: dict[str, Any] = {}
-        where = [_Translator(params).sql(tree)] if tree is not None else []
-        if query.since:
-            where.append(f"{_DATE} >= :since")
-            params["since"] = _iso(query.since)
-        if query.until:
-            where.append(f"{_DATE} < :until")
-            params["until"] = _iso(query.until)
-        if query.on_topic is not None:
-            where.append("d.on_topic = :on_topic")
-            params["on_topic"] = int(query.on_topic)
-        for name, values in (("language", query.languages), ("source", query.sources)):
-            if values:
-                keys = [f"{name}_{i}" for i in range(len(values))]
-                where.append(f"lower(d.{name}) IN ({', '.join(':' + k for k in keys)})")
-                params.update({k: v.lower() for k, v in zip(keys, values, strict=True)})
-        for i, sub in enumerate(query.subtopics):
-            where.append(f"EXISTS (SELECT 1 FROM json_each(d.subtopics) WHERE value = :sub_{i})")
-            params[f"sub_{i}"] = sub
+        params: dict[str, Any] = {"min_rowid": 0}
+        where = _filters(tree, query, params, probe=False)
+        # The same conditions with each text term as a lookup of one row, for the few rows _page checks.
+        probe_where = _filters(tree, query, params, probe=True)
         rank_expr = _rank_expression(tree) if tree is not None else None
         params["limit"] = query.limit
-        cluster_size = "(SELECT count(*) FROM search_docs c WHERE c.cluster_id = d.cluster_id)"
-        where_sql = f"WHERE {' AND '.join(where)} " if where else ""
         if rank_expr:
+            params["rank_expr"] = rank_expr
+            # The unary + keeps SQLite from scanning the table by rowid for this bound: the matches drive.
+            where.append("+d.rowid >= :min_rowid")
+        where_sql = f"WHERE {' AND '.join(where)} " if where else ""
+        # Two steps: the ids of the page first, then those rows whole. Sorting the matches with every column
+        # (text, folded text, document) made a broad query over a large store copy all of them into the sorter.
+        if rank_expr and query.sort == "relevance":
             # Ranking and snippets come from the positive full-text terms; the WHERE alone decides what
             # matches, so `balloons OR source:x` also returns source:x articles without the word.
-            params["rank_expr"] = rank_expr
-            sql = (
-                f"SELECT d.*, COALESCE(r.score, 0.0) AS score, {cluster_size} AS csize FROM search_docs d LEFT JOIN ("
-                f"SELECT rowid AS rid, bm25(search_fts, 4.0, 1.0, 2.0, 4.0, 1.0, 2.0) AS score "
-                f"FROM search_fts WHERE search_fts MATCH :rank_expr) r ON r.rid = d.rowid {where_sql}"
-            )
-            order = "(r.score IS NULL), r.score" if query.sort == "relevance" else f"{_DATE} DESC"
+            sql = (f"SELECT d.rowid AS rid, r.score AS score, {_DATE} AS at FROM search_docs d LEFT JOIN ("
+                   f"SELECT rowid AS rid, {_BM25} AS score FROM search_fts WHERE search_fts MATCH :rank_expr "
+                   f"AND rowid >= :min_rowid) r ON r.rid = d.rowid {where_sql}"
+                   f"ORDER BY (r.score IS NULL), r.score, d.fetched_at DESC LIMIT :limit")
         else:
-            sql = f"SELECT d.*, 0.0 AS score, {cluster_size} AS csize FROM search_docs d {where_sql}"
-            order = f"{_DATE} DESC"
-        sql += f"ORDER BY {order}, d.fetched_at DESC LIMIT :limit"
+            # ix_search_docs_date serves this order: the newest matches are found without sorting them all.
+            sql = (f"SELECT d.rowid AS rid, NULL AS score, {_DATE} AS at FROM search_docs d {where_sql}"
+                   f"ORDER BY {_DATE} DESC, d.fetched_at DESC LIMIT :limit")
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(text(sql), params).mappings().all()
-                snippets = self._snippets(conn, rank_expr, [r["rowid"] for r in rows]) if rank_expr else {}
+                page = self._page(conn, sql, params, rank_expr, query.sort == "relevance", probe_where)
+                rowids = [int(r.rid) for r in page]
+                rows = self._rows(conn, rowids)
+                extras = self._page_extras(conn, rank_expr, rowids) if rank_expr else {}
         except OperationalError as exc:
             if any(w in str(exc.orig).lower() for w in ("fts5", "syntax", "too large", "too many")):
                 raise QuerySyntaxError(f"the embedded index cannot run {query.q!r}: {exc.orig}") from exc
             raise StoreUnavailable(f"cannot read the SQLite search index: {exc.orig}") from exc
-        return [
-            SearchHit(
+        hits = []
+        for rid, score, _at in page:
+            r = rows[int(rid)]
+            snippet, page_score = extras.get(int(rid), (None, None))
+            score = score if score is not None else page_score
+            hits.append(SearchHit(
                 id=r["id"],
                 title=r["title"],
                 url=json.loads(r["doc"])["url"],
@@ -149,28 +156,113 @@ class SqliteIndex:
                 relevance=float(r["relevance"]),
                 subtopics=tuple(json.loads(r["subtopics"])),
                 cluster_id=r["cluster_id"],
-                snippet=" ".join((snippets.get(r["rowid"]) or r["text"][:SNIPPET_CHARS]).split()),
-                score=-float(r["score"]),
+                snippet=" ".join((snippet or r["text"][:SNIPPET_CHARS]).split()),
+                score=-float(score or 0.0),
                 cluster_size=int(r["csize"] or 1),
-            )
-            for r in rows
-        ]
+            ))
+        return hits
 
     @staticmethod
-    def _snippets(conn: Any, rank_expr: str, rowids: list[int]) -> dict[int, str]:
-        # Only for the hits shown: FTS5 builds a snippet by walking every phrase instance of every query
-        # term in the article, which for a broad query over a large store costs far more than the search.
+    def _page(conn: Any, sql: str, params: dict[str, Any], rank_expr: str | None, by_relevance: bool,
+              probe_where: list[str]) -> list[Any]:
+        """The page's (rowid, score, date) rows; a broad query reads the newest part of the index first.
+
+        A common word matches a fifth of a large store, and reading every match (to rank or to date it)
+        takes seconds at a million articles. So when the text terms match more than BROAD_MATCHES articles,
+        the search runs over the newest rows (by when they were indexed) expected to hold about
+        RANGE_MATCHES of them, and over RANGE_GROWTH times as many while the page is not full. In date
+        order the answer is exact (an older range is read when an article outside the range could belong
+        on the page); in relevance order a broad query is ranked among its newest matches.
+        """
+        if not rank_expr:
+            return conn.execute(text(sql), params).all()
+        matches = int(conn.execute(text("SELECT count(*) FROM search_fts WHERE search_fts MATCH :q"),
+                                   {"q": rank_expr}).scalar_one())
+        if matches <= BROAD_MATCHES:
+            return conn.execute(text(sql), params).all()
+        # Two subqueries: SQLite answers a lone min() or max() from the end of the table, both together by a scan.
+        low, high = conn.execute(text("SELECT (SELECT min(rowid) FROM search_docs), (SELECT max(rowid) FROM search_docs)")).one()
+        span = (high - low + 1) * RANGE_MATCHES / matches
+        while True:
+            params["min_rowid"] = int(high - span) if high - span > low else 0
+            page = conn.execute(text(sql), params).all()
+            if params["min_rowid"] == 0:
+                return page
+            if len(page) >= params["limit"] and (by_relevance or not _older_could_be_newer(conn, probe_where, params, page)):
+                return page
+            span *= RANGE_GROWTH
+
+    @staticmethod
+    def _rows(conn: Any, rowids: list[int]) -> dict[int, Any]:
         if not rowids:
             return {}
-        marks = ", ".join(str(int(r)) for r in rowids)
-        # Not `rowid IN (…)` in the WHERE: FTS5 would then run the MATCH once per listed rowid.
+        marks = ", ".join(str(r) for r in rowids)
+        cluster_size = "(SELECT count(*) FROM search_docs c WHERE c.cluster_id = d.cluster_id)"
+        rows = conn.execute(text(f"SELECT d.*, {cluster_size} AS csize FROM search_docs d WHERE d.rowid IN ({marks})"))
+        return {int(r["rowid"]): r for r in rows.mappings()}
+
+    @staticmethod
+    def _page_extras(conn: Any, rank_expr: str, rowids: list[int]) -> dict[int, tuple[str, float]]:
+        """Snippet and bm25 score of each hit shown, in one pass over the matches.
+
+        Only for the hits shown: FTS5 builds a snippet by walking every phrase instance of every query
+        term in the article, which for a broad query over a large store costs far more than the search.
+        Not `rowid IN (…)` in the WHERE: FTS5 would then run the MATCH once per listed rowid; the rowid bound
+        lets it skip the older matches.
+        """
+        if not rowids:
+            return {}
+        marks = ", ".join(str(r) for r in rowids)
         rows = conn.execute(
-            text(f"SELECT rowid, snip FROM (SELECT rowid, CASE WHEN rowid IN ({marks}) THEN "
-                 f"snippet(search_fts, 1, '[', ']', '…', 16) END AS snip FROM search_fts "
-                 f"WHERE search_fts MATCH :rank_expr) WHERE snip IS NOT NULL"),
-            {"rank_expr": rank_expr},
+            text(f"SELECT rowid, snip, score FROM (SELECT rowid, CASE WHEN rowid IN ({marks}) THEN "
+                 f"snippet(search_fts, 1, '[', ']', '…', 16) END AS snip, CASE WHEN rowid IN ({marks}) THEN "
+                 f"{_BM25} END AS score FROM search_fts WHERE search_fts MATCH :rank_expr AND rowid >= :first) "
+                 f"WHERE snip IS NOT NULL"),
+            {"rank_expr": rank_expr, "first": min(rowids)},
         )
-        return {row.rowid: row.snip for row in rows}
+        return {row.rowid: (row.snip, row.score) for row in rows}
+
+
+def _older_could_be_newer(conn: Any, probe_where: list[str], params: dict[str, Any], page: list[Any]) -> bool:
+    """Whether an article indexed before the range read has a date on the page's span (then the range is widened).
+
+    Dates are when an article was published (or fetched), never after it was indexed, so such articles are rare:
+    a late retry of an article the index refused, a publisher's date in the future. The check reads only the
+    dates from the page's last one on (ix_search_docs_date), and looks up each text term for those rows alone.
+    """
+    # `+d.rowid`: the range is read from ix_search_docs_date, never by walking the table up to `below`.
+    conditions = " AND ".join([f"{_DATE} >= :oldest", "+d.rowid < :below", *probe_where])
+    probe = dict(params, oldest=page[-1].at, below=params["min_rowid"])
+    return conn.execute(text(f"SELECT 1 FROM search_docs d WHERE {conditions} LIMIT 1"), probe).first() is not None
+
+
+def _filters(tree: Node | None, query: SearchQuery, params: dict[str, Any], *, probe: bool) -> list[str]:
+    """The SQL conditions of a query on search_docs `d`, adding their values to `params`."""
+    where = [_Translator(params, probe=probe).sql(tree)] if tree is not None else []
+    if query.since:
+        where.append(f"{_DATE} >= :since")
+        params["since"] = _iso(query.since)
+    if query.until:
+        where.append(f"{_DATE} < :until")
+        params["until"] = _iso(query.until)
+    if query.on_topic is not None:
+        where.append("d.on_topic = :on_topic")
+        params["on_topic"] = int(query.on_topic)
+    for name, values in (("language", query.languages), ("source", query.sources)):
+        if values:
+            keys = [f"{name}_{i}" for i in range(len(values))]
+            where.append(f"lower(d.{name}) IN ({', '.join(':' + k for k in keys)})")
+            params.update({k: v.lower() for k, v in zip(keys, values, strict=True)})
+    for i, sub in enumerate(query.subtopics):
+        where.append(f"EXISTS (SELECT 1 FROM json_each(d.subtopics) WHERE value = :sub_{i})")
+        params[f"sub_{i}"] = sub
+    return where
+
+
+def _document(row: Any) -> dict[str, Any]:
+    doc = json.loads(row.doc)
+    doc.update({name: getattr(row, name) for name in _COLUMN_FIELDS})
+    return doc
 
 
 def _iso(value: datetime) -> str:
@@ -221,8 +313,9 @@ class _Translator:
     newsmon/alerts/match.py evaluates the same tree in-process: keep the two in step.
     """
 
-    def __init__(self, params: dict[str, Any]) -> None:
+    def __init__(self, params: dict[str, Any], *, probe: bool = False) -> None:
         self.params = params
+        self.probe = probe  # text terms as a lookup of the row at hand, instead of the list of every match
 
     def _param(self, value: Any) -> str:
         key = f"p{len(self.params)}"
@@ -237,7 +330,10 @@ class _Translator:
         if isinstance(node, Negated):
             return f"(NOT {self.sql(node.part)})"
         if isinstance(node, TextTerm):
-            return f"d.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {self._param(_fts_match(node))})"
+            match = self._param(_fts_match(node))
+            if self.probe:
+                return f"EXISTS (SELECT 1 FROM search_fts WHERE search_fts MATCH {match} AND rowid = d.rowid)"
+            return f"d.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {match} AND rowid >= :min_rowid)"
         if isinstance(node, KeywordTerm):
             return self._keyword(node)
         if isinstance(node, DateRange):

@@ -352,7 +352,12 @@ def recent_stories(conn: Connection, since: datetime | None, limit: int, min_lan
 def prune_story_keys(conn: Connection, older_than: datetime) -> int:
     """Drop the blocking keys of days before `older_than` (for maintenance): new articles are only compared with
     articles of their own window, so the key table stays bounded; stories and members are kept."""
-    return conn.execute(delete(story_keys).where(story_keys.c.day < _day(utc(older_than)))).rowcount
+    return conn.execute(delete(story_keys).where(story_keys.c.day < day_number(older_than))).rowcount
+
+
+def day_number(at: datetime) -> int:
+    """The `story_keys.day` of a moment (days since 1970-01-01 UTC)."""
+    return _day(utc(at))
 
 
 @dataclass(frozen=True)

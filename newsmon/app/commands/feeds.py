@@ -1,10 +1,11 @@
-"""`newsmon feeds parse|add|status`: inspect one feed, discover and add a site's feeds, see every feed's health."""
+"""`newsmon feeds parse|add|verify|report|status`: inspect one feed, add a site's feeds, poll them all once, report and see their health."""
 
 from __future__ import annotations
 
 import argparse
 import re
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from newsmon.app.feed_report import report_feed_health
+from newsmon.core.channel_urls import describe_channel
 from newsmon.core.config import ConfigError, load_feeds
 from newsmon.core.errors import UserError
 from newsmon.core.settings import Settings
@@ -19,15 +22,17 @@ from newsmon.core.text import MAX_SITE_NAME_CHARS, clean_name, json_dumps, print
 from newsmon.ingest.discover import DiscoveryError, discover_feeds
 from newsmon.ingest.feeds import FeedParseError, parse_feed
 from newsmon.ingest.http import FetchError, SafeClient
+from newsmon.ingest.verify import verify_feed
 from newsmon.store.db import open_engine
-from newsmon.store.health import feed_health
+from newsmon.store.health import PROBLEMS, feed_health
 
 AFFILIATIONS = ("public_broadcaster", "independent", "state_controlled", "international", "wire", "government")
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.description = ("Inspect one feed (parse), discover and add a site's feeds (add), "
-                     "or see every configured feed's health (status).")
+    p.description = ("Inspect one feed (parse), discover and add a site's feeds (add), poll every feed once "
+                     "and say what to fix (verify), send the feed-health report (report), or see every configured feed's health "
+                     "(status).")
     feeds_sub = p.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
 
     parse = feeds_sub.add_parser("parse", help="what newsmon's parser makes of one feed file or URL",
@@ -53,6 +58,24 @@ def register(p: argparse.ArgumentParser) -> None:
     add.add_argument("--dry-run", action="store_true", help="show what would be added, change nothing")
     add.add_argument("--file", type=Path, help="feeds file to append to (default: the configured feeds.yaml)")
     add.set_defaults(func=run_add)
+
+    verify = feeds_sub.add_parser("verify", help="poll every feed once now and say what to fix",
+                                  description="Poll each enabled feed of feeds.yaml once, as the pipeline does but "
+                                              "with a throw-away state (the state DB is not touched), and print its "
+                                              "status, items, the age of its newest item and a suggested fix: the "
+                                              "new URL of a moved feed, the feeds an HTML page points to, removing a "
+                                              "gone one. Exit 0 when every feed is usable, 1 when some are not.")
+    verify.add_argument("--feed", dest="feed_ids", action="append", metavar="ID", help="only this feed (repeatable)")
+    verify.add_argument("--all", action="store_true", help="also poll the feeds disabled in feeds.yaml")
+    verify.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    verify.set_defaults(func=run_verify)
+
+    report = feeds_sub.add_parser("report", help="send the feed-health changes to NEWSMON_OPERATOR_CHANNELS now",
+                                  description="What the maintenance DAG's report_feed_health task does, for machines "
+                                              "without Airflow (run it daily from cron): send the feeds whose verdict "
+                                              "changed since the last report (silent, failing, moved, gone, or back "
+                                              "to ok) to every NEWSMON_OPERATOR_CHANNELS URL.")
+    report.set_defaults(func=run_report)
 
     status = feeds_sub.add_parser("status", help="per feed: last success, last error, items/day, next poll")
     status.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -202,6 +225,58 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- verify
+
+
+def run_verify(args: argparse.Namespace, settings: Settings) -> int:
+    feeds = load_feeds(settings.feeds_file)
+    if args.feed_ids:
+        unknown = sorted(set(args.feed_ids) - {f.id for f in feeds})
+        if unknown:
+            raise UserError(f"no feed {', '.join(map(repr, unknown))} in {settings.feeds_file}")
+        feeds = [f for f in feeds if f.id in args.feed_ids]
+    elif not args.all:
+        feeds = [f for f in feeds if f.enabled]
+    now = datetime.now(UTC)
+    checks = []
+    with SafeClient(settings) as client:
+        for feed in feeds:
+            check = verify_feed(client, replace(feed, enabled=True), now)
+            checks.append(check)
+            if args.json:
+                print(json_dumps({"id": check.feed_id, "url": check.url, "usable": check.usable, "status": check.status,
+                                  "outcome": check.outcome, "items": check.items,
+                                  "newest_item_at": _iso(check.newest_item_at), "suggestion": check.suggestion,
+                                  "new_url": check.new_url, "discovered": list(check.discovered)}))
+            else:
+                if len(checks) == 1:
+                    print(f"{'feed':24} {'status':14} {'items':>5} {'newest item':13} suggestion")
+                items = "-" if check.items is None else str(check.items)
+                newest = _age(check.newest_item_at, now) if check.newest_item_at else "-"
+                print(printable(f"{check.feed_id[:24]:24} {check.status[:14]:14} {items:>5} {newest:13} "
+                                f"{check.suggestion}"))
+    unusable = [c for c in checks if not c.usable]
+    if not args.json:
+        print(f"{len(checks)} feeds polled: {len(checks) - len(unusable)} usable, {len(unusable)} to fix")
+    return 1 if unusable else 0
+
+
+# ---------------------------------------------------------------- report
+
+
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    counts = report_feed_health(settings)
+    sent = counts.get("operator_reports_sent", 0)
+    changed = counts.get("feed_verdicts_changed", 0)
+    print(f"{counts.get('feeds_needing_attention', 0)} feeds need attention, {changed} changed since the last report")
+    if changed and not settings.operator_channels:
+        print("not sent: set NEWSMON_OPERATOR_CHANNELS (channel URLs as in alerts.yaml)", file=sys.stderr)
+    elif changed:
+        print(f"sent to {sent} operator channel(s): "
+              + ", ".join(describe_channel(url) for url in settings.operator_channels))
+    return 0
+
+
 # ---------------------------------------------------------------- status
 
 
@@ -228,12 +303,15 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
     rows = feed_health(open_engine(settings.database_url), feeds, now)
     if args.json:
         for row in rows:
-            print(json_dumps({"id": row.id, "health": row.health, "url": row.url,
+            print(json_dumps({"id": row.id, "health": row.health, "verdict": str(row.verdict), "why": row.why,
+                              "url": row.url, "moved_to": row.moved_to,
                               "last_success_at": _iso(row.last_success_at), "last_error": row.last_error,
+                              "last_new_item_at": _iso(row.last_new_item_at), "usual_gap_s": row.usual_gap_s,
                               "items_per_day": row.items_per_day, "interval_s": row.interval_s,
                               "next_poll_at": _iso(row.next_poll_at)}))
         return 0
-    header = f"{'feed':24} {'health':12} {'last success':13} {'items/day':>9} {'interval':>8} {'next poll':12} last error"
+    header = (f"{'feed':24} {'health':12} {'verdict':8} {'last success':13} {'last new':13} {'items/day':>9} "
+              f"{'interval':>8} {'next poll':12} why / last error")
     print(header)
     for row in rows:
         nxt = row.next_poll_at
@@ -241,9 +319,12 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
             "-" if row.health in ("off", "disabled") else _age(nxt, now))
         interval = f"{row.interval_s // 60}m" if row.interval_s else "-"
         rate = "-" if row.items_per_day is None else f"{row.items_per_day:.1f}"
-        error = printable(row.last_error or "")[:70]
-        print(f"{row.id[:24]:24} {row.health:12} {_age(row.last_success_at, now):13} {rate:>9} {interval:>8} "
-              f"{next_text:12} {error}")
+        error = printable(row.why if row.verdict in PROBLEMS else (row.last_error or ""))[:110]
+        print(f"{row.id[:24]:24} {row.health:12} {row.verdict:8} {_age(row.last_success_at, now):13} "
+              f"{_age(row.last_new_item_at, now):13} {rate:>9} {interval:>8} {next_text:12} {error}")
     counts = {h: sum(1 for r in rows if r.health.split()[0] == h) for h in ("ok", "new", "failing", "disabled", "off")}
     print(f"{len(rows)} feeds: " + ", ".join(f"{n} {h}" for h, n in counts.items() if n))
+    attention = {v: sum(1 for r in rows if r.verdict == v) for v in sorted(PROBLEMS)}
+    if any(attention.values()):
+        print("need attention: " + ", ".join(f"{n} {v}" for v, n in attention.items() if n))
     return 0

@@ -14,6 +14,7 @@ LABELS = {
     "seen_entries_pruned": "feed entry keys older than {seen} days",
     "sent_alerts_pruned": "sent alerts older than {sent} days",
     "lsh_pruned": "near-duplicate fingerprints older than {lsh} days",
+    "story_keys_pruned": "story-candidate keys older than {lsh} days",
     "stuck_index_errors": "articles waiting for the search index (retried by the next ingest run)",
     "analyzed": "planner statistics refreshed",
     "vacuumed": "SQLite file compacted (VACUUM)",
@@ -22,7 +23,7 @@ LABELS = {
 
 def register(p: argparse.ArgumentParser) -> None:
     p.description = ("Housekeeping of the state DB: forget old feed entry keys, delete old sent alerts, "
-                     "drop old near-duplicate fingerprints, count articles the search index refused, "
+                     "drop old near-duplicate fingerprints and story-candidate keys, count articles the search index refused, "
                      "and ANALYZE (PostgreSQL) or PRAGMA optimize (SQLite). Safe to run any time.")
     p.add_argument("--dry-run", action="store_true", help="count what would be removed, change nothing")
     p.add_argument("--seen-days", type=int, metavar="DAYS", help="keep feed entry keys this long (default 90)")

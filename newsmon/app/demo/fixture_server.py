@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 @dataclass
 class Route:
     body: bytes
-    content_type: str = "text/html; charset=utf-8"
+    content_type: str | None = "text/html; charset=utf-8"  # None: no Content-Type header at all
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     conditional: bool = True  # answer 304 to a matching If-None-Match / If-Modified-Since
@@ -69,7 +69,8 @@ class FixtureServer:
                     server.requests.append(Request(path, time.monotonic(), dict(self.headers), status))
                 body = b"" if not_modified else route.body
                 self.send_response(status)
-                self.send_header("Content-Type", route.content_type)
+                if route.content_type is not None:
+                    self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(len(body)))
                 if route.conditional and route.status == 200:
                     self.send_header("ETag", etag)

@@ -25,14 +25,15 @@ class _Keep:
 
 
 class SmtpSink:
-    """Start with `with SmtpSink() as sink:`; `sink.port`, `sink.messages`."""
+    """Start with `with SmtpSink() as sink:`; `sink.port`, `sink.messages`. `port`: listen there (a server that
+    comes back where it was), else on a free port."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         # Imported here: only the demo and tests run a sink, and the CLI's start-up need not pay for aiosmtpd.
         from aiosmtpd.controller import Controller
 
         self._handler = _Keep()
-        self._controller = Controller(self._handler, hostname="127.0.0.1", port=_free_port())
+        self._controller = Controller(self._handler, hostname="127.0.0.1", port=port or _free_port())
 
     @property
     def messages(self) -> list[EmailMessage]:

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 # Every revision, oldest first. Opening the state DB compares its revision with these without importing
 # Alembic (a tenth of a second on every command); tests/test_state_upgrade.py checks them against versions/.
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
