@@ -464,6 +464,8 @@ class Harness:
             # count it, and draw a new delay within the duration this run actually had, from a fresh state.
             self.tally.not_killed += 1
             shutil.rmtree(home, ignore_errors=True)
+            self._n += 1  # a new name too: the mail and webhook receivers keep what the ended run delivered
+            trial = f"trial-{self._n}"
             home = self._home(trial)
             killed = run_child(home, self.workers, 0, kill_after_s=self.rng.uniform(0.3, max(0.4, killed.seconds)))
         if killed.code != -signal.SIGKILL:
