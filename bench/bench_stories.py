@@ -8,6 +8,8 @@ An archive grows with time, so ten times the articles is ten times the days at t
 article must stay flat (target: 10x articles for at most 12x time, as for dedup). Articles carry dates,
 numbers with units, names and entities drawn from pools, a fifth of them translations of an earlier one;
 100 per assign_stories call, like a busy 10-minute run, on a fresh SQLite file with the production pragmas.
+Once a simulated day, the story keys older than the maintenance retention are pruned, as the daily
+maintenance DAG does (its time is counted).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from newsmon.app.maintenance import LSH_WINDOW_DAYS  # noqa: E402
 from newsmon.core.records import Article  # noqa: E402
 from newsmon.store.db import open_engine  # noqa: E402
-from newsmon.store.stories import assign_stories  # noqa: E402
+from newsmon.store.stories import assign_stories, prune_story_keys  # noqa: E402
 
 PER_DAY = 1000
 BATCH = 100
@@ -70,6 +73,8 @@ def run_size(n: int) -> dict:
         for start in range(0, n, BATCH):
             with engine.begin() as conn:
                 assign_stories(conn, batch[start : start + BATCH], START)
+                if (start + BATCH) % PER_DAY == 0:  # the daily maintenance run
+                    prune_story_keys(conn, batch[start].fetched_at - timedelta(days=LSH_WINDOW_DAYS))
         took = time.perf_counter() - started
         engine.dispose()
     return {"documents": n, "assign_s": round(took, 2), "ms_per_doc": round(1000 * took / n, 3)}
