@@ -44,6 +44,7 @@ fi
 cat <<MSG
 newsmon: starting Airflow: the api-server, then (once it answers) the scheduler, dag-processor, triggerer (~20-40 s)
   UI:        http://$reach:$AIRFLOW__API__PORT   (DAGs: newsmon_ingest every 10 min, newsmon_digest_hourly/daily)
+  desk:      http://$reach:$AIRFLOW__API__PORT/newsmon/   (search, stories, alerts outbox, feed health; same login)
   listening: $listening
   login:     admin / the password Airflow writes to $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated
   HTTP pool: newsmon_http, NEWSMON_HTTP_POOL_SLOTS slots (default 4) shared by every task that fetches or delivers

@@ -82,3 +82,60 @@ def chromium() -> Iterator[object]:
     driver, profile, _took = browser.start()
     yield driver
     browser.stop(driver, profile)
+
+
+# ---------------------------------------------------------------- the desk (newsmon/app/desk): tests/desk_*.py
+
+
+@pytest.fixture(scope="session")
+def desk_store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The desk's fixture store (tests/desk_data.py), built once; tests that change it serve a copy."""
+    import desk_data
+
+    return desk_data.build_store(tmp_path_factory.mktemp("desk-store"))
+
+
+@pytest.fixture(scope="session")
+def desk(desk_store: Settings) -> Iterator[object]:
+    """The desk alone on loopback over the fixture store, its clock fixed, signed in as admin. Read-only tests."""
+    import desk_data
+    import desk_server
+
+    served = desk_server.serve_desk(desk_store, lambda: desk_data.DESK_NOW)
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="session")
+def desk_translations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The desk alone over a store with one event in three languages (tests/desk_data.py). Read-only tests."""
+    import desk_data
+    import desk_server
+
+    settings = desk_data.build_translations_store(tmp_path_factory.mktemp("desk-translations"))
+    served = desk_server.serve_desk(settings, lambda: desk_data.TRANSLATIONS_NOW)
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def desk_copy(desk_store: Settings, tmp_path: Path) -> Iterator[object]:
+    """The desk alone over this test's own copy of the fixture store (for tests that retry alerts)."""
+    import desk_data
+    import desk_server
+
+    served = desk_server.serve_desk(desk_data.copy_store(desk_store, tmp_path), lambda: desk_data.DESK_NOW)
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="session")
+def airflow_desk(desk_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One real `airflow api-server` for the session, loading newsmon's plugin, over a copy of the fixture store."""
+    import desk_data
+    import desk_server
+
+    store = desk_data.copy_store(desk_store, tmp_path_factory.mktemp("airflow-desk-store"))
+    served = desk_server.start_airflow(tmp_path_factory.mktemp("airflow-desk-home"), store)
+    yield served
+    served.stop()

@@ -52,7 +52,7 @@ def test_a_secret_given_as_an_environment_variable_is_taken_and_an_unset_one_is_
     path = tmp_path / "alerts.yaml"
     path.write_text("rules:\n  - {name: desk, query: a, channels: ['smtp://desk:${NEWSMON_DESK_PW}@127.0.0.1:25/?to=d@example.org']}\n")
     [rule] = load_alert_rules(path, environ={"NEWSMON_DESK_PW": "s3cret"})
-    assert rule.channels == ["smtp://desk:s3cret@127.0.0.1:25/?to=d@example.org"]
+    assert [c.url for c in rule.channels] == ["smtp://desk:s3cret@127.0.0.1:25/?to=d@example.org"]
     with pytest.raises(ConfigError, match=r"rules\.0\.channels\.0: rule 'desk': .*NEWSMON_DESK_PW is not set"):
         load_alert_rules(path, environ={})
     path.write_text("rules:\n  - {name: desk, query: a, channels: ['json://127.0.0.1/${HOME}']}\n")

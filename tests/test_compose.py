@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
 import secrets
 import subprocess
 import sys
+import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -335,6 +337,29 @@ def test_the_image_builds_on_the_airflow_release_requirements_pin_and_installs_w
     assert re.search(r'"psycopg\[binary\]==\d+\.\d+\.\d+"', dockerfile)
     assert "pip install --no-deps -e ." in dockerfile
     assert re.search(r"^USER airflow$", dockerfile, re.M) and dockerfile.rstrip().splitlines()[-1].startswith("WORKDIR")
+
+
+def test_the_image_carries_the_desk_plugin_and_the_api_server_gives_it_newsmons_store_and_config() -> None:
+    # The entry point and the desk's files reach the image, and the editable install registers the plugin.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["entry-points"]["airflow.plugins"] == {
+        "newsmon_desk": "newsmon.app.desk.plugin:NewsmonDeskPlugin"}
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    steps = [dockerfile.index(s) for s in ("COPY --chown=airflow:0 pyproject.toml", "COPY --chown=airflow:0 newsmon ",
+                                           "pip install --no-deps -e .")]
+    assert steps == sorted(steps)
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+    desk = ROOT / "newsmon" / "app" / "desk"
+    for path in [p.relative_to(ROOT).as_posix() for p in desk.rglob("*") if p.is_file() and "__pycache__" not in p.parts]:
+        prefixes = ["/".join(path.split("/")[:n]) for n in range(1, path.count("/") + 2)]
+        assert not [pat for pat in patterns for prefix in prefixes if fnmatch.fnmatch(prefix, pat)], path
+    # The api-server (which mounts the desk) reads the same state DB, index and config as the pipeline.
+    api = services()["airflow-apiserver"]
+    env = environment(api)
+    for name in ("NEWSMON_STATE_URL", "NEWSMON_SEARCH_BACKEND", "NEWSMON_ES_URL", "NEWSMON_CONFIG_DIR"):
+        assert env[name] == environment(services()["airflow-scheduler"])[name], name
+    assert "./config:/opt/newsmon/config:ro" in api["volumes"]
 
 
 def test_the_build_context_leaves_secrets_and_local_state_out() -> None:

@@ -355,6 +355,18 @@ def test_search_sends_the_lucene_string_with_and_as_default_operator_and_the_fil
     assert body["size"] == 7 and body["sort"][0] == "_score"
 
 
+def test_affiliation_paging_and_snippet_marks_reach_the_search_body(es: EsRecorder) -> None:
+    query = SearchQuery(q="Lukashenko", affiliations=("state_controlled",), limit=10, offset=20, marks=("\x02", "\x03"))
+    ready_index(es).search(query)
+    body = es.sent("POST", "/newsmon-articles/_search")[0].json()
+    filters = body["query"]["bool"]["filter"]
+    assert {"bool": {"should": [{"term": {"source_affiliation": {"value": "state_controlled", "case_insensitive": True}}}],
+                     "minimum_should_match": 1}} in filters
+    assert (body["from"], body["size"]) == (20, 10)
+    assert (body["highlight"]["pre_tags"], body["highlight"]["post_tags"]) == (["\x02"], ["\x03"])
+    assert "source_affiliation" in body["_source"]["includes"]
+
+
 def test_match_all_sorted_by_date_when_the_query_is_a_star(es: EsRecorder) -> None:
     ready_index(es).search(SearchQuery(q="*"))
     body = es.sent("POST", "/newsmon-articles/_search")[0].json()
@@ -398,6 +410,7 @@ def test_hits_become_search_hits_with_snippet_and_cluster_size(es: EsRecorder) -
     assert (hit.id, hit.title, hit.language, hit.cluster_size, hit.score) == (doc["id"], doc["title"], "lt", 4, 3.5)
     assert hit.snippet == "[Šalčininkai]: punktas uždarytas."
     assert hit.subtopics == ("border", "smuggling") and hit.on_topic
+    assert hit.source_affiliation == doc["source_affiliation"] is not None
 
 
 # -- reindex (recorder) -----------------------------------------------------------------------------

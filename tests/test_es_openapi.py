@@ -230,6 +230,8 @@ SEARCHES = [
     SearchQuery(q="lang:lt AND published_at:[2026-01-01 TO *]", since=datetime(2026, 1, 1, tzinfo=UTC),
                 until=datetime(2026, 12, 1, tzinfo=UTC), languages=("lt", "ru"), sources=("lrt-lt",),
                 subtopics=("border", "airspace"), sort="date"),
+    SearchQuery(q="lukashenko", affiliations=("state_controlled", "wire"), limit=10,
+                offset=30, marks=("\x02", "\x03")),
 ]
 
 

@@ -58,6 +58,35 @@ def test_the_mapping_the_migrations_and_the_symlinked_stages_are_real_files_in_t
     assert wheel.read(info) == (REPO / path).read_bytes()
 
 
+def test_the_desks_templates_and_assets_ship_in_the_wheel_with_the_airflow_plugin_entry_point(wheel: zipfile.ZipFile) -> None:
+    desk = REPO / "newsmon" / "app" / "desk"
+    files = sorted(str(p.relative_to(REPO)) for folder in ("templates", "static") for p in (desk / folder).iterdir())
+    assert "newsmon/app/desk/static/htmx.min.js" in files and "newsmon/app/desk/static/htmx.LICENSE.txt" in files
+    for path in files:
+        assert wheel.read(path) == (REPO / path).read_bytes(), path
+    (entry_points,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    text = wheel.read(entry_points).decode()
+    assert "[airflow.plugins]\nnewsmon_desk = newsmon.app.desk.plugin:NewsmonDeskPlugin" in text
+
+
+def test_the_desk_installed_from_the_wheel_serves_its_pages_and_assets(wheel: zipfile.ZipFile, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    wheel.extractall(target)  # a wheel is a zip of what pip would put in site-packages
+    check = (
+        "from fastapi.testclient import TestClient\n"
+        "import newsmon.app.desk.web as web\n"
+        f"assert web.__file__.startswith({str(target)!r}), web.__file__\n"
+        "client = TestClient(web.create_app())\n"
+        "for path in ('/static/desk.css', '/static/htmx.min.js', '/docs'):\n"
+        "    reply = client.get(path)\n"
+        "    assert reply.status_code == 200, (path, reply.status_code)\n"
+        "print('served')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert result.returncode == 0 and "served" in result.stdout, result.stderr[-2000:]
+
+
 def _pins(path: Path) -> dict[str, str]:
     """Normalised distribution name → pinned version, from a requirements-style file."""
     pins: dict[str, str] = {}

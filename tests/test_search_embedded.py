@@ -105,6 +105,44 @@ def test_date_maths_in_ranges_and_bad_dates_are_explained(index):
         index.search(SearchQuery(q="/ball.*/"))
 
 
+def test_the_affiliation_filter_keeps_only_matching_articles_and_hits_carry_it(tmp_path):
+    idx = SqliteIndex(open_engine(f"sqlite:///{tmp_path / 'state.db'}"))
+    base = _article("x", "Lukashenko meets envoy", "Lukashenko met the Lithuanian envoy in Minsk.")
+    idx.put_articles([
+        replace(base, id="state", source_affiliation="state_controlled"),
+        replace(base, id="public", source_affiliation="public_broadcaster"),
+        replace(base, id="none", source_affiliation=None),
+    ])
+    assert ids(idx, "lukashenko", affiliations=("STATE_CONTROLLED",)) == ["state"]
+    assert ids(idx, "*", affiliations=("state_controlled", "public_broadcaster")) == ["public", "state"]
+    assert {h.id: h.source_affiliation for h in idx.search(SearchQuery(q="envoy"))} == {
+        "state": "state_controlled", "public": "public_broadcaster", "none": None}
+
+
+def test_offset_pages_through_the_ranking_without_repeating_or_skipping_a_hit(tmp_path):
+    idx = SqliteIndex(open_engine(f"sqlite:///{tmp_path / 'state.db'}"))
+    # Same title, text and date: every sort key ties, so only a final tie-breaker keeps pages apart.
+    idx.put_articles([_article(f"p{i}", "Queue at Medininkai", "Lorries queue at Medininkai.") for i in range(7)])
+    pages = [[h.id for h in idx.search(SearchQuery(q="medininkai", limit=3, offset=start))] for start in (0, 3, 6)]
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert sorted(h for p in pages for h in p) == [f"p{i}" for i in range(7)]
+
+
+def test_snippet_marks_can_be_chosen_by_the_caller(index):
+    hit = index.search(SearchQuery(q="lavoriskes", marks=("\x02", "\x03")))[0]
+    assert "\x02Lavoriškės\x03" in hit.snippet and "[" not in hit.snippet
+
+
+def test_the_newest_first_listing_walks_the_date_index_instead_of_sorting_every_article(index):
+    with index.engine.connect() as conn:
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT d.rowid FROM search_docs d "
+            "ORDER BY COALESCE(d.published_at, d.fetched_at) DESC, d.fetched_at DESC, d.rowid DESC LIMIT 20"))
+    assert "ix_search_docs_date" in plan and "TEMP B-TREE" not in plan
+    newest = [h.id for h in index.search(SearchQuery(q="", limit=2))]
+    assert newest == ["c", "a"]  # same date: the one stored later first
+
+
 @pytest.fixture
 def archive(tmp_path, monkeypatch):
     """120 border stories, one an hour, indexed in order; a broad query is what matches more than 10 of them."""

@@ -4,8 +4,10 @@ The unique (rule, cluster_id, copy_id) key is what makes an alert fire once per 
 alert, so later copies of the story, reruns and parallel workers all hit the same row. A copy from a new outlet
 that arrives after the alert was sent becomes a story update row (copy_id = its outlet) that the next digest or
 a follow-up carries. Quiet hours, max_per_hour and mute_until hold rows back (held_until) or drop them
-(newsmon/alerts/holds.py). A row is claimed (status `sending`) before delivery and channels already delivered
-are remembered, so a retry never resends to them. A worker killed between sending and recording leaves a `sending` row that is released after
+(newsmon/alerts/holds.py); a channel's own quiet hours and max_per_hour do so for that channel only, the row
+staying pending (its other channels have had it) until that channel has had it or dropped it. A row is claimed
+(status `sending`) before delivery and channels already delivered are remembered, so a retry never resends to
+them. A worker killed between sending and recording leaves a `sending` row that is released after
 SENDING_LEASE_S; the resend carries the same Message-ID, so mail clients fold it. Every claim counts as an
 attempt, so a row whose deliveries keep dying is given up after MAX_ATTEMPTS like one that keeps failing.
 """
@@ -24,10 +26,11 @@ from sqlalchemy.engine import Connection, Engine
 from newsmon.alerts.channels import DeliveryError, deliver
 from newsmon.alerts.compose import StoryContext, compose, feed_outlets, story_context
 from newsmon.alerts.highlight import passages
-from newsmon.alerts.holds import rate_free_at, rate_room, stop_now
+from newsmon.alerts.holds import Stop, channel_stop_now, rate_free_at, rate_room, stop_now
 from newsmon.alerts.match import ArticleView, rule_matches
 from newsmon.alerts.message import MessageKind
-from newsmon.core.config import AlertRule
+from newsmon.core.channel_urls import describe_channel
+from newsmon.core.config import AlertChannel, AlertRule
 from newsmon.core.errors import Unavailable
 from newsmon.core.outcomes import Count
 from newsmon.core.records import Article
@@ -251,11 +254,14 @@ def _claim_due(engine: Engine, modes: tuple[str, ...], now: datetime, counts: Ou
     return claimed
 
 
-def _recent_sends(engine: Engine, rule: str, now: datetime) -> list[datetime]:
-    """When the rule's messages of the last hour went out (one time per message, whatever its channels)."""
+def _recent_sends(engine: Engine, rule: str, now: datetime, channel: str | None = None) -> list[datetime]:
+    """When the rule's messages of the last hour went out (one time per message, whatever its channels), or those
+    of one of its channels (by channel_key)."""
+    recent = (alert_sends.c.rule == rule) & (alert_sends.c.sent_at > now - timedelta(hours=1))
+    if channel is not None:
+        recent &= alert_sends.c.channel == channel
     with engine.connect() as conn:
-        rows = conn.execute(select(alert_sends.c.key, func.min(alert_sends.c.sent_at))
-                            .where(alert_sends.c.rule == rule, alert_sends.c.sent_at > now - timedelta(hours=1))
+        rows = conn.execute(select(alert_sends.c.key, func.min(alert_sends.c.sent_at)).where(recent)
                             .group_by(alert_sends.c.key)).all()
     return [at if at.tzinfo else at.replace(tzinfo=now.tzinfo) for _, at in rows]
 
@@ -282,8 +288,27 @@ def _messages(rule: AlertRule, rows: list[dict]) -> list[tuple[MessageKind, str 
     return messages
 
 
+@dataclass
+class _Progress:
+    """How far one claimed row got in this delivery run, channel by channel (channels by channel_key)."""
+
+    delivered: set[str]  # channels that have had it, in this run or an earlier one
+    dropped: dict[str, str]  # channel → why a hold: drop rule dropped it for that channel only
+    errors: list[str] = field(default_factory=list)
+    holds: list[tuple[datetime, str]] = field(default_factory=list)  # (until, why) per channel holding it back
+    told: list[str] | None = None
+
+    @classmethod
+    def of(cls, row: dict) -> _Progress:
+        return cls(set(row["payload"].get("_delivered", [])), dict(row["payload"].get("_dropped", {})))
+
+    def wants(self, channel: str) -> bool:
+        return channel not in self.delivered and channel not in self.dropped
+
+
 def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settings, now: datetime, *, modes: tuple[str, ...] = ("instant",)) -> OutboxCounts:
-    """Deliver due outbox rows of the given modes (and held rows whose hold is over), as the rule's limits allow."""
+    """Deliver due outbox rows of the given modes (and held rows whose hold is over), as the rule's limits and
+    each channel's own allow."""
     counts = OutboxCounts()
     by_name = {r.name: r for r in rules}
     claimed = _claim_due(engine, modes, now, counts)
@@ -291,61 +316,105 @@ def deliver_pending(engine: Engine, rules: Sequence[AlertRule], settings: Settin
         return counts
     with engine.connect() as conn:
         context = story_context(conn, claimed)
-    feeds = feed_outlets(settings)
+    sending = _Sending(context, feed_outlets(settings), settings, now)
     by_rule: dict[str, list[dict]] = {}
     for row in claimed:
         by_rule.setdefault(row["rule"], []).append(row)
     for rule_name, rows in by_rule.items():
         rule = by_name.get(rule_name)
         if rule is None:
-            _finish(engine, rows, now, error=f"rule {rule_name!r} is no longer in alerts.yaml", permanent=True, counts=counts)
+            _give_up(engine, rows, f"rule {rule_name!r} is no longer in alerts.yaml", counts)
             continue
         sent_at = _recent_sends(engine, rule_name, now)
         stop = stop_now(rule, sent_at, now)
         if stop is not None:
             _hold_or_drop(engine, rule, rows, stop.reason, stop.until, counts)
             continue
-        messages = _messages(rule, rows)
-        room = rate_room(rule, sent_at, now)
-        if room is not None and len(messages) > room:
-            # The first `room` go now; the rest are held until the hour has room again, then go as one digest.
-            late = [r for _, _, batch in messages[room:] for r in batch]
-            messages = messages[:room]
-            _hold_or_drop(engine, rule, late, "max_per_hour", rate_free_at([*sent_at, *[now] * room], now), counts)
-        for kind, period, batch in messages:
-            _send_message(engine, rule, kind, period, batch, context, feeds, settings, now, counts)
+        rows = _within_rule_limit(engine, rule, rows, sent_at, now, counts)
+        progress = {r["id"]: _Progress.of(r) for r in rows}
+        for channel in rule.channels:
+            _deliver_to_channel(engine, rule, channel, rows, progress, sending)
+        _settle(engine, rule, rows, progress, now, counts)
     return counts
 
 
-def _send_message(engine: Engine, rule: AlertRule, kind: MessageKind, period: str | None, rows: list[dict],
-                  context: StoryContext, feeds: dict, settings: Settings, now: datetime, counts: OutboxCounts) -> None:
+def _within_rule_limit(engine: Engine, rule: AlertRule, rows: list[dict], sent_at: list[datetime], now: datetime,
+                       counts: OutboxCounts) -> list[dict]:
+    """The rows the rule's max_per_hour lets go now; the rest are held until the hour has room again (then they go
+    as one digest), or dropped."""
+    messages = _messages(rule, rows)
+    room = rate_room(rule.max_per_hour, sent_at, now)
+    if room is None or len(messages) <= room:
+        return rows
+    late = [r for _, _, batch in messages[room:] for r in batch]
+    _hold_or_drop(engine, rule, late, "max_per_hour", rate_free_at([*sent_at, *[now] * room], now), counts)
+    return [r for _, _, batch in messages[:room] for r in batch]
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """What every message of one delivery run is built and sent with."""
+
+    context: StoryContext
+    feeds: dict
+    settings: Settings
+    now: datetime
+
+
+def _deliver_to_channel(engine: Engine, rule: AlertRule, channel: AlertChannel, rows: list[dict],
+                        progress: dict[int, _Progress], sending: _Sending) -> None:
+    """Send one channel what it has not had of these rows, grouped for it (what was held for it as one digest),
+    as its own quiet hours and max_per_hour allow; what they stop is held (or dropped) for this channel only."""
+    key = channel_key(channel.url)
+    needing = [r for r in rows if progress[r["id"]].wants(key)]
+    if not needing:
+        return
+    now = sending.now
+    sent_at = _recent_sends(engine, rule.name, now, channel=key) if channel.max_per_hour else []
+    stop = channel_stop_now(rule, channel, sent_at, now)
+    if stop is not None:
+        _stop_for_channel(rule, channel, needing, progress, stop)
+        return
+    messages = _messages(rule, needing)
+    room = rate_room(channel.max_per_hour, sent_at, now)
+    if room is not None and len(messages) > room:
+        late = [r for _, _, batch in messages[room:] for r in batch]
+        _stop_for_channel(rule, channel, late, progress, Stop("max_per_hour", rate_free_at([*sent_at, *[now] * room], now)))
+        messages = messages[:room]
+    for kind, period, batch in messages:
+        _send_message(engine, rule, channel, kind, period, batch, progress, sending)
+
+
+def _stop_for_channel(rule: AlertRule, channel: AlertChannel, rows: list[dict], progress: dict[int, _Progress],
+                      stop: Stop) -> None:
+    why = f"{stop.reason} of {describe_channel(channel.url)}"
+    for r in rows:
+        if rule.hold == "hold":
+            progress[r["id"]].holds.append((stop.until, why))
+        else:
+            progress[r["id"]].dropped[channel_key(channel.url)] = why
+
+
+def _send_message(engine: Engine, rule: AlertRule, channel: AlertChannel, kind: MessageKind, period: str | None,
+                  rows: list[dict], progress: dict[int, _Progress], sending: _Sending) -> None:
     # Each row remembers the channels that already took it, so a retry (or a digest that grew since a
     # partial failure) sends each channel exactly the stories it has not had yet.
-    delivered = {r["id"]: set(r["payload"].get("_delivered", [])) for r in rows}
-    errors: dict[int, list[str]] = {r["id"]: [] for r in rows}
-    told: dict[int, list[str]] = {}
-    for channel in rule.channels:
-        key = channel_key(channel)
-        needing = [r for r in rows if key not in delivered[r["id"]]]
-        if not needing:
-            continue
-        message = compose(rule, needing, kind, context, feeds, now, period)
-        try:
-            deliver(channel, message, settings)
-        except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
-            log.warning("rule %r: %s", rule.name, exc)
-            for r in needing:
-                errors[r["id"]].append(str(exc))
-            continue
-        _record_send(engine, rule.name, key, now, kind, message.key, len(message.entries) + message.more)
-        for r in needing:
-            delivered[r["id"]].add(key)
-        for entry in message.entries:
-            told.setdefault(next(r["id"] for r in needing if r["payload"]["article_id"] == entry.article_id),
-                            sorted({entry.outlet.feed_id, *(o.feed_id for o in entry.other_outlets)}))
+    key = channel_key(channel.url)
+    message = compose(rule, rows, kind, sending.context, sending.feeds, sending.now, period)
+    try:
+        deliver(channel.url, message, sending.settings)
+    except DeliveryError as exc:  # deliver() raises nothing else, and its text names no secret
+        log.warning("rule %r: %s", rule.name, exc)
+        for r in rows:
+            progress[r["id"]].errors.append(str(exc))
+        return
+    _record_send(engine, rule.name, key, sending.now, kind, message.key, len(message.entries) + message.more)
     for r in rows:
-        _finish(engine, [r], now, error="; ".join(errors[r["id"]]) or None, permanent=False, counts=counts,
-                delivered=delivered[r["id"]], told=told.get(r["id"]))
+        progress[r["id"]].delivered.add(key)
+    for entry in message.entries:
+        row = progress[next(r["id"] for r in rows if r["payload"]["article_id"] == entry.article_id)]
+        if row.told is None:
+            row.told = sorted({entry.outlet.feed_id, *(o.feed_id for o in entry.other_outlets)})
 
 
 def _record_send(engine: Engine, rule: str, channel: str, now: datetime, kind: str, key: str, stories: int) -> None:
@@ -382,27 +451,56 @@ def _give_up_unfinished(conn: Connection, row: dict, counts: OutboxCounts) -> No
         counts.errors.append((Count.FAILED, error))
 
 
-def _finish(engine: Engine, rows: list[dict], now: datetime, *, error: str | None, permanent: bool,
-            counts: OutboxCounts, delivered: set[str] | None = None, told: list[str] | None = None) -> None:
+def _give_up(engine: Engine, rows: list[dict], error: str, counts: OutboxCounts) -> None:
     with engine.begin() as conn:
         for row in rows:
-            payload = dict(row["payload"])
-            if delivered is not None:
-                payload["_delivered"] = sorted(delivered)
-            if told is not None:  # the outlets the alert named: a later copy from one of them is no story update
-                payload["_told_outlets"] = sorted(set(payload.get("_told_outlets", [])) | set(told))
-            attempts = row["attempts"] + 1
-            if error is None:
-                values = {"status": "sent", "sent_at": now, "last_error": None, "payload": payload, "next_attempt_at": None}
-                counts.sent += 1
-            elif permanent or attempts >= MAX_ATTEMPTS:
-                values = {"status": "failed", "last_error": error, "payload": payload}
-                counts.failed += 1
-                counts.errors.append((Count.FAILED, error))
-            else:
-                delay_s = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
-                values = {"status": "pending", "last_error": error, "payload": payload,
-                          "next_attempt_at": now + timedelta(seconds=delay_s)}
-                counts.retry_later += 1
-                counts.errors.append((Count.RETRY_LATER, error))
-            conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"]).values(**values))
+            counts.failed += 1
+            counts.errors.append((Count.FAILED, error))
+            conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"])
+                         .values(status="failed", last_error=error))
+
+
+def _settle(engine: Engine, rule: AlertRule, rows: list[dict], progress: dict[int, _Progress], now: datetime,
+            counts: OutboxCounts) -> None:
+    """Record each row's outcome: sent once every channel has had it (or dropped it), held while a channel's own
+    window or limit keeps it back, retried with backoff while a channel failed."""
+    with engine.begin() as conn:
+        for row in rows:
+            done = progress[row["id"]]
+            payload = {**row["payload"], "_delivered": sorted(done.delivered)}
+            if done.dropped:
+                payload["_dropped"] = done.dropped
+            if done.told is not None:  # the outlets the alert named: a later copy from one of them is no story update
+                payload["_told_outlets"] = sorted(set(payload.get("_told_outlets", [])) | set(done.told))
+            values = _outcome(row, done, now, counts)
+            conn.execute(update(alert_outbox).where(alert_outbox.c.id == row["id"]).values(payload=payload, **values))
+
+
+def _outcome(row: dict, done: _Progress, now: datetime, counts: OutboxCounts) -> dict:
+    attempts = row["attempts"] + 1
+    if done.errors:
+        # A channel's hold is not recorded with a failure: the retry comes sooner, and checks the hold again.
+        error = "; ".join(done.errors)
+        if attempts >= MAX_ATTEMPTS:
+            counts.failed += 1
+            counts.errors.append((Count.FAILED, error))
+            return {"status": "failed", "last_error": error}
+        counts.retry_later += 1
+        counts.errors.append((Count.RETRY_LATER, error))
+        delay_s = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
+        return {"status": "pending", "last_error": error, "next_attempt_at": now + timedelta(seconds=delay_s)}
+    if done.holds:
+        # Pending for the channels that hold it (the claim's attempt not counted), until the first of them may send.
+        until, why = min(done.holds)
+        counts.held += 1
+        return {"status": "pending", "held_until": until, "held_reason": why, "attempts": row["attempts"],
+                "next_attempt_at": None, "last_error": None}
+    dropped = "; ".join(f"dropped: {why.replace('_', ' ')} (the rule has hold: drop)" for why in done.dropped.values())
+    if done.dropped and not done.delivered:
+        counts.dropped += 1
+        return {"status": "dropped", "held_reason": next(iter(done.dropped.values())), "last_error": dropped,
+                "next_attempt_at": None}
+    counts.sent += 1
+    if done.dropped:  # sent to the rule's other channels, dropped for these
+        counts.dropped += 1
+    return {"status": "sent", "sent_at": now, "last_error": dropped or None, "next_attempt_at": None}

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from newsmon.core.channel_urls import channel_url_problem, expand_channel, scheme_problem
+from newsmon.core.channel_urls import channel_url_problem, describe_channel, expand_channel, scheme_problem
 from newsmon.core.errors import UserError
 from newsmon.core.query import QuerySyntaxError, compile_query
 from newsmon.core.records import Feed
@@ -118,7 +118,8 @@ def _clock(value: object) -> object:
 
 
 class QuietHours(_Strict):
-    """A daily window (start to end, in a named time zone; it may run past midnight) in which a rule sends nothing."""
+    """A daily window (start to end, in a named time zone; it may run past midnight) in which a rule (or one of its
+    channels) sends nothing."""
 
     start: time
     end: time
@@ -143,6 +144,17 @@ class QuietHours(_Strict):
         return ZoneInfo(self.timezone)
 
 
+class AlertChannel(_Strict):
+    """One channel of a rule: its URL and, if it has any, its own quiet hours and limit (they hold this channel only)."""
+
+    # The URL holds tokens and passwords: a validation error must never print the value it refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    url: str
+    quiet_hours: QuietHours | None = None
+    max_per_hour: int | None = Field(default=None, ge=1)
+
+
 class AlertRule(_Strict):
     # Channel URLs hold tokens and passwords: a validation error must never print the value it refused.
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -154,7 +166,8 @@ class AlertRule(_Strict):
     languages: list[str] = []
     sources: list[str] = []
     min_relevance: float = Field(default=0.0, ge=0.0, le=1.0)
-    channels: list[str] = Field(min_length=1)
+    # Each a URL, or {url: …, quiet_hours: …, max_per_hour: …} for a channel with its own window or limit.
+    channels: list[AlertChannel] = Field(min_length=1)
     mode: Literal["instant", "hourly", "daily"] = "instant"
     # story: one alert per event-level story (copies and translations); cluster: one per copy cluster.
     group_by: Literal["story", "cluster"] = "story"
@@ -194,10 +207,23 @@ class AlertRule(_Strict):
             raise ValueError(f"rule {rule!r}: {exc}" if rule else str(exc)) from exc
         return value
 
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _plain_urls(cls, channels: object) -> object:
+        # A channel written as a bare URL string is the common case: a channel with no options of its own.
+        if not isinstance(channels, list):
+            return channels
+        for number, channel in enumerate(channels, 1):
+            if not isinstance(channel, (str, dict, AlertChannel)):
+                raise ValueError(f"channel {number} is neither a URL nor a mapping such as "
+                                 "{url: ..., quiet_hours: ..., max_per_hour: ...}")
+        return [{"url": c} if isinstance(c, str) else c for c in channels]
+
     @field_validator("channels")
     @classmethod
-    def _channel_urls(cls, channels: list[str]) -> list[str]:
-        for number, url in enumerate(channels, 1):
+    def _channel_urls(cls, channels: list[AlertChannel]) -> list[AlertChannel]:
+        for number, channel in enumerate(channels, 1):
+            url = channel.url
             if (problem := channel_url_problem(url, number) or scheme_problem(url, number)) is not None:
                 raise ValueError(problem)
         return channels
@@ -272,17 +298,35 @@ class RuleSet:
 
 
 def _expanded(raw: Any, environ: Mapping[str, str]) -> tuple[Any, list[tuple[tuple[Any, ...], str]]]:
-    """The rule with ${NEWSMON_…} references in its channels replaced; the channels refused, by location."""
+    """The rule with ${NEWSMON_…} references in its channel URLs replaced; the channels refused, by location.
+
+    A refused channel is kept as written, so the other channels keep their positions in error locations."""
     if not isinstance(raw, dict) or not isinstance(raw.get("channels"), list):
         return raw, []
     name = raw.get("name") if isinstance(raw.get("name"), str) else None
     channels, problems = [], []
     for number, channel in enumerate(raw["channels"], 1):
+        with_options = isinstance(channel, dict)
+        url = channel.get("url") if with_options else channel
+        if not isinstance(url, str):
+            channels.append(channel)
+            continue
         try:
-            channels.append(expand_channel(channel, number, environ, name) if isinstance(channel, str) else channel)
+            url = expand_channel(url, number, environ, name)
         except ValueError as exc:
-            problems.append((("channels", number - 1), str(exc)))
+            problems.append((("channels", number - 1, *(["url"] if with_options else [])), str(exc)))
+        channels.append({**channel, "url": url} if with_options else url)
     return {**raw, "channels": channels}, problems
+
+
+def _channel_named(loc: tuple[Any, ...], msg: str, channels: Any) -> str:
+    """An error inside a channel's own options names the channel as describe_channel shows it, never its secret."""
+    if len(loc) < 3 or loc[0] != "channels" or not isinstance(channels, list) or not isinstance(loc[1], int):
+        return msg
+    entry = channels[loc[1]] if loc[1] < len(channels) else None
+    url = entry.get("url") if isinstance(entry, dict) else None
+    shown = f"channel {loc[1] + 1}" + (f" ({describe_channel(url)})" if isinstance(url, str) else "")
+    return f"{shown}: {msg}"
 
 
 def check_alert_rules(path: Path, environ: Mapping[str, str] | None = None) -> RuleSet:
@@ -306,8 +350,12 @@ def check_alert_rules(path: Path, environ: Mapping[str, str] | None = None) -> R
         try:
             rule = AlertRule.model_validate(expanded)
         except ValidationError as exc:
-            found += [(("rules", index, *err["loc"]), err["msg"]) for err in exc.errors()
-                      if not (err["loc"] and err["loc"][0] == "channels" and any(loc[0] == "channels" for loc, _ in refused))]
+            # A refused channel's own errors are its refusal; errors about the list as a whole are then its echo.
+            spoiled = {loc[:2] for loc, _ in refused} | ({("channels",)} if refused else set())
+            channels = expanded.get("channels") if isinstance(expanded, dict) else None
+            found += [(("rules", index, *err["loc"]),
+                       _channel_named(tuple(err["loc"]), err["msg"].removeprefix("Value error, "), channels))
+                      for err in exc.errors() if tuple(err["loc"][:2]) not in spoiled]
         else:
             if not found:
                 rules.append(rule)

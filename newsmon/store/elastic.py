@@ -498,4 +498,5 @@ def _hit(hit: dict[str, Any], sizes: dict[str, int]) -> SearchHit:
         snippet=" ".join(fragments[0].split()),
         score=float(hit.get("_score") or 0.0),
         cluster_size=sizes.get(cluster_id, 1) if cluster_id else 1,
+        source_affiliation=source.get("source_affiliation"),
     )

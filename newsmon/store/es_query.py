@@ -28,6 +28,7 @@ _SOURCE_FIELDS = [
     "title",
     "url",
     "source",
+    "source_affiliation",
     "published_at",
     "language",
     "on_topic",
@@ -149,6 +150,8 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
         filters.append(_any_of("language", query.languages))
     if query.sources:
         filters.append(_any_of("source", query.sources))
+    if query.affiliations:
+        filters.append(_any_of("source_affiliation", query.affiliations))
     filters.extend({"term": {"subtopics": {"value": sub}}} for sub in query.subtopics)
 
     must: list[dict[str, Any]]
@@ -171,9 +174,11 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
         {"fetched_at": {"order": "desc"}},
     ]
     sort: list[Any] = by_date if query.sort == "date" or lucene is None else ["_score", *by_date]
+    paging = {"from": query.offset} if query.offset else {}
     return {
         "query": {"bool": {"must": must, "filter": filters}},
         "size": query.limit,
+        **paging,
         "sort": sort,
         "track_total_hits": False,
         "_source": {"includes": _SOURCE_FIELDS},
@@ -185,8 +190,8 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
                     "no_match_size": SNIPPET_CHARS,
                 }
             },
-            "pre_tags": ["["],
-            "post_tags": ["]"],
+            "pre_tags": [query.marks[0]],
+            "post_tags": [query.marks[1]],
             "require_field_match": False,
         },
     }

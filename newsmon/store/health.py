@@ -70,6 +70,7 @@ class FeedHealth:
     items_per_day: float | None  # None until the feed has been watched for an hour
     interval_s: int | None
     next_poll_at: datetime | None
+    failures: int = 0  # failed polls in a row (the backoff grows with them)
     verdict: Verdict = Verdict.OK
     why: str = ""
     last_new_item_at: datetime | None = None
@@ -195,6 +196,7 @@ def feed_health(engine: Engine, feeds: Sequence[Feed], now: datetime) -> list[Fe
             items_per_day=round(rate, 1) if rate is not None else None,
             interval_s=state.interval_s if state else None,
             next_poll_at=state.next_poll_at if state else None,
+            failures=state.failures if state else 0,
             verdict=verdict,
             why=why,
             last_new_item_at=history.last_new_at if history else None,

@@ -23,6 +23,11 @@ class SearchQuery:
     subtopics: tuple[str, ...] = ()
     limit: int = 20
     sort: str = "relevance"  # relevance | date
+    affiliations: tuple[str, ...] = ()  # any of these source_affiliation values
+    offset: int = 0  # hits to skip: with limit, one page of the ranking
+    # What the snippet puts around each matched word. The CLI prints the brackets; the desk uses two
+    # control characters, which stored text never holds, so it can escape the snippet and then mark it.
+    marks: tuple[str, str] = ("[", "]")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class SearchHit:
     snippet: str
     score: float
     cluster_size: int = 1
+    source_affiliation: str | None = None
 
 
 @dataclass

@@ -112,6 +112,7 @@ class SqliteIndex:
         probe_where = _filters(tree, query, params, probe=True)
         rank_expr = _rank_expression(tree) if tree is not None else None
         params["limit"] = query.limit
+        params["offset"] = query.offset
         if rank_expr:
             params["rank_expr"] = rank_expr
             # The unary + keeps SQLite from scanning the table by rowid for this bound: the matches drive.
@@ -125,17 +126,17 @@ class SqliteIndex:
             sql = (f"SELECT d.rowid AS rid, r.score AS score, {_DATE} AS at FROM search_docs d LEFT JOIN ("
                    f"SELECT rowid AS rid, {_BM25} AS score FROM search_fts WHERE search_fts MATCH :rank_expr "
                    f"AND rowid >= :min_rowid) r ON r.rid = d.rowid {where_sql}"
-                   f"ORDER BY (r.score IS NULL), r.score, d.fetched_at DESC LIMIT :limit")
+                   f"ORDER BY (r.score IS NULL), r.score, d.fetched_at DESC, d.rowid DESC LIMIT :limit OFFSET :offset")
         else:
             # ix_search_docs_date serves this order: the newest matches are found without sorting them all.
             sql = (f"SELECT d.rowid AS rid, NULL AS score, {_DATE} AS at FROM search_docs d {where_sql}"
-                   f"ORDER BY {_DATE} DESC, d.fetched_at DESC LIMIT :limit")
+                   f"ORDER BY {_DATE} DESC, d.fetched_at DESC, d.rowid DESC LIMIT :limit OFFSET :offset")
         try:
             with self.engine.connect() as conn:
                 page = self._page(conn, sql, params, rank_expr, query.sort == "relevance", probe_where)
                 rowids = [int(r.rid) for r in page]
                 rows = self._rows(conn, rowids)
-                extras = self._page_extras(conn, rank_expr, rowids) if rank_expr else {}
+                extras = self._page_extras(conn, rank_expr, rowids, query.marks) if rank_expr else {}
         except OperationalError as exc:
             if any(w in str(exc.orig).lower() for w in ("fts5", "syntax", "too large", "too many")):
                 raise QuerySyntaxError(f"the embedded index cannot run {query.q!r}: {exc.orig}") from exc
@@ -159,6 +160,7 @@ class SqliteIndex:
                 snippet=" ".join((snippet or r["text"][:SNIPPET_CHARS]).split()),
                 score=-float(score or 0.0),
                 cluster_size=int(r["csize"] or 1),
+                source_affiliation=r["source_affiliation"],
             ))
         return hits
 
@@ -202,7 +204,7 @@ class SqliteIndex:
         return {int(r["rowid"]): r for r in rows.mappings()}
 
     @staticmethod
-    def _page_extras(conn: Any, rank_expr: str, rowids: list[int]) -> dict[int, tuple[str, float]]:
+    def _page_extras(conn: Any, rank_expr: str, rowids: list[int], around: tuple[str, str]) -> dict[int, tuple[str, float]]:
         """Snippet and bm25 score of each hit shown, in one pass over the matches.
 
         Only for the hits shown: FTS5 builds a snippet by walking every phrase instance of every query
@@ -215,10 +217,10 @@ class SqliteIndex:
         marks = ", ".join(str(r) for r in rowids)
         rows = conn.execute(
             text(f"SELECT rowid, snip, score FROM (SELECT rowid, CASE WHEN rowid IN ({marks}) THEN "
-                 f"snippet(search_fts, 1, '[', ']', '…', 16) END AS snip, CASE WHEN rowid IN ({marks}) THEN "
+                 f"snippet(search_fts, 1, :mark_open, :mark_close, '…', 16) END AS snip, CASE WHEN rowid IN ({marks}) THEN "
                  f"{_BM25} END AS score FROM search_fts WHERE search_fts MATCH :rank_expr AND rowid >= :first) "
                  f"WHERE snip IS NOT NULL"),
-            {"rank_expr": rank_expr, "first": min(rowids)},
+            {"rank_expr": rank_expr, "first": min(rowids), "mark_open": around[0], "mark_close": around[1]},
         )
         return {row.rowid: (row.snip, row.score) for row in rows}
 
@@ -248,7 +250,8 @@ def _filters(tree: Node | None, query: SearchQuery, params: dict[str, Any], *, p
     if query.on_topic is not None:
         where.append("d.on_topic = :on_topic")
         params["on_topic"] = int(query.on_topic)
-    for name, values in (("language", query.languages), ("source", query.sources)):
+    for name, values in (("language", query.languages), ("source", query.sources),
+                         ("source_affiliation", query.affiliations)):
         if values:
             keys = [f"{name}_{i}" for i in range(len(values))]
             where.append(f"lower(d.{name}) IN ({', '.join(':' + k for k in keys)})")

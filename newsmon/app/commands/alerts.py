@@ -14,7 +14,7 @@ from newsmon.alerts.outbox import list_outbox, outbox_totals, retry_failed
 from newsmon.alerts.preview import preview_rule
 from newsmon.app.stages.alert import send_alerts, send_digests
 from newsmon.core.channel_urls import describe_channel
-from newsmon.core.config import AlertRule, check_alert_rules
+from newsmon.core.config import AlertChannel, AlertRule, QuietHours, check_alert_rules
 from newsmon.core.errors import UserError
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
@@ -61,7 +61,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
                                                      ("languages", r.languages), ("sources", r.sources),
                                                      ("min_relevance", r.min_relevance)) if v not in (None, [], 0.0))
         table.add_row(markup(r.name) + ("" if r.enabled else " (disabled)"), markup(r.query), markup(filters or "-"),
-                      "\n".join([r.mode, *_sending(r)]), "\n".join(markup(describe_channel(c)) for c in r.channels))
+                      "\n".join([r.mode, *_sending(r)]), "\n".join(markup(_channel(r, c)) for c in r.channels))
     console.print(table)
     console.print(f"{len(rules)} rule(s) OK")
     if checked.problems:
@@ -77,16 +77,28 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
 def _sending(rule: AlertRule) -> list[str]:
     """The rule's delivery options that differ from the defaults, one per line."""
     lines = [f"updates: {rule.updates}"] if rule.updates != "digest" else []
-    if rule.quiet_hours:
-        q = rule.quiet_hours
-        lines.append(f"quiet {q.start:%H:%M}–{q.end:%H:%M} {q.timezone}" + (" (urgent: ignored)" if rule.urgent else ""))
-    if rule.max_per_hour:
-        lines.append(f"max {rule.max_per_hour}/hour")
+    lines += _window_and_limit(rule, rule.quiet_hours, rule.max_per_hour)
     if rule.mute_until:
         lines.append(f"muted until {rule.mute_until.isoformat()}")
-    if lines and rule.hold == "drop":
+    stops = lines or any(c.quiet_hours or c.max_per_hour for c in rule.channels)
+    if stops and rule.hold == "drop":
         lines.append("stopped alerts dropped")
     return lines
+
+
+def _window_and_limit(rule: AlertRule, quiet: QuietHours | None, max_per_hour: int | None) -> list[str]:
+    lines = []
+    if quiet:
+        lines.append(f"quiet {quiet.start:%H:%M}–{quiet.end:%H:%M} {quiet.timezone}" + (" (urgent: ignored)" if rule.urgent else ""))
+    if max_per_hour:
+        lines.append(f"max {max_per_hour}/hour")
+    return lines
+
+
+def _channel(rule: AlertRule, channel: AlertChannel) -> str:
+    """A channel as check shows it: never its secret, and its own quiet hours and limit (these hold it alone)."""
+    own = _window_and_limit(rule, channel.quiet_hours, channel.max_per_hour)
+    return describe_channel(channel.url) + (f" ({', '.join(own)})" if own else "")
 
 
 def show_outbox(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,14 +17,14 @@ from newsmon.store.index import SearchHit, SearchQuery
 from newsmon.store.stories import StoryGroup, group_by_story
 
 
-def parse_since(value: str) -> datetime:
-    """`2025-06-01`, an ISO datetime, or a relative age such as `6h`, `3d`, `2w`."""
+def parse_since(value: str, now: datetime | None = None) -> datetime:
+    """`2025-06-01`, an ISO datetime, or a relative age such as `6h`, `3d`, `2w` (before `now`, default: the clock)."""
     units = {"h": "hours", "d": "days", "w": "weeks", "min": "minutes"}
     hint = "use a date (2025-06-01), an ISO datetime (UTC unless it says otherwise), or an age like 30min, 6h, 3d, 2w"
     for suffix, unit in units.items():
         if value.endswith(suffix) and value[: -len(suffix)].isdigit():
             try:
-                return datetime.now(UTC) - timedelta(**{unit: int(value[: -len(suffix)])})
+                return (now or datetime.now(UTC)) - timedelta(**{unit: int(value[: -len(suffix)])})
             except OverflowError as exc:
                 raise argparse.ArgumentTypeError(f"{value!r} reaches before year 1; {hint}") from exc
     try:

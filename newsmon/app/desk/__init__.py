@@ -1,0 +1,1 @@
+"""The desk: newsmon's search, stories, alerts and feed health in the browser, inside Airflow's UI."""
