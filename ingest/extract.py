@@ -84,8 +84,7 @@ class _Libraries(NamedTuple):
     trafilatura: ModuleType
     utils: ModuleType  # trafilatura.utils: load_html's repair and parse helpers
     find_date: Callable[..., str | None]  # htmldate's
-    balanced: Extractor  # our options for the main pass
-    recall: Extractor  # the same in recall mode, for the recall retry
+    options: Extractor  # our options for every page
 
 
 @cache
@@ -102,17 +101,19 @@ def _libraries() -> _Libraries:
     else:  # tests/test_extract_dates.py fails on this; in production extraction goes on, only slower
         log.warning("htmldate %s has no extractors.%s: free-text dates are tried in all dateparser locales (slow)",
                     getattr(htmldate, "__version__", "?"), DATE_PARSER_HOOK)
-    return _Libraries(trafilatura, trafilatura.utils, htmldate.find_date,
-                      _trafilatura_options(favor_recall=False), _trafilatura_options(favor_recall=True))
+    return _Libraries(trafilatura, trafilatura.utils, htmldate.find_date, _trafilatura_options())
 
 
-def _trafilatura_options(*, favor_recall: bool) -> Extractor:
-    """What we ask of trafilatura, for every page: the main text as Python objects, without comments."""
+def _trafilatura_options() -> Extractor:
+    """What we ask of trafilatura, for every page: the main text as Python objects, without comments.
+
+    Balanced mode only. trafilatura escalates a short result to recall mode itself (with a justext
+    candidate beside it); a second recall pass of our own on top of that changed 2 of the 711 corpus pages,
+    both for the worse, and cost a second extraction on 3 % of pages (docs/extraction.md)."""
     from trafilatura.settings import Extractor
 
     return Extractor(
         output_format="python",
-        recall=favor_recall,
         comments=False,
         tables=_TABLES,
         images=False,  # also drops <figcaption>: captions describe the photo, not the story
@@ -121,10 +122,9 @@ def _trafilatura_options(*, favor_recall: bool) -> Extractor:
     )
 
 
-def _options_for(url: str, *, favor_recall: bool) -> Extractor:
+def _options_for(url: str) -> Extractor:
     """Our options for one page: the page's URL is the only field that differs between calls."""
-    libraries = _libraries()
-    options = copy(libraries.recall if favor_recall else libraries.balanced)
+    options = copy(_libraries().options)
     options.url = url
     options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor(url=...) sets it
     return options
@@ -142,8 +142,6 @@ MAX_ELEMENTS = 30_000
 # pairs (the sum of each element's attribute count squared); the limits leave 6x, 10x and 30x of room,
 # and at them lxml's quadratic work stays under 5 ms.
 PAGE_MARKUP_LIMITS = MarkupLimits(max_tags=4 * MAX_ELEMENTS, max_attributes=1000, max_attribute_pairs=2_000_000)
-# Below this many characters from the balanced pass, try trafilatura's recall mode as well.
-RECALL_RETRY_CHARS = 600
 # Deeply nested markup needs no check of ours: libxml2 (without huge_tree, as trafilatura parses) stops
 # nesting at 255 levels, well inside Python's recursion limit; a RecursionError is still caught as a skip.
 
@@ -339,9 +337,9 @@ def _parse(text: str, url: str) -> HtmlElement:
     return tree
 
 
-def _main_text(tree: HtmlElement, url: str, *, favor_recall: bool = False) -> str:
+def _main_text(tree: HtmlElement, url: str) -> str:
     try:
-        document = _libraries().trafilatura.bare_extraction(tree, url=url, options=_options_for(url, favor_recall=favor_recall))
+        document = _libraries().trafilatura.bare_extraction(tree, url=url, options=_options_for(url))
     except RecursionError as err:
         raise ExtractionSkip(url, "markup too deeply nested to extract",
                             category=ExtractionFailure.TOO_DEEPLY_NESTED) from err
@@ -416,14 +414,7 @@ def extract_with_report(
     meta = read_page_meta(tree, url or None, now=now)
     comment_blocks = prune_comment_sections(tree)
     _unwrap_embedded_posts(tree)
-    raw_text = _main_text(tree, url)
-    # Recall fallback: when the balanced pass finds little, or much less than the publisher's own
-    # articleBody, trafilatura's recall mode gets a second look (a few percent of pages, so cheap).
-    if len(raw_text) < RECALL_RETRY_CHARS or (meta.jsonld_body and len(raw_text) < 0.5 * len(meta.jsonld_body)):
-        retry = _main_text(tree, url, favor_recall=True)
-        if len(retry) > 1.3 * len(raw_text):
-            raw_text = retry
-    raw_text = recover_split_body(tree, raw_text)
+    raw_text = recover_split_body(tree, _main_text(tree, url))
     # trafilatura already drops invisible characters; recovered chunks come straight from the tree.
     body = drop_invisible(strip_controls(clean_text(raw_text, _title_candidates(tree, meta.title))))
     if len(body) < MIN_TEXT_CHARS:

@@ -103,7 +103,6 @@ class PageMeta:
     site_name: str | None = None
     image: str | None = None
     description: str | None = None
-    jsonld_body: str | None = None
     found: list[str] = field(default_factory=list)
 
 
@@ -351,7 +350,6 @@ def read_page_meta(tree: HtmlElement, url: str | None, *, now: datetime | None =
             meta.site_name = _clean(publisher.get("name"))
         meta.image = _image_url(article.get("image") or article.get("thumbnailUrl"))
         meta.description = _clean(article.get("description"))
-        meta.jsonld_body = _clean(article.get("articleBody"))
 
     meta.title = meta.title or _clean(tags.get("og:title")) or _clean(tags.get("twitter:title"))
     if meta.published_at is None:

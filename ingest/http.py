@@ -22,6 +22,7 @@ import httpx
 from newsmon.core.outcomes import FetchFailure
 from newsmon.core.records import Page
 from newsmon.ingest.fetch_errors import FetchError, TargetRefused
+from newsmon.ingest.host_files import HostFiles
 from newsmon.ingest.limiter import HostLimiter, SendTicket, host_key
 from newsmon.ingest.robots import RobotsCache
 
@@ -378,9 +379,15 @@ class SafeClient:
         self.respect_robots = bool(getattr(s, "respect_robots", True))
         # A host-wide block never outlasts a run by much: the per-feed schedule carries the long wait.
         self.max_host_block_s = float(getattr(s, "max_host_block_s", 3600.0))
+        concurrency = int(getattr(s, "per_host_concurrency", 2))
+        state_path = getattr(s, "state_path", None)
+        # Lock files in the state directory make politeness hold across poll tasks and processes; a given
+        # transport is not the network (tests), so its hosts are nobody else's business.
+        shared = HostFiles.in_directory(state_path / "hosts", concurrency) if state_path and transport is None else None
         self.limiter = HostLimiter(
-            concurrency=int(getattr(s, "per_host_concurrency", 2)),
+            concurrency=concurrency,
             min_interval_s=float(getattr(s, "per_host_min_interval_s", 1.0)),
+            shared=shared,
         )
         if transport is None:
             transport = _GuardedTransport(

@@ -92,11 +92,10 @@ def test_a_fetch_waiting_for_a_pooled_connection_gives_up_at_the_connect_timeout
     monkeypatch.setattr(http, "POOL_MAX_CONNECTIONS", 1)
     server.add("/pooled.xml", FEED)
     with make_client(read_timeout_s=4.0, total_timeout_s=5.0) as client:
-        # Earlier tests of this module hit the silent server too: wait for this holder's own request.
-        hits_before = len(server.hits_for("/hostile/silent"))
+        earlier = len(server.hits_for("/hostile/silent"))  # other tests of the module fetch it too
         holder = threading.Thread(target=_fetch_ignoring_errors, args=(client, server.url("/hostile/silent")))
         holder.start()
-        while len(server.hits_for("/hostile/silent")) == hits_before:  # the one connection is now held
+        while len(server.hits_for("/hostile/silent")) == earlier:  # the one connection is now held by the silent server
             time.sleep(0.01)
         err, _ = fetch_error(client, server.url("/pooled.xml"))
         holder.join()

@@ -33,6 +33,12 @@ def server():
         yield srv
 
 
+@pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path, monkeypatch):
+    # A host's Retry-After block is shared through the state directory: each test starts without any.
+    monkeypatch.setenv("NEWSMON_STATE_DIR", str(tmp_path / "var"))
+
+
 def _client(**overrides: object) -> SafeClient:
     knobs = {"allow_loopback": True, "connect_timeout_s": 1.0, "read_timeout_s": 1.0, "total_timeout_s": 2.0,
              "per_host_min_interval_s": 0.0, "respect_robots": False, **overrides}

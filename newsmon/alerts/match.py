@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 
 from newsmon.core.config import AlertRule
 from newsmon.core.documents import article_to_document, parse_datetime
@@ -42,14 +41,26 @@ class ArticleView:
         self.article = article
         self.language = article.language
         self.doc = article_to_document(article)
+        self.fields = _FieldTokens(self)
 
-    def _tokens(self, text: str | None) -> _Tokens:
+    def tokens(self, text: str | None) -> _Tokens:
         folded = tuple(fold(t) for t in tokenize(text or ""))
         return _Tokens(folded, tuple(stem(t, self.language) for t in folded))
 
-    @cached_property
-    def fields(self) -> dict[str, _Tokens]:
-        return {name: self._tokens(self.doc.get(name)) for name in TEXT_FIELDS}
+
+class _FieldTokens(dict):
+    """A field's tokens, made the first time a rule reads that field.
+
+    Stemming a whole body is the dearest part of matching, and a rule on `title:` alone never needs it.
+    """
+
+    def __init__(self, view: ArticleView) -> None:
+        super().__init__()
+        self._view = view
+
+    def __missing__(self, name: str) -> _Tokens:
+        made = self[name] = self._view.tokens(self._view.doc.get(name))
+        return made
 
 
 def query_tokens(value: str, language: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
 
     topic: str = "lt-by"  # the topic pack (config/topics/<id>.yaml) articles are tagged with
 
+    # Extraction on every core: a poll's pages are extracted and tagged in this many worker processes
+    # (default: the cores newsmon may use; 0: in the poll task's own process). A poll with fewer pages than
+    # extract_pool_min_pages stays in its own process: starting the workers costs about as much as that.
+    extract_workers: int | None = Field(None, ge=0)
+    extract_pool_min_pages: int = Field(40, ge=1)
+
     # Scheduling
     feed_batch_size: int = 20
     min_poll_interval_s: int = 300

@@ -18,10 +18,11 @@ def plan_feeds(settings: Settings, now: datetime | None = None, *, force: bool =
     """Ids of the feeds due now (all enabled ones with `force`), batched so that all feeds fetched from one
     host land in one batch.
 
-    One batch is one poll task with its own HTTP client, whose per-host limiter spaces requests within
-    that process only: batching by feed host keeps parallel workers from fetching one host's feeds at
-    once. Article pages are not covered: two feeds on different hosts may link pages on a third, and
-    two workers may then fetch from it at the same time.
+    One batch is one poll task with its own HTTP client. Its per-host limiter shares each host's spacing,
+    in-flight cap and Retry-After with every other process through lock files in the state directory
+    (ingest/host_files.py), so article pages on a third host that feeds of two batches link to are spaced
+    too; batching by feed host also keeps one host's feeds (and their usual pages) in one task, where they
+    queue behind each other instead of behind another task.
     """
     now = now or utcnow()
     with recorded(settings, Stage.PLAN) as counts:

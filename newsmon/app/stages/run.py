@@ -10,6 +10,7 @@ from typing import Any
 from newsmon.app.stages.alert import send_alerts
 from newsmon.app.stages.counts import Counts, utcnow
 from newsmon.app.stages.index import cluster_and_index
+from newsmon.app.stages.page_pool import PagePools
 from newsmon.app.stages.plan import plan_feeds
 from newsmon.app.stages.poll import Progress, poll_feeds
 from newsmon.core.settings import Settings
@@ -35,8 +36,9 @@ def run_once(settings: Settings, progress: Progress | None = None, *, on_plan: C
     if on_plan:
         on_plan(feeds)
     poll_counts = Counts()
-    for batch in batches:
-        poll_counts.merge(poll_feeds(settings, batch, started_at, progress))
+    with PagePools(settings) as pools:  # one set of extraction workers for every batch of the pass
+        for batch in batches:
+            poll_counts.merge(poll_feeds(settings, batch, started_at, progress, pools=pools))
     index_counts = cluster_and_index(settings, started_at)
     alert_counts = send_alerts(settings, started_at)
     return RunSummary(len(batches), feeds, poll_counts.as_dict(), index_counts, alert_counts)
