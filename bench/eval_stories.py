@@ -35,6 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+# The same pair score and table as the dedup evaluation, so the two read alike (bench/ is on sys.path).
+from eval_dedup import HEADER, Score  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 
 from newsmon.core.records import Article  # noqa: E402
@@ -51,37 +53,6 @@ HELD_BACK_FRACTION = 0.3
 BATCHES = 8
 UNDATED_FETCH_DELAY_H = 24
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
-
-
-@dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-
-    def add(self, truth: bool, predicted: bool) -> None:
-        if truth and predicted:
-            self.tp += 1
-        elif truth:
-            self.fn += 1
-        elif predicted:
-            self.fp += 1
-        else:
-            self.tn += 1
-
-    @property
-    def n(self) -> int:
-        return self.tp + self.fp + self.fn + self.tn
-
-    def prf(self) -> tuple[float, float, float]:
-        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-    def row(self, label: str) -> str:
-        p, r, f = self.prf()
-        return f"| {label:<28} | {self.n:>5} | {self.tp:>4} | {self.fp:>4} | {self.fn:>4} | {self.tn:>4} | {p:.3f} | {r:.3f} | {f:.3f} |"
 
 
 @dataclass
@@ -169,7 +140,6 @@ def evaluate(docs: list[dict], pairs: list[dict], story_of: dict[str, str], held
     return report
 
 
-HEADER = "| group                        |     n |   tp |   fp |   fn |   tn | prec  | rec   | F1    |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 
 def print_report(report: Report, *, languages: bool) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from webhook_receiver import webhook_receiver
 
 from newsmon.alerts import render
 from newsmon.alerts.highlight import passages
@@ -31,27 +30,10 @@ TEXT = ("Vilniuje lyja. Eilės prie Medininkų punkto ilgėja, sako pasieniečia
         "Kiti punktai dirba. <b>Šalčininkų</b> punkte eilių nėra.")
 
 
-class _Hook(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append((dict(self.headers), json.loads(body)))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @pytest.fixture
 def webhook():
-    """A real webhook receiver on loopback; `.received` holds (headers, document) per POST."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    server.received = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as server:
+        yield server
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -134,7 +116,7 @@ def test_the_webhook_and_file_documents_carry_the_same_key_as_the_mails_message_
         _send(tmp_path, [f"smtp://127.0.0.1:{sink.port}/?to=desk@example.org", f"json://127.0.0.1:{port}/hooks/desk",
                          "file:alerts.jsonl"])
         [mail] = sink.messages
-    [(headers, posted)] = webhook.received
+    [posted], [headers] = webhook.received, webhook.headers
     [line] = (tmp_path / "var" / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
     stored = json.loads(line)
     assert mail["Message-ID"] == posted["message_id"] == stored["message_id"] == f"<{posted['key']}@newsmon>"

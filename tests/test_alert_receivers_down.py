@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
+from webhook_receiver import webhook_receiver
 
 from newsmon.app.demo.smtp_sink import SmtpSink
 from newsmon.app.stages.alert import send_alerts
@@ -21,29 +19,11 @@ from newsmon.store.schema import alert_outbox
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
-class _Hook(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(json.loads(body))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @contextmanager
 def _webhook(port: int) -> Iterator[list[dict]]:
     """A real JSON webhook receiver on a given loopback port; yields what it received."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), _Hook)
-    server.received = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with webhook_receiver(port) as server:
         yield server.received  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _free_port() -> int:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from webhook_receiver import webhook_receiver
 
 from newsmon.alerts.outbox import MAX_ATTEMPTS, deliver_pending, enqueue_matches
 from newsmon.app.cli import main
@@ -33,27 +32,10 @@ HOSTILE_TITLE = 'Medininkai closed <img src=x onerror="alert(1)">'
 HOSTILE_LEAD = 'Queues at Medininkai <a href="javascript:alert(2)">Read more</a> <script>alert(3)</script>'
 
 
-class _Hook(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(json.loads(body))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @pytest.fixture
 def webhook():
-    """A real JSON webhook receiver on loopback; `.received` holds every posted alert."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    server.received = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as server:
+        yield server
 
 
 def _closed_port() -> int:
