@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zlib
@@ -372,7 +373,9 @@ def run_document_case(url: str, kind: str) -> dict[str, object]:
     from newsmon.ingest.http import SafeClient
     from newsmon.ingest.poll import poll_feed
 
-    settings = load_settings(**BENCH_SETTINGS)
+    # A state directory of its own: per-host limits and Retry-After blocks are shared through files in the state
+    # directory, and one case's 503 + Retry-After must not hold back the cases after it on the same loopback host.
+    settings = load_settings(**BENCH_SETTINGS, state_dir=tempfile.mkdtemp(prefix="newsmon-hostile-"))
     with SafeClient(settings) as client:
         rss_before_mb = _memory_mb(reset_peak=True)[0]
         started = time.monotonic()
@@ -432,7 +435,9 @@ def run_case(url: str) -> dict[str, object]:
     from newsmon.core.settings import load_settings
     from newsmon.ingest.http import FetchError, SafeClient
 
-    settings = load_settings(**BENCH_SETTINGS)
+    # A state directory of its own: per-host limits and Retry-After blocks are shared through files in the state
+    # directory, and one case's 503 + Retry-After must not hold back the cases after it on the same loopback host.
+    settings = load_settings(**BENCH_SETTINGS, state_dir=tempfile.mkdtemp(prefix="newsmon-hostile-"))
     with SafeClient(settings) as client:
         if url.endswith("/304"):
             client.fetch(url, kind="feed")  # learn the ETag first
