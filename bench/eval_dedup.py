@@ -28,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from scoring import HEADER, Counts  # noqa: E402  (bench/ is on sys.path)
 from sqlalchemy import create_engine  # noqa: E402
 
 import newsmon.store.clusters as clusters_mod  # noqa: E402
@@ -389,41 +390,6 @@ def exact_only(a: Doc, b: Doc) -> bool:
     return content_hash(a.text) == content_hash(b.text)
 
 
-@dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-
-    def add(self, truth: bool, predicted: bool) -> None:
-        if truth and predicted:
-            self.tp += 1
-        elif truth:
-            self.fn += 1
-        elif predicted:
-            self.fp += 1
-        else:
-            self.tn += 1
-
-    @property
-    def n(self) -> int:
-        return self.tp + self.fp + self.fn + self.tn
-
-    def prf(self) -> tuple[float, float, float]:
-        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return precision, recall, f1
-
-    def row(self, label: str) -> str:
-        p, r, f = self.prf()
-        return f"| {label:<28} | {self.n:>5} | {self.tp:>4} | {self.fp:>4} | {self.fn:>4} | {self.tn:>4} | {p:.3f} | {r:.3f} | {f:.3f} |"
-
-
-HEADER = "| group                        |     n |   tp |   fp |   fn |   tn | prec  | rec   | F1    |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-
-
 def shared_pairs(docs: dict[str, Doc], raw: list[dict]) -> Iterator[Pair]:
     for row in raw:
         bucket = row["bucket"]
@@ -431,17 +397,17 @@ def shared_pairs(docs: dict[str, Doc], raw: list[dict]) -> Iterator[Pair]:
         yield Pair(docs[row["doc_a"]], docs[row["doc_b"]], same, bucket, "shared")
 
 
-def evaluate(pairs: list[Pair], decide: Callable[[Doc, Doc], bool]) -> dict[str, Score]:
-    scores: dict[str, Score] = defaultdict(Score)
+def evaluate(pairs: list[Pair], decide: Callable[[Doc, Doc], bool]) -> dict[str, Counts]:
+    scores: dict[str, Counts] = defaultdict(Counts)
     for pair in pairs:
         predicted = decide(pair.a, pair.b)
-        scores[pair.group].add(pair.same, predicted)
+        scores[pair.group].add(truth=pair.same, predicted=predicted)
         if pair.group != "partial":
-            scores[f"ALL {pair.kind}"].add(pair.same, predicted)
+            scores[f"ALL {pair.kind}"].add(truth=pair.same, predicted=predicted)
     return scores
 
 
-def print_table(title: str, scores: dict[str, Score], order: list[str]) -> None:
+def print_table(title: str, scores: dict[str, Counts], order: list[str]) -> None:
     print(f"\n### {title}\n")
     print(HEADER)
     for key in order:
@@ -467,9 +433,9 @@ def sweep(pairs: list[Pair]) -> None:
     for tj in (0.4, 0.5, 0.6):
         for tc in (0.4, 0.5, 0.55, 0.6, 0.7, 0.8, 1.01):
             for tmin in (0.0, 0.1):
-                per_kind = {"shared": Score(), "generated": Score()}
+                per_kind = {"shared": Counts(), "generated": Counts()}
                 for kind, same, exact, j, c in measured:
-                    per_kind[kind].add(same, exact or j >= tj or (c >= tc and j >= tmin))
+                    per_kind[kind].add(truth=same, predicted=exact or j >= tj or (c >= tc and j >= tmin))
                 print(f"| {tj:.2f} | {tc:.2f} | {tmin:.2f} | {per_kind['shared'].prf()[2]:.3f} | {per_kind['generated'].prf()[2]:.3f} |")
 
 
@@ -505,11 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     generated_scores = evaluate(generated, judge.same_cluster)
     generated_baseline = evaluate(generated, exact_only)
 
-    url_scores: dict[str, Score] = defaultdict(Score)
+    url_scores: dict[str, Counts] = defaultdict(Counts)
     for a, b, same, name in url_pairs(rng):
         predicted = article_id(canonical_url(a)) == article_id(canonical_url(b))
-        url_scores[name].add(same, predicted)
-        url_scores["ALL urls"].add(same, predicted)
+        url_scores[name].add(truth=same, predicted=predicted)
+        url_scores["ALL urls"].add(truth=same, predicted=predicted)
 
     print(f"thresholds: near_jaccard={clusters_mod.NEAR_JACCARD} near_containment={clusters_mod.NEAR_CONTAINMENT} "
           f"min_jaccard_for_containment={clusters_mod.MIN_JACCARD_FOR_CONTAINMENT} bands={clusters_mod.LSH_BANDS}x{clusters_mod.LSH_ROWS}")

@@ -35,8 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-# The same pair score and table as the dedup evaluation, so the two read alike (bench/ is on sys.path).
-from eval_dedup import HEADER, Score  # noqa: E402
+from scoring import HEADER, Counts  # noqa: E402  (bench/ is on sys.path)
 from sqlalchemy import create_engine  # noqa: E402
 
 from newsmon.core.records import Article  # noqa: E402
@@ -57,7 +56,7 @@ NOW = datetime(2026, 12, 3, tzinfo=UTC)
 
 @dataclass
 class Report:
-    parts: dict[str, dict[str, Score]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(Score)))
+    parts: dict[str, dict[str, Counts]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(Counts)))
     same_day_false_merges: dict[str, int] = field(default_factory=Counter)
 
 
@@ -130,11 +129,11 @@ def evaluate(docs: list[dict], pairs: list[dict], story_of: dict[str, str], held
         dated = all(d["date"] is not None and len(d["date"]) == 10 for d in (a, b))
         for name in (part, "all"):
             groups = report.parts[name]
-            groups["ALL"].add(truth, predicted)
-            groups[f"kind {pair['kind']}"].add(truth, predicted)
-            groups[f"lang {pair['languages']}"].add(truth, predicted)
+            groups["ALL"].add(truth=truth, predicted=predicted)
+            groups[f"kind {pair['kind']}"].add(truth=truth, predicted=predicted)
+            groups[f"lang {pair['languages']}"].add(truth=truth, predicted=predicted)
             if dated:
-                groups["both pages dated"].add(truth, predicted)
+                groups["both pages dated"].add(truth=truth, predicted=predicted)
             if pair["kind"] == "same_day_other_event" and predicted:
                 report.same_day_false_merges[name] += 1
     return report

@@ -22,11 +22,12 @@ import json
 import os
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+import scoring  # noqa: E402  (bench/ is on sys.path)
 
 from newsmon.enrich.lang import detect_language  # noqa: E402
 from newsmon.enrich.topic import load_topic_pack, tag  # noqa: E402
@@ -45,39 +46,10 @@ def default_data() -> Path:
     return shared_dir() / "corpus" / "topic" / "dev.jsonl"
 
 
-@dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-
-    def add(self, predicted: bool, gold: bool) -> None:
-        if predicted and gold:
-            self.tp += 1
-        elif predicted:
-            self.fp += 1
-        elif gold:
-            self.fn += 1
-        else:
-            self.tn += 1
-
+class Counts(scoring.Counts):
     @property
     def on_topic(self) -> int:
         return self.tp + self.fn
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -123,8 +95,8 @@ def evaluate_rows(rows: list[dict], pack_path: Path, use_labelled_language: bool
         gold = row["label"] == "on_topic"
         language = row.get("language") if use_labelled_language else detect_language(row["text"])
         result = tag(pack, row.get("title"), row["text"], language)
-        overall.add(result.on_topic, gold)
-        by_language[row.get("language") or "?"].add(result.on_topic, gold)
+        overall.add(truth=gold, predicted=result.on_topic)
+        by_language[row.get("language") or "?"].add(truth=gold, predicted=result.on_topic)
         if result.on_topic != gold:
             errors.append({
                 "id": row["id"], "language": row.get("language"), "gold": row["label"],
@@ -134,7 +106,7 @@ def evaluate_rows(rows: list[dict], pack_path: Path, use_labelled_language: bool
         gold_subtopics = set(row.get("subtopics") or [])
         predicted_subtopics = set(result.subtopics)
         for subtopic in gold_subtopics | predicted_subtopics:
-            sub.add(subtopic in predicted_subtopics, subtopic in gold_subtopics)
+            sub.add(truth=subtopic in gold_subtopics, predicted=subtopic in predicted_subtopics)
         if gold and gold_subtopics != predicted_subtopics:
             subtopic_errors.append({"id": row["id"], "missing": sorted(gold_subtopics - predicted_subtopics),
                                     "extra": sorted(predicted_subtopics - gold_subtopics)})
