@@ -375,8 +375,8 @@ def run_document_case(url: str, kind: str) -> dict[str, object]:
 
     # A state directory of its own: per-host limits and Retry-After blocks are shared through files in the state
     # directory, and one case's 503 + Retry-After must not hold back the cases after it on the same loopback host.
-    settings = load_settings(**BENCH_SETTINGS, state_dir=tempfile.mkdtemp(prefix="newsmon-hostile-"))
-    with SafeClient(settings) as client:
+    with (tempfile.TemporaryDirectory(prefix="newsmon-hostile-") as state_dir,
+          SafeClient(load_settings(**BENCH_SETTINGS, state_dir=state_dir)) as client):
         rss_before_mb = _memory_mb(reset_peak=True)[0]
         started = time.monotonic()
         if kind == "feed":
@@ -437,8 +437,8 @@ def run_case(url: str) -> dict[str, object]:
 
     # A state directory of its own: per-host limits and Retry-After blocks are shared through files in the state
     # directory, and one case's 503 + Retry-After must not hold back the cases after it on the same loopback host.
-    settings = load_settings(**BENCH_SETTINGS, state_dir=tempfile.mkdtemp(prefix="newsmon-hostile-"))
-    with SafeClient(settings) as client:
+    with (tempfile.TemporaryDirectory(prefix="newsmon-hostile-") as state_dir,
+          SafeClient(load_settings(**BENCH_SETTINGS, state_dir=state_dir)) as client):
         if url.endswith("/304"):
             client.fetch(url, kind="feed")  # learn the ETag first
         rss_before_mb = _memory_mb(reset_peak=True)[0]
