@@ -24,37 +24,40 @@ def wait(driver, condition, timeout_s: float = 20):
     return WebDriverWait(driver, timeout_s).until(condition)
 
 
+def _viewport(driver, height: int) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def _capture(driver, height: int) -> bytes:
+    """A PNG of the page in a WIDTH x height viewport."""
+    _viewport(driver, height)
+    try:
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return base64.b64decode(shot["data"])
+
+
 def shoot(driver, name: str) -> None:
     """The whole page (up to MAX_HEIGHT) at a fixed width into docs/desk/<name>.png."""
     # Measured in a viewport of known size: the page's height counts the viewport's, which the window
     # (or the last shot) may have left taller, and the picture would change from run to run.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": WIDTH, "height": MIN_HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+    _viewport(driver, MIN_HEIGHT)
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    height = max(MIN_HEIGHT, min(MAX_HEIGHT, int(height)))
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": False})
-    try:
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    png = _capture(driver, max(MIN_HEIGHT, min(MAX_HEIGHT, int(height))))
     SHOTS.mkdir(parents=True, exist_ok=True)
-    (SHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+    (SHOTS / f"{name}.png").write_bytes(png)
 
 
 def shoot_viewport(driver, name: str) -> None:
     """The window as it is (Airflow's UI scrolls inside its frame, so a taller page shows nothing more)."""
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": WIDTH, "height": MIN_HEIGHT, "deviceScaleFactor": 1, "mobile": False})
-    try:
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    png = _capture(driver, MIN_HEIGHT)
     # Airflow's own UI draws a few pixels differently on every run: the picture is rewritten only when
     # it is missing or asked for, so a test run leaves the checkout clean.
     target = SHOTS / f"{name}.png"
     if not target.exists() or os.environ.get("NEWSMON_DESK_AIRFLOW_SHOTS") == "1":
-        target.write_bytes(base64.b64decode(shot["data"]))
+        target.write_bytes(png)
 
 
 def rows(driver) -> list:
