@@ -188,7 +188,10 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._resolver = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsmon-dns")
 
     def _resolve(self, host: str, port: int, timeout: float | None) -> list[Any]:
-        future = self._resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        try:
+            future = self._resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        except RuntimeError as exc:  # the client was closed before this fetch began to resolve
+            raise httpcore.ConnectError(f"cannot resolve {host}: the HTTP client was closed") from exc
         try:
             return future.result(timeout=_DeadlineStream._bounded(timeout))
         except concurrent.futures.TimeoutError as exc:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import brotli
 import pytest
@@ -179,3 +181,41 @@ def test_a_refused_tunnel_address_is_reported_as_never_fetched_not_as_a_setting_
     with make_client(allow_private_addresses=True) as lenient:
         err, _ = fetch_error(lenient, "http://[::a9fe:a9fe]/latest/meta-data/")
     assert "IPv4-compatible address" in err.reason and "never fetched" in err.reason
+
+
+def test_a_fetch_still_waiting_to_resolve_when_its_client_closes_fails_as_a_fetch_error(server, monkeypatch):
+    # Closing a client cancels the host lookups still queued behind its four resolver threads: such a fetch is
+    # a retryable FetchError like any connect failure, never a bare CancelledError that escapes the poller.
+    entered, release = [], threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_getaddrinfo(host, port, *args, **kwargs):
+        entered.append(host)
+        release.wait(10)
+        return real_getaddrinfo("127.0.0.1", port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    port = urlsplit(server.url("/feed.xml")).port
+    outcomes: dict[str, BaseException | None] = {}
+
+    def fetch(host: str) -> None:
+        try:
+            client.fetch(f"http://{host}:{port}/feed.xml", kind="feed")
+            outcomes[host] = None
+        except BaseException as exc:
+            outcomes[host] = exc
+
+    hosts = [f"host{i}.example" for i in range(5)]
+    client = make_client(connect_timeout_s=8.0, total_timeout_s=9.0)
+    threads = [threading.Thread(target=fetch, args=(h,)) for h in hosts]
+    for t in threads:
+        t.start()
+    while len(entered) < 4:  # the resolver's four threads are busy; the fifth lookup waits in its queue
+        time.sleep(0.01)
+    time.sleep(0.2)
+    client.close()
+    release.set()
+    for t in threads:
+        t.join(15)
+    waiting = [h for h in hosts if h not in entered]
+    assert waiting and all(isinstance(outcomes[h], FetchError) and outcomes[h].retryable for h in waiting)
