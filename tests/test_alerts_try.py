@@ -70,7 +70,7 @@ def test_a_draft_query_groups_an_events_copies_into_one_story_with_its_outlets_b
     assert main(["alerts", "test", "--query", "medininkai OR medininku", "--since", "2000-01-01"]) == 0
     out = capsys.readouterr().out
     assert out.count("also: ") == 1 and "1 alert(s) from 2 matching article(s) of 3" in out
-    assert "Pasienio žinios (public-broadcaster)" in out and "Baltic Wire (wire)" in out
+    assert "Pasienio žinios (public broadcaster)" in out and "Baltic Wire (wire)" in out
 
 
 def test_a_draft_query_that_does_not_parse_is_refused_naming_the_problem(demo_env, monkeypatch, capsys):

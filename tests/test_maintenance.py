@@ -108,6 +108,17 @@ def test_old_sent_alerts_are_deleted_while_recent_failed_and_pending_ones_stay(s
     assert left == ["old-failed", "old-pending", "recent-sent"]
 
 
+def test_alerts_a_rule_dropped_in_quiet_hours_are_forgotten_after_the_retention_like_sent_ones(settings):
+    _alert(settings, "checkpoints", "old-dropped", "dropped", 400)
+    _alert(settings, "checkpoints", "recent-dropped", "dropped", 10)
+
+    counts = run_maintenance(settings, NOW, retention=Retention(sent_alerts_days=180))
+
+    assert counts["sent_alerts_pruned"] == 1
+    with open_engine(settings.database_url).connect() as conn:
+        assert list(conn.execute(select(alert_outbox.c.cluster_id)).scalars()) == ["recent-dropped"]
+
+
 def test_the_log_of_sends_that_max_per_hour_counts_keeps_only_the_retention_period(settings):
     with open_engine(settings.database_url).begin() as conn:
         conn.execute(alert_sends.insert(), [

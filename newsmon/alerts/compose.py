@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from newsmon.alerts.message import EntryKind, Message, MessageKind, Outlet, Segment, StoryEntry
+from newsmon.alerts.render import affiliation_label
 from newsmon.core.config import AlertRule, ConfigError, load_feeds
 from newsmon.core.documents import parse_datetime
 from newsmon.core.records import Feed
@@ -50,10 +51,6 @@ def story_context(conn: Connection, rows: Sequence[dict]) -> StoryContext:
     clusters = cluster_info(conn, {r["payload"].get("cluster_id") or r["cluster_id"] for r in rows})
     return StoryContext({a: by_story.get(s, []) for a, s in story_of.items()},
                         {c: info["outlets"] for c, info in clusters.items()})
-
-
-def affiliation_label(affiliation: str | None) -> str | None:
-    return affiliation.replace("_", "-") if affiliation else None
 
 
 def _outlet(feed_id: str, feeds: Mapping[str, Feed], language: str | None = None,

@@ -57,6 +57,7 @@ def live_link(url: str | None) -> str | None:
 
 
 def affiliation_label(affiliation: str | None) -> str | None:
+    """How every alert, digest and `alerts try` names an outlet's affiliation: "state-controlled", "public broadcaster"."""
     if not affiliation:
         return None
     return _AFFILIATIONS.get(affiliation, affiliation.replace("_", " "))

@@ -27,7 +27,9 @@ log = logging.getLogger("newsmon.maintenance")
 # pipeline finds it by canonical URL before any page request.
 SEEN_ENTRIES_KEEP_DAYS = 90
 # The sent row is what stops a story alerting twice: a copy arriving later than this can alert again,
-# so the window is long. Failed and pending rows are never pruned (someone should look at them).
+# so the window is long. A dropped row (a `hold: drop` rule decided not to send) stops the story the same way
+# and is kept as long, counted from when it was queued. Failed and pending rows are never pruned (someone
+# should look at them).
 SENT_ALERTS_KEEP_DAYS = 180
 # Copies of a story arrive within days; near-duplicate bands older than this only make the band table grow.
 LSH_WINDOW_DAYS = 30
@@ -92,9 +94,10 @@ def prune_seen_entries(settings: Settings, now: datetime | None = None, *, dry_r
 
 def prune_sent_alerts(settings: Settings, now: datetime | None = None, *, dry_run: bool = False,
                       retention: Retention | None = None) -> int:
-    """Delete outbox rows delivered more than `sent_alerts_days` ago; returns how many (would) go."""
+    """Delete outbox rows delivered (or dropped) more than `sent_alerts_days` ago; returns how many (would) go."""
     cutoff = _now(now) - timedelta(days=(retention or Retention.from_settings(settings)).sent_alerts_days)
-    old = (alert_outbox.c.status == "sent") & (alert_outbox.c.sent_at < cutoff)
+    old = (((alert_outbox.c.status == "sent") & (alert_outbox.c.sent_at < cutoff))
+           | ((alert_outbox.c.status == "dropped") & (alert_outbox.c.created_at < cutoff)))
     with _step(settings, Stage.PRUNE_SENT_ALERTS, dry_run=dry_run) as counts, _engine(settings).begin() as conn:
         if dry_run:
             return int(conn.execute(select(func.count()).select_from(alert_outbox).where(old)).scalar_one())

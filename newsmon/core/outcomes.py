@@ -233,7 +233,7 @@ class Count(StrEnum):
     RETRY_LATER = "retry_later", "alert, digest", "outbox rows kept for a retry with backoff"
     FAILED = "failed", "alert, digest", "outbox rows given up (permanent error or too many attempts)"
     SEEN_ENTRIES_PRUNED = "seen_entries_pruned", "maintenance", "feed entry keys older than the retention, forgotten"
-    SENT_ALERTS_PRUNED = "sent_alerts_pruned", "maintenance", "sent outbox rows older than the retention, deleted"
+    SENT_ALERTS_PRUNED = "sent_alerts_pruned", "maintenance", "sent or dropped outbox rows older than the retention, deleted"
     LSH_PRUNED = "lsh_pruned", "maintenance", "near-duplicate bands older than the LSH window, dropped"
     STORY_KEYS_PRUNED = ("story_keys_pruned", "maintenance",
                          "story-candidate keys of days before the LSH window, dropped (stories and members stay)")

@@ -9,9 +9,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from newsmon.alerts.compose import affiliation_label, feed_outlets
+from newsmon.alerts.compose import feed_outlets
 from newsmon.alerts.outbox import list_outbox, outbox_totals, retry_failed
 from newsmon.alerts.preview import preview_rule
+from newsmon.alerts.render import affiliation_label
 from newsmon.app.stages.alert import send_alerts, send_digests
 from newsmon.core.channel_urls import describe_channel
 from newsmon.core.config import AlertChannel, AlertRule, QuietHours, check_alert_rules

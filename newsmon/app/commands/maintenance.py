@@ -12,7 +12,7 @@ from newsmon.core.settings import Settings
 
 LABELS = {
     "seen_entries_pruned": "feed entry keys older than {seen} days",
-    "sent_alerts_pruned": "sent alerts older than {sent} days",
+    "sent_alerts_pruned": "sent or dropped alerts older than {sent} days",
     "lsh_pruned": "near-duplicate fingerprints older than {lsh} days",
     "story_keys_pruned": "story-candidate keys older than {lsh} days",
     "stuck_index_errors": "articles waiting for the search index (retried by the next ingest run)",
