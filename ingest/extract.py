@@ -245,7 +245,8 @@ _COMMENT_MARKERS = (
 )
 _COMMENT_TAGS = frozenset({"div", "section", "aside", "ol", "ul", "form", "iframe", "footer", "article", "li"})
 _COMMENT_RE = re.compile("|".join(re.escape(m) for m in _COMMENT_MARKERS))
-_COMMENT_ATTRS = ("data-spotim-module", "data-coral", "data-hypercomments")
+_COMMENT_ATTRS = frozenset({"data-spotim-module", "data-coral", "data-hypercomments"})
+_ID_AND_CLASS = frozenset({"id", "class"})
 
 
 # Containers whose id/class mentions comments but which hold the article on some CMSs
@@ -295,15 +296,19 @@ def _is_comment_block(node: HtmlElement) -> bool:
 
 
 def _looks_like_comments(node: HtmlElement) -> bool:
-    attrib = node.attrib
-    if not attrib or node.tag not in _COMMENT_TAGS:
+    # Runs on every container of every page: attribute names come as one list, and the common element
+    # with only an id and/or class is settled by the one regular-expression search.
+    names = node.keys()
+    if not names or node.tag not in _COMMENT_TAGS:
         return False
-    marker = f"{attrib.get('id', '')} {attrib.get('class', '')}".lower()
-    if _COMMENT_RE.search(marker):
+    get = node.get
+    if _COMMENT_RE.search(f"{get('id', '')} {get('class', '')}".lower()):
         return True
-    if any(attr in attrib for attr in _COMMENT_ATTRS) or attrib.get("itemprop") == "comment":
+    if _ID_AND_CLASS.issuperset(names):
+        return False
+    if not _COMMENT_ATTRS.isdisjoint(names) or get("itemprop") == "comment":
         return True
-    return "schema.org/Comment" in attrib.get("itemtype", "") or "disqus.com" in attrib.get("src", "")
+    return "schema.org/Comment" in get("itemtype", "") or "disqus.com" in get("src", "")
 
 
 def prune_comment_sections(tree: HtmlElement) -> int:
