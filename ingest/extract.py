@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from copy import copy
@@ -14,7 +15,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from lxml.html import HtmlElement, fromstring
+from lxml.etree import ElementDefaultClassLookup
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction, fromstring
 
 from newsmon.core.outcomes import ExtractionFailure
 from newsmon.core.records import Extracted, FeedEntry
@@ -80,6 +82,22 @@ def _free_text_date_parser():
     return _date_parser_for(_page_language.get())
 
 
+# trafilatura's balanced mode compares its own extraction with readability's on every page (and with
+# justext's when the own one looks unclean or short), which is a sixth of our CPU per page; on 717 of the
+# 745 comparisons over the evaluation corpus the own extraction was kept. The comparison can only replace
+# an extraction that is short, empty, unclean, without paragraph text, table-dominated or much shorter than
+# the page's own text, so it is run only when one of those holds (_comparison_may_change). Only for our
+# options (_options_class): any other caller of trafilatura in the process gets its full comparison.
+COMPARISON_HOOK = "compare_extraction"  # the trafilatura.core name we wrap
+# An extraction shorter than this (chars) always gets the comparison: short texts are where readability
+# most often finds the real body (a teaser or a lead paragraph kept by the own extractor).
+CONFIDENT_MIN_CHARS = 500
+# ... and so does one that holds less than this share of the page's <p> text (readability then tends to
+# find text the own extractor missed). Tuned on scrapinghub-aeb and fundus-testdata: 0.6 and 500 are the
+# round values at which no page whose result the comparison changes is left out (docs/extraction.md).
+CONFIDENT_PAGE_SHARE = 0.6
+
+
 class _Libraries(NamedTuple):
     trafilatura: ModuleType
     utils: ModuleType  # trafilatura.utils: load_html's repair and parse helpers
@@ -94,8 +112,10 @@ def _libraries() -> _Libraries:
     here, before any of our calls can reach it, and trafilatura's options are built once."""
     import htmldate.extractors
     import trafilatura
+    import trafilatura.core
     import trafilatura.utils
 
+    _gate_the_comparison(trafilatura.core)
     if hasattr(htmldate.extractors, DATE_PARSER_HOOK):
         setattr(htmldate.extractors, DATE_PARSER_HOOK, _free_text_date_parser)
     else:  # tests/test_extract_dates.py fails on this; in production extraction goes on, only slower
@@ -104,15 +124,64 @@ def _libraries() -> _Libraries:
     return _Libraries(trafilatura, trafilatura.utils, htmldate.find_date, _trafilatura_options())
 
 
+def _gate_the_comparison(core: ModuleType) -> None:
+    """Wrap trafilatura's comparison with readability/justext so that our pages skip it when it cannot
+    change their result (see COMPARISON_HOOK); once per process."""
+    compare = getattr(core, COMPARISON_HOOK, None)
+    if compare is None:  # tests/test_extract_passes.py fails on this; extraction goes on, only slower
+        log.warning("trafilatura %s has no core.%s: every page gets the full readability comparison",
+                    getattr(sys.modules.get("trafilatura"), "__version__", "?"), COMPARISON_HOOK)
+        return
+    if getattr(compare, "newsmon_gated", False):
+        return
+    from trafilatura.external import SANITIZED_XPATH
+
+    def gated(cleaned_tree, raw_tree, body, text, options):
+        if isinstance(options, _options_class()) and not _comparison_may_change(raw_tree, body, text, options,
+                                                                                SANITIZED_XPATH):
+            return body, text
+        return compare(cleaned_tree, raw_tree, body, text, options)
+
+    gated.newsmon_gated = True
+    setattr(core, COMPARISON_HOOK, gated)
+
+
+def _comparison_may_change(raw_tree: HtmlElement, body, text: str, options: Extractor, sanitized_xpath: str) -> bool:
+    """Whether trafilatura's comparison could replace the own extraction `body`/`text` of this page.
+
+    Its rules (trafilatura.external.compare_extraction): justext is consulted when the text is short or
+    the body holds unclean elements; readability wins when the own text is empty, has no paragraph text,
+    is table-dominated, or is less than half of readability's. The last one is only known after running
+    readability, so the page's <p> text stands in for it."""
+    if options.focus != "balanced" or len(text) < max(CONFIDENT_MIN_CHARS, options.min_extracted_size):
+        return True
+    if body.xpath(sanitized_xpath) or not body.xpath(".//p//text()"):
+        return True
+    if len(body.findall(".//table")) > len(body.findall(".//p")):
+        return True
+    page_paragraph_chars = sum(len(p.text_content()) for p in raw_tree.iter("p"))
+    return len(text) < CONFIDENT_PAGE_SHARE * page_paragraph_chars
+
+
+@cache
+def _options_class() -> type[Extractor]:
+    from trafilatura.settings import Extractor
+
+    class NewsmonOptions(Extractor):
+        """trafilatura's options, as our pages get them: the comparison gate applies to these only."""
+
+        __slots__ = ()
+
+    return NewsmonOptions
+
+
 def _trafilatura_options() -> Extractor:
     """What we ask of trafilatura, for every page: the main text as Python objects, without comments.
 
     Balanced mode only. trafilatura escalates a short result to recall mode itself (with a justext
     candidate beside it); a second recall pass of our own on top of that changed 2 of the 711 corpus pages,
     both for the worse, and cost a second extraction on 3 % of pages (docs/extraction.md)."""
-    from trafilatura.settings import Extractor
-
-    return Extractor(
+    return _options_class()(
         output_format="python",
         comments=False,
         tables=_TABLES,
@@ -176,7 +245,8 @@ _COMMENT_MARKERS = (
 )
 _COMMENT_TAGS = frozenset({"div", "section", "aside", "ol", "ul", "form", "iframe", "footer", "article", "li"})
 _COMMENT_RE = re.compile("|".join(re.escape(m) for m in _COMMENT_MARKERS))
-_COMMENT_ATTRS = ("data-spotim-module", "data-coral", "data-hypercomments")
+_COMMENT_ATTRS = frozenset({"data-spotim-module", "data-coral", "data-hypercomments"})
+_ID_AND_CLASS = frozenset({"id", "class"})
 
 
 # Containers whose id/class mentions comments but which hold the article on some CMSs
@@ -226,15 +296,19 @@ def _is_comment_block(node: HtmlElement) -> bool:
 
 
 def _looks_like_comments(node: HtmlElement) -> bool:
-    attrib = node.attrib
-    if not attrib or node.tag not in _COMMENT_TAGS:
+    # Runs on every container of every page: attribute names come as one list, and the common element
+    # with only an id and/or class is settled by the one regular-expression search.
+    names = node.keys()
+    if not names or node.tag not in _COMMENT_TAGS:
         return False
-    marker = f"{attrib.get('id', '')} {attrib.get('class', '')}".lower()
-    if _COMMENT_RE.search(marker):
+    get = node.get
+    if _COMMENT_RE.search(f"{get('id', '')} {get('class', '')}".lower()):
         return True
-    if any(attr in attrib for attr in _COMMENT_ATTRS) or attrib.get("itemprop") == "comment":
+    if _ID_AND_CLASS.issuperset(names):
+        return False
+    if not _COMMENT_ATTRS.isdisjoint(names) or get("itemprop") == "comment":
         return True
-    return "schema.org/Comment" in attrib.get("itemtype", "") or "disqus.com" in attrib.get("src", "")
+    return "schema.org/Comment" in get("itemtype", "") or "disqus.com" in get("src", "")
 
 
 def prune_comment_sections(tree: HtmlElement) -> int:
@@ -307,12 +381,27 @@ def _repair(text: str) -> tuple[str, bool]:
     return utils.repair_faulty_html(text, beginning), utils.is_dubious_html(beginning)
 
 
+@cache
+def _html_parser() -> HTMLParser:
+    """trafilatura's HTML parser (utils.HTML_PARSER, same options), with lxml's element-class lookup in C.
+
+    lxml.html's own lookup is a Python method that runs each time Python touches an element of the tree,
+    over a million times on the 711 corpus pages; about 0.8 ms of CPU per page. It gives form fields
+    (<input>, <select>, <textarea>, <label>, <form>) classes of their own, whose helpers neither we nor
+    trafilatura, htmldate and justext use: every element is an HtmlElement here, the text is the same."""
+    parser = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                        remove_pis=True)
+    parser.set_element_class_lookup(ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity))
+    return parser
+
+
 def _parse_repaired(repaired: str, dubious: bool) -> HtmlElement | None:
     """The second half of load_html: lxml on the repaired text, retried on its bytes."""
     utils = _libraries().utils
     retried = False
     try:
-        tree = fromstring(repaired, parser=utils.HTML_PARSER)
+        tree = fromstring(repaired, parser=_html_parser())
     except ValueError:  # "Unicode strings with encoding declaration are not supported"
         tree, retried = utils.fromstring_bytes(repaired), True
     except Exception:  # as in load_html: any other lxml failure on the str is retried on its bytes below

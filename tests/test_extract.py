@@ -163,3 +163,26 @@ def test_author_credits_are_split_into_names_without_emails_or_initials() -> Non
         + "</article></body></html>"
     )
     assert extract_article(html, URL).authors == ("Rūta Vaitkutė", "Tomas Žukas")
+
+
+FORM_AND_DECLARATIONS_PAGE = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE html><html lang="lt"><head><meta charset="utf-8"><title>Registracija</title>
+<?php echo "left in the page by a CMS"; ?></head><body><!-- a comment lxml drops -->
+<form action="/search"><label for="q">Paieška</label><input id="q" name="q" value="pasienis">
+<select name="s"><option value="1" selected>Naujienos</option></select><textarea name="t">Jūsų žinutė</textarea></form>
+<article><p>Vilkikų eilė prie Medininkų sumažėjo.</p></article></body></html>"""
+
+
+@pytest.mark.parametrize("name", [*sorted(p.name for p in FIXTURES.glob("*.html")), "form-and-declarations"])
+def test_pages_are_parsed_into_the_same_tree_as_trafilatura_parses_them(name: str) -> None:
+    import trafilatura.utils
+    from lxml.etree import tostring
+
+    from newsmon.ingest.extract import _parse
+    from newsmon.ingest.extract_input import html_text_from_input
+
+    html = FORM_AND_DECLARATIONS_PAGE.encode() if name == "form-and-declarations" else _page(name)
+    text = html_text_from_input(html, None)
+    ours = _parse(text, URL)
+    theirs = trafilatura.utils.load_html(text)
+    assert tostring(ours, encoding="unicode") == tostring(theirs, encoding="unicode")
