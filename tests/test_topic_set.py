@@ -85,6 +85,18 @@ def test_final_labels_are_the_two_passes_with_every_disagreement_reviewed() -> N
     assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}
 
 
+def test_fresh_batch_labels_are_its_two_passes_with_every_disagreement_reviewed() -> None:
+    spec = importlib.util.spec_from_file_location("topic_set_merge_fresh", SET_DIR / "merge_labels.py")
+    merge_labels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(merge_labels)
+    first = merge_labels._read("labels-fresh-pass1.jsonl")
+    second = merge_labels._read("labels-fresh-pass2.jsonl")
+    final = build.read_jsonl(SET_DIR / "labels-fresh.jsonl")
+    assert final == merge_labels.merge(first, second, merge_labels.REVIEWED_FRESH)
+    disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
+    assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}
+
+
 def _item(url: str, text: str, split: str) -> dict:
     return {"id": build.item_id(url), "title": None, "text": text, "source": "example.org", "url": url, "date": None,
             "language": "lt", "provenance": {"corpus": "search pages", "query": "q", "retrieved": "2026-12-03"},
