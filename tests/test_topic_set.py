@@ -83,3 +83,91 @@ def test_final_labels_are_the_two_passes_with_every_disagreement_reviewed() -> N
     assert final == merge_labels.merge(first, second)
     disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
     assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}
+
+
+def test_fresh_batch_labels_are_its_two_passes_with_every_disagreement_reviewed() -> None:
+    spec = importlib.util.spec_from_file_location("topic_set_merge_fresh", SET_DIR / "merge_labels.py")
+    merge_labels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(merge_labels)
+    first = merge_labels._read("labels-fresh-pass1.jsonl")
+    second = merge_labels._read("labels-fresh-pass2.jsonl")
+    final = build.read_jsonl(SET_DIR / "labels-fresh.jsonl")
+    assert final == merge_labels.merge(first, second, merge_labels.REVIEWED_FRESH)
+    disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
+    assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}
+
+
+def _item(url: str, text: str, split: str) -> dict:
+    return {"id": build.item_id(url), "title": None, "text": text, "source": "example.org", "url": url, "date": None,
+            "language": "lt", "provenance": {"corpus": "search pages", "query": "q", "retrieved": "2026-12-03"},
+            "split": split}
+
+
+def _first_set(tmp_path: Path) -> list[dict]:
+    """A valid five-item first set (its seeded split applied) with labels, as build.py expects beside a fresh batch."""
+    items = [_item(f"https://example.org/story-{n}", f"Story {n} about the Šalčininkai checkpoint.", "dev") for n in range(5)]
+    held = build.holdout_ids(items)
+    for it in items:
+        it["split"] = "holdout" if it["id"] in held else "dev"
+    labels = [{"id": it["id"], "label": "on_topic", "subtopics": ["border_crossings"], "confidence": "high",
+               "note": "", "kind": ""} for it in items]
+    _write_set(tmp_path, items, labels)
+    return items
+
+
+def _write_fresh(tmp_path: Path, fresh: list[dict]) -> None:
+    (tmp_path / "items-fresh.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in fresh),
+                                                encoding="utf-8")
+
+
+def test_fresh_batch_may_not_repeat_a_first_set_item_or_leave_the_fresh_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _first_set(tmp_path)
+    fresh = [_item("https://example.org/new-1", "A new story about Lavoriškės.", "fresh"),
+             _item("https://example.org/new-2", "Another new story about Raigardas.", "fresh")]
+    _write_fresh(tmp_path, fresh)
+    assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 0
+    assert "2 fresh items" in capsys.readouterr().out
+
+    reposted = _item("https://www.example.org/story-3/", "Story 3, reposted elsewhere.", "fresh")
+    same_text = _item("https://example.org/new-3", first[0]["text"], "fresh")
+    fresh[1]["split"] = "dev"
+    _write_fresh(tmp_path, [*fresh, reposted, same_text])
+    assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 1
+    out = capsys.readouterr().out
+    assert f"items-fresh.jsonl id={reposted['id']}: url is already in items.jsonl" in out
+    assert f"items-fresh.jsonl id={same_text['id']}: same opening text as items.jsonl id={first[0]['id']}" in out
+    assert f"items-fresh.jsonl id={fresh[1]['id']}: split must be fresh" in out
+
+
+def test_fresh_labels_must_cover_every_fresh_item(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _first_set(tmp_path)
+    fresh = [_item(f"https://example.org/new-{n}", f"New story {n} about Medininkai.", "fresh") for n in range(3)]
+    _write_fresh(tmp_path, fresh)
+    labels = [{"id": it["id"], "label": "off_topic", "subtopics": [], "confidence": "medium", "note": "",
+               "kind": "neg:lt-dom"} for it in fresh[:2]]
+    (tmp_path / "labels-fresh-pass1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in labels), encoding="utf-8")
+    assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 1
+    out = capsys.readouterr().out
+    assert f"labels-fresh-pass1.jsonl: item {fresh[2]['id']} has no label" in out
+    assert "| all | 0 | 2 | 3 | 2 |" in out
+
+
+def test_blind_copy_of_the_fresh_batch_holds_only_fresh_items_without_provenance_or_split(tmp_path: Path) -> None:
+    first = _first_set(tmp_path)
+    fresh = [_item(f"https://example.org/new-{n}", f"New story {n} about Kotlovka.", "fresh") for n in range(3)]
+    _write_fresh(tmp_path, fresh)
+    out = tmp_path / "blind.jsonl"
+    assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none"), "--fresh", "--blind-copy", str(out)]) == 0
+    rows = build.read_jsonl(out)
+    assert {r["id"] for r in rows} == {it["id"] for it in fresh}
+    assert not {r["id"] for r in rows} & {it["id"] for it in first}
+    assert all("provenance" not in r and "split" not in r for r in rows)
+
+
+def test_committed_fresh_batch_is_all_held_back_and_apart_from_the_first_set() -> None:
+    fresh = build.read_jsonl(SET_DIR / "items-fresh.jsonl")
+    first = build.read_jsonl(SET_DIR / "items.jsonl")
+    assert len(fresh) >= 130 and {it["split"] for it in fresh} == {"fresh"}
+    assert not {build.normalise_url(it["url"]) for it in fresh} & {build.normalise_url(it["url"]) for it in first}

@@ -1,4 +1,4 @@
-"""Check the cross-language topic set (items, first-pass labels, split, exclusions) and print its counts."""
+"""Check the cross-language topic set and its fresh held-back batch (items, first-pass labels, split, exclusions) and print their counts."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +23,8 @@ SUBTOPICS = {
 ITEM_FIELDS = {"id", "title", "text", "source", "url", "date", "language", "provenance", "split"}
 LABEL_FIELDS = {"id", "label", "subtopics", "confidence", "note", "kind"}
 MAX_TEXT = 2400  # excerpts are trimmed to whole sentences near 2,000 characters
+FRESH_ITEMS = "items-fresh.jsonl"
+FRESH_LABELS = "labels-fresh-pass1.jsonl"
 
 
 def normalise_url(url: str) -> str:
@@ -96,10 +98,11 @@ def load_dev(shared: Path) -> tuple[set[str], set[str]] | None:
     return {normalise_url(r["url"]) for r in rows if r.get("url")}, set().union(*(text_hashes(r["text"]) for r in rows))
 
 
-def check_items(items: list[dict], problems: list[str]) -> None:
+def check_fields(items: list[dict], problems: list[str], name: str, splits: set[str]) -> None:
+    """Per-item checks shared by both files: fields, id rule, language, split value, text length, provenance, duplicates."""
     seen_ids, seen_urls, seen_text = set(), set(), {}
     for it in items:
-        where = f"items.jsonl id={it.get('id')}"
+        where = f"{name} id={it.get('id')}"
         if set(it) != ITEM_FIELDS:
             problems.append(f"{where}: fields {sorted(set(it) ^ ITEM_FIELDS)} missing or extra")
             continue
@@ -107,8 +110,8 @@ def check_items(items: list[dict], problems: list[str]) -> None:
             problems.append(f"{where}: id is not np- + 12 hex of sha256(url)")
         if it["language"] not in LANGUAGES:
             problems.append(f"{where}: language {it['language']!r} not in {sorted(LANGUAGES)}")
-        if it["split"] not in {"dev", "holdout"}:
-            problems.append(f"{where}: split must be dev or holdout")
+        if it["split"] not in splits:
+            problems.append(f"{where}: split must be {' or '.join(sorted(splits))}")
         if not it["text"].strip() or len(it["text"]) > MAX_TEXT:
             problems.append(f"{where}: text empty or longer than {MAX_TEXT} characters")
         prov = it["provenance"]
@@ -124,29 +127,50 @@ def check_items(items: list[dict], problems: list[str]) -> None:
             seen_text[h] = it["id"]
         seen_ids.add(it["id"])
         seen_urls.add(normalise_url(it["url"]))
+
+
+def check_items(items: list[dict], problems: list[str]) -> None:
+    check_fields(items, problems, "items.jsonl", {"dev", "holdout"})
     expected = holdout_ids(items)
     wrong = [it["id"] for it in items if (it["id"] in expected) != (it.get("split") == "holdout")]
     if wrong:
         problems.append(f"split differs from the seeded choice (seed {SEED!r}) for {len(wrong)} items, e.g. {wrong[:3]}")
 
 
-def check_exclusions(items: list[dict], shared: Path, problems: list[str]) -> None:
+def check_fresh_items(fresh: list[dict], items: list[dict], problems: list[str]) -> None:
+    """The fresh batch is held back whole, so every item is split "fresh" and none may repeat an item of the first set."""
+    check_fields(fresh, problems, FRESH_ITEMS, {"fresh"})
+    old_ids = {it.get("id") for it in items}
+    old_urls = {normalise_url(it["url"]) for it in items if it.get("url")}
+    old_text = {h: it.get("id") for it in items if it.get("text") for h in text_hashes(it["text"])}
+    for it in fresh:
+        if set(it) != ITEM_FIELDS:
+            continue  # already reported by check_fields
+        where = f"{FRESH_ITEMS} id={it['id']}"
+        if it["id"] in old_ids or normalise_url(it["url"]) in old_urls:
+            problems.append(f"{where}: url is already in items.jsonl; remove it from the fresh batch")
+        for h in text_hashes(it["text"]) & old_text.keys():
+            problems.append(f"{where}: same opening text as items.jsonl id={old_text[h]}; remove it from the fresh batch")
+            break
+
+
+def check_exclusions(items: list[dict], shared: Path, problems: list[str], name: str = "items.jsonl") -> None:
     sealed, dev = load_sealed(shared), load_dev(shared)
     if sealed is None or dev is None:
-        print(f"note: {shared} has no sealed list or dev.jsonl; exclusion checks skipped (set NEWSMON_SHARED_DIR)")
+        print(f"note: {shared} has no sealed list or dev.jsonl; exclusion checks of {name} skipped (set NEWSMON_SHARED_DIR)")
         return
     for it in items:
         if url_hashes(it["url"]) & sealed["url"] or text_hashes(it["text"]) & sealed["text"]:
-            problems.append(f"items.jsonl id={it['id']}: listed in sealed/topic-exclude.sha256; remove it")
+            problems.append(f"{name} id={it['id']}: listed in sealed/topic-exclude.sha256; remove it")
         if normalise_url(it["url"]) in dev[0] or text_hashes(it["text"]) & dev[1]:
-            problems.append(f"items.jsonl id={it['id']}: url or opening text is in corpus/topic/dev.jsonl; remove it")
+            problems.append(f"{name} id={it['id']}: url or opening text is in corpus/topic/dev.jsonl; remove it")
 
 
-def check_labels(items: list[dict], labels: list[dict], problems: list[str]) -> None:
+def check_labels(items: list[dict], labels: list[dict], problems: list[str], name: str = "labels-pass1.jsonl") -> None:
     ids = {it["id"] for it in items}
     seen = set()
     for lab in labels:
-        where = f"labels-pass1.jsonl id={lab.get('id')}"
+        where = f"{name} id={lab.get('id')}"
         if set(lab) != LABEL_FIELDS:
             problems.append(f"{where}: fields {sorted(set(lab) ^ LABEL_FIELDS)} missing or extra")
             continue
@@ -161,7 +185,7 @@ def check_labels(items: list[dict], labels: list[dict], problems: list[str]) -> 
         if bad or (lab["label"] == "off_topic" and lab["subtopics"]) or (lab["label"] == "on_topic" and not lab["subtopics"]):
             problems.append(f"{where}: subtopics {lab['subtopics']} do not fit label {lab['label']}")
     for missing in sorted(ids - seen):
-        problems.append(f"labels-pass1.jsonl: item {missing} has no label")
+        problems.append(f"{name}: item {missing} has no label")
 
 
 def print_counts(items: list[dict], labels: list[dict]) -> None:
@@ -180,6 +204,23 @@ def print_counts(items: list[dict], labels: list[dict]) -> None:
     print("confidence:", dict(collections.Counter(lab["confidence"] for lab in labels)))
 
 
+def print_fresh_counts(fresh: list[dict], labels: list[dict]) -> None:
+    """The fresh batch's own table: it is all held back, so no split column, but how many labels are medium."""
+    label_of = {lab["id"]: lab for lab in labels}
+    langs = sorted({it["language"] for it in fresh}, key=lambda lang: (lang not in MAIN_LANGUAGES, lang))
+    print(f"fresh held-back batch ({FRESH_ITEMS}):")
+    print("| language | on_topic | off_topic | total | of which medium |")
+    print("|---|---:|---:|---:|---:|")
+    for lang in [*langs, "all"]:
+        rows = [label_of.get(it["id"], {}) for it in fresh if lang in (it["language"], "all")]
+        on = sum(lab.get("label") == "on_topic" for lab in rows)
+        off = sum(lab.get("label") == "off_topic" for lab in rows)
+        medium = sum(lab.get("confidence") == "medium" for lab in rows)
+        print(f"| {lang} | {on} | {off} | {len(rows)} | {medium} |")
+    kinds = collections.Counter(lab["kind"] for lab in labels if lab.get("kind"))
+    print("fresh kinds:", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+
+
 def write_blind_copy(items: list[dict], out: Path) -> None:
     """The queries in provenance name the themes searched for (hard negatives included), so a blind pass gets none."""
     keep = ("id", "title", "text", "source", "url", "date", "language")
@@ -189,6 +230,23 @@ def write_blind_copy(items: list[dict], out: Path) -> None:
     print(f"wrote {len(items)} items without provenance or split to {out}")
 
 
+def check_fresh(directory: Path, items: list[dict], shared: Path, problems: list[str]) -> list[dict]:
+    """Check the fresh batch, if there is one, and print its counts; its labels are checked once they exist."""
+    path = directory / FRESH_ITEMS
+    if not path.exists():
+        return []
+    fresh = read_jsonl(path)
+    check_fresh_items(fresh, items, problems)
+    check_exclusions(fresh, shared, problems, name=FRESH_ITEMS)
+    labels_path = directory / FRESH_LABELS
+    labels = read_jsonl(labels_path) if labels_path.exists() else []
+    if labels:
+        check_labels(fresh, labels, problems, name=FRESH_LABELS)
+    print_fresh_counts(fresh, labels)
+    print(f"{len(fresh)} fresh items, {len(labels)} fresh labels")
+    return fresh
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", type=Path, default=HERE, help="folder with items.jsonl and labels-pass1.jsonl")
@@ -196,10 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=default_shared)
     parser.add_argument("--blind-copy", type=Path, metavar="OUT",
                         help="also write the items without provenance and split, for a second labeller")
+    parser.add_argument("--fresh", action="store_true",
+                        help=f"with --blind-copy: copy the fresh held-back batch ({FRESH_ITEMS}) instead of items.jsonl")
     args = parser.parse_args(argv)
+    if args.fresh and not args.blind_copy:
+        parser.error("--fresh only chooses what --blind-copy writes; give --blind-copy OUT too")
     items = read_jsonl(args.dir / "items.jsonl")
-    if args.blind_copy:
-        write_blind_copy(items, args.blind_copy)
     labels_path = args.dir / "labels-pass1.jsonl"
     labels = read_jsonl(labels_path) if labels_path.exists() else []
     problems: list[str] = []
@@ -208,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     if labels:
         check_labels(items, labels, problems)
     print_counts(items, labels)
+    fresh = check_fresh(args.dir, items, args.shared, problems)
+    if args.blind_copy:
+        if args.fresh and not fresh:
+            parser.error(f"--fresh: {args.dir / FRESH_ITEMS} is missing or empty, so there is no fresh batch to copy")
+        write_blind_copy(fresh if args.fresh else items, args.blind_copy)
     for p in problems:
         print("PROBLEM:", p)
     print(f"{len(items)} items, {len(labels)} labels, {len(problems)} problems")

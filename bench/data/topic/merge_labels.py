@@ -2,6 +2,7 @@
 
 Run `python bench/data/topic/merge_labels.py` to print the agreement between labels-pass1.jsonl and
 labels-pass2.jsonl and (with --write) to rewrite labels.jsonl, the labels the evaluation uses.
+`--fresh` does the same for the fresh held-back batch: labels-fresh-pass1/2.jsonl into labels-fresh.jsonl.
 """
 
 from __future__ import annotations
@@ -28,12 +29,22 @@ REVIEWED = {
 }
 
 
+# The same for the fresh held-back batch (items-fresh.jsonl), reviewed before the tagger was run on it.
+REVIEWED_FRESH: dict[str, tuple[str, list[str], str]] = {
+    "np-90fe590d3da9": ("on_topic", ["border_crossings"],
+                        "the headline is the Bieniakonie–Šalčininkai crossing joining the visa-free regime: the main news"),
+    "np-131def6e46c8": ("off_topic", [], "Poland–Belarus truck queues; the Lithuanian checkpoints get one sentence of figures"),
+    "np-14a38ce3951b": ("off_topic", [], "multi-country migration round-up led by Poland; Lithuania is one sentence"),
+}
+
+
 def _read(name: str) -> dict[str, dict]:
     with (HERE / name).open(encoding="utf-8") as fh:
         return {row["id"]: row for row in map(json.loads, fh)}
 
 
-def merge(first: dict[str, dict], second: dict[str, dict]) -> list[dict]:
+def merge(first: dict[str, dict], second: dict[str, dict],
+          reviewed: dict[str, tuple[str, list[str], str]] = REVIEWED) -> list[dict]:
     """Agreed labels stand; reviewed disagreements take the review. Subtopics of agreed on-topic items
     are the union of both passes (a subtopic one careful labeller saw is usually present)."""
     if set(first) != set(second):
@@ -48,9 +59,9 @@ def merge(first: dict[str, dict], second: dict[str, dict]) -> list[dict]:
             merged.append({"id": item_id, "label": label, "subtopics": subtopics,
                            "confidence": "medium" if medium else "high", "reviewed": False})
         else:
-            if item_id not in REVIEWED:
+            if item_id not in reviewed:
                 raise SystemExit(f"{item_id}: the passes disagree and no review is recorded")
-            label, subtopics, note = REVIEWED[item_id]
+            label, subtopics, note = reviewed[item_id]
             merged.append({"id": item_id, "label": label, "subtopics": subtopics, "confidence": "medium",
                            "reviewed": True, "note": note})
     return merged
@@ -71,14 +82,16 @@ def agreement(first: dict[str, dict], second: dict[str, dict]) -> dict[str, floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="rewrite labels.jsonl")
+    parser.add_argument("--write", action="store_true", help="rewrite labels.jsonl (labels-fresh.jsonl with --fresh)")
+    parser.add_argument("--fresh", action="store_true", help="the fresh held-back batch instead of the first set")
     args = parser.parse_args()
-    first, second = _read("labels-pass1.jsonl"), _read("labels-pass2.jsonl")
+    stem = "labels-fresh" if args.fresh else "labels"
+    first, second = _read(f"{stem}-pass1.jsonl"), _read(f"{stem}-pass2.jsonl")
     for key, value in agreement(first, second).items():
         print(f"{key:20} {value:.3f}" if isinstance(value, float) else f"{key:20} {value}")
-    merged = merge(first, second)
+    merged = merge(first, second, REVIEWED_FRESH if args.fresh else REVIEWED)
     if args.write:
-        with (HERE / "labels.jsonl").open("w", encoding="utf-8") as fh:
+        with (HERE / f"{stem}.jsonl").open("w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in merged)
     on = sum(r["label"] == "on_topic" for r in merged)
     print(f"final labels: {on} on_topic, {len(merged) - on} off_topic, {sum(r['reviewed'] for r in merged)} reviewed")
