@@ -32,9 +32,12 @@ border with Belarus ({n}), after Vilnius kept two other crossings closed for a t
 <p>Drivers said they had waited for more than a day. Officials in Minsk blamed the Lithuanian side, while
 the government in Vilnius pointed to smuggling balloons that had again closed the capital's airport.</p>
 </article></body></html>"""
-# Thousands of blocks: about a second of CPU to extract, so it is still running when a test steps in.
-PARAGRAPH = "<p>Lorries waited at the checkpoint as officials traded blame over the closed crossings again.</p>"
-SLOW_PAGE = ("<html><body><article>" + "".join(f"<div><span>{i}</span>{PARAGRAPH}</div>" for i in range(6000))
+# Nine thousand blocks (27,000 elements, under the 30,000 limit) of long paragraphs: well over a second of CPU to
+# extract, so it is still running when a test steps in (half a second is too little margin: extraction got faster).
+PARAGRAPH = ("<p>Lorries waited at the checkpoint as officials traded blame over the closed crossings again. "
+             "Drivers said the queue had not moved since the morning and that nobody had told them why. "
+             "Border guards on both sides counted the vehicles and wrote the numbers into their reports.</p>")
+SLOW_PAGE = ("<html><body><article>" + "".join(f"<div><span>{i}</span>{PARAGRAPH}</div>" for i in range(9000))
              + "</article></body></html>").encode()
 
 

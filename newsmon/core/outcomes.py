@@ -126,7 +126,7 @@ class Stage(_Described):
     DIGEST_HOURLY = "digest_hourly", "deliver the hourly digests"
     DIGEST_DAILY = "digest_daily", "deliver the daily digests"
     PRUNE_SEEN_ENTRIES = "prune_seen_entries", "maintenance: forget old feed entry keys"
-    PRUNE_SENT_ALERTS = "prune_sent_alerts", "maintenance: delete old sent alerts"
+    PRUNE_SENT_ALERTS = "prune_sent_alerts", "maintenance: delete old sent and dropped alerts"
     PRUNE_LSH_BANDS = "prune_lsh_bands", "maintenance: drop old near-duplicate bands"
     PRUNE_STORY_KEYS = "prune_story_keys", "maintenance: drop the story-candidate keys of old days"
     COUNT_STUCK_ARTICLES = "count_stuck_articles", "maintenance: count articles the search index refused"
