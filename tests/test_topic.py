@@ -375,3 +375,17 @@ def test_lithuanian_customs_seizing_belarusian_cigarettes_inland_is_on_topic(pac
 def test_lithuania_written_in_belarusian_latin_letters_is_recognised(pack: TopicPack) -> None:
     text = "Na mjazhy z Litvoj utvarylasja cherga: bolsh za sto mashyn chakali na vyezd z Belarusi."
     assert "Lithuania" in {m.term for m in tag(pack, None, text, "be").matched}
+
+
+def test_a_flight_bound_for_vilnius_diverted_over_belarus_is_a_belarus_story(pack: TopicPack) -> None:
+    text = ("Лайнер, следовавший из Рима в Вильнюс, экстренно сел в Минске после звонка о бомбе на борту.\n"
+            "В Минске пассажиров продержали шесть часов, после чего самолёт улетел в Вильнюс.")
+    result = tag(pack, None, text, "ru")
+    assert not result.on_topic, result.explanation
+
+
+def test_vilnius_standing_for_lithuania_next_to_the_country_name_still_counts(pack: TopicPack) -> None:
+    text = ("Lithuania summoned the Belarusian chargé d'affaires on Monday over the balloons.\n"
+            "Vilnius said Minsk must stop the flights of smuggling balloons across the border.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation

@@ -12,6 +12,9 @@ from newsmon.enrich.topic.entities import entity_ids, mentions_in
 from newsmon.enrich.topic.pack import Concept, TopicPack
 
 _SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
+# Anchors that name a place on a side's territory, not the country as an actor: "a flight to Vilnius"
+# is about a destination; a city stands for its country only where the article names the country too.
+_PLACE_KINDS = frozenset({"place"})
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
 # A line that stops mid-sentence and a next line that starts in lower case are one paragraph hard-wrapped
 # at a fixed width (wire copy: "The board of state-owned\nLithuanian Railways on Monday voted to stop…").
@@ -66,8 +69,8 @@ class _Unit:
     """The title or one paragraph of the text, with what was found in it."""
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
-    __slots__ = ("checkpoint_sides", "dateline_end", "end", "field", "first_country", "negative_weight", "self_evident",
-                 "side_weight", "start", "strong", "subtopic_hits")
+    __slots__ = ("actor_sides", "checkpoint_sides", "dateline_end", "end", "field", "first_country", "negative_weight",
+                 "self_evident", "side_weight", "start", "strong", "subtopic_hits")
 
     def __init__(self, field_name: str, start: int, end: int) -> None:
         self.field = field_name
@@ -79,6 +82,7 @@ class _Unit:
         self.self_evident: set[str] = set()
         self.subtopic_hits: dict[str, float] = {}
         self.checkpoint_sides: set[str] = set()  # sides of the border crossings named here
+        self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
         self.first_country: str | None = None
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
 
@@ -98,6 +102,8 @@ class _Unit:
                     self.self_evident.add(concept.id)
             if concept.names_border:
                 self.checkpoint_sides.add(concept.group)
+            if concept.kind not in _PLACE_KINDS:
+                self.actor_sides.add(concept.group)
         elif concept.role == "negative":
             if start < self.dateline_end:
                 return  # where the story was filed from, not a competing subject
@@ -311,6 +317,10 @@ def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, 
     if article.total_a == 0 or article.total_b == 0:
         missing = pack.side_labels[a] if article.total_a == 0 else pack.side_labels[b]
         return 0.0, [f"{missing} not mentioned"]
+    place_only = [side for side in (a, b) if not any(side in u.actor_sides for u in units)]
+    if place_only and not article.strong:
+        return 0.0, [f"{pack.side_labels[place_only[0]]} named only by places on its territory, never as a country, "
+                     "its people, officials or bodies"]
     score = 0.0
     reasons: list[str] = []
     # The rules in this order: the points are summed in it, and the explanation lists them in it.
