@@ -389,3 +389,12 @@ def test_vilnius_standing_for_lithuania_next_to_the_country_name_still_counts(pa
             "Vilnius said Minsk must stop the flights of smuggling balloons across the border.")
     result = tag(pack, None, text, "en")
     assert result.on_topic, result.explanation
+
+
+def test_a_lead_that_names_lithuania_only_as_a_flight_destination_does_not_make_the_story_bilateral(pack: TopicPack) -> None:
+    text = ("Рейс из Милана в Вильнюс был вынужденно посажен в Минске, где белорусские силовики задержали двух пассажиров.\n"
+            "По данным авиакомпании, на борту находились 140 человек, в том числе граждане Литвы и Италии. "
+            "Через восемь часов самолёт продолжил полёт.")
+    result = tag(pack, None, text, "ru")
+    assert not result.on_topic, result.explanation
+    assert "only by a place" in result.explanation

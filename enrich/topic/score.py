@@ -308,6 +308,14 @@ class _Article:
                 and self.other_weight(unit, a) <= unit.side_weight.get(a, 0.0)
                 and self.other_weight(unit, b) <= unit.side_weight.get(b, 0.0))
 
+    def names_actors(self, unit: _Unit) -> bool:
+        """Whether unit names each side as a country, its people, officials or bodies, or names a crossing of their border.
+
+        A headline or lead that names one side only by a city ("Opposition meets in Vilnius", "a flight
+        to Vilnius lands in Minsk") sets the story in a place; it does not frame it as the pair's.
+        """
+        return bool(unit.checkpoint_sides) or (self.a in unit.actor_sides and self.b in unit.actor_sides)
+
     def share_both(self) -> float:
         return len([u for u in self.paragraphs if self.both(u)]) / len(self.paragraphs)
 
@@ -334,7 +342,7 @@ def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, 
 
 def _title_and_lead(article: _Article) -> Rule:
     a, b, title, lead = article.a, article.b, article.title, article.lead
-    if article.both(title):
+    if article.both(title) and article.names_actors(title):
         yield _TITLE_BOTH, "title names both sides"
     elif title is not None and lead is not None and (
         (title.has(a) and lead.has(b)) or (title.has(b) and lead.has(a))
@@ -342,8 +350,10 @@ def _title_and_lead(article: _Article) -> Rule:
         yield _TITLE_ONE_LEAD_OTHER, "title and lead name one side each"
     elif title is not None and (title.has(a) or title.has(b)):
         yield _TITLE_ONE, "title names one side"
-    if article.both(lead):
+    if article.both(lead) and article.names_actors(lead):
         yield _LEAD_BOTH, "lead paragraph names both sides"
+    elif article.both(lead):
+        yield 0.0, "the lead names one side only by a place on its territory"
 
 
 def _paragraphs_about_both(article: _Article) -> Rule:
