@@ -398,3 +398,13 @@ def test_a_lead_that_names_lithuania_only_as_a_flight_destination_does_not_make_
     result = tag(pack, None, text, "ru")
     assert not result.on_topic, result.explanation
     assert "only by a place" in result.explanation
+
+
+def test_lithuania_named_only_in_a_list_of_countries_does_not_make_a_belarus_story_bilateral(pack: TopicPack) -> None:
+    text = ("Belarusian exiles living in Germany, Lithuania, Sweden and the Czech Republic met in Prague on Saturday "
+            "to discuss the future of Belarus.\n"
+            "Speakers from Belarus's independent media said more than 1,000 political prisoners are still held in "
+            "Belarusian jails.")
+    result = tag(pack, "Belarusian exiles meet in Prague", text, "en")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania only in a list of countries" in result.explanation

@@ -26,6 +26,12 @@ _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+")
 # not what it is about. Only words without a lower-case word of four letters or more qualify.
 _DATELINE_RE = re.compile(r"\s*([^\n]{1,60}?)(?:\s[—–-]{1,2}\s|\([^()\n]{2,25}\)\s*[—–:-]\s)")
 _LOWER_WORD_RE = re.compile(r"\b[^\W\d_A-ZА-ЯЁ][^\W\d_]{3,}")
+# A list of three or more capitalised names, the last joined by a conjunction of one of the pack's
+# languages: "Poland, Latvia and Lithuania", "Литва, Латвия и Польша", "Polen, Litauen und Lettland".
+# A side named only as one member of such a list is one country among several, not half of the pair.
+_NAME_RE = r"[A-ZÀ-ÞĀ-ŽА-ЯЁІЎЄЇҐ][^\W\d_]+"
+_LIST_CONJUNCTIONS = r"(?:and|or|ir|bei|ar|un|vai|i|oraz|lub|a|и|или|а|і|та|й|або|ды|ці|und|oder)"
+_NAME_LIST_RE = re.compile(rf"{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+{_LIST_CONJUNCTIONS}\s+(?:the\s+)?{_NAME_RE}")
 _DATELINE_UNITS = 3  # only the first paragraphs can start with a dateline
 _MAX_PARAGRAPH_CHARS = 600  # longer "paragraphs" are whole articles on one line (the dev set's longest is 564)
 _CHUNK_CHARS = 300
@@ -69,8 +75,8 @@ class _Unit:
     """The title or one paragraph of the text, with what was found in it."""
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
-    __slots__ = ("actor_sides", "checkpoint_sides", "dateline_end", "end", "field", "first_country", "negative_weight",
-                 "self_evident", "side_weight", "start", "strong", "subtopic_hits")
+    __slots__ = ("actor_sides", "checkpoint_sides", "dateline_end", "end", "field", "first_country", "listed_sides",
+                 "negative_weight", "self_evident", "side_starts", "side_weight", "start", "strong", "subtopic_hits")
 
     def __init__(self, field_name: str, start: int, end: int) -> None:
         self.field = field_name
@@ -83,6 +89,8 @@ class _Unit:
         self.subtopic_hits: dict[str, float] = {}
         self.checkpoint_sides: set[str] = set()  # sides of the border crossings named here
         self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
+        self.side_starts: list[tuple[int, str]] = []  # (offset, side) of each side term
+        self.listed_sides: set[str] = set()  # sides named here only as members of a list of countries
         self.first_country: str | None = None
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
 
@@ -95,6 +103,7 @@ class _Unit:
                 and start >= self.dateline_end):
             self.first_country = concept.id
         if concept.role == "side":
+            self.side_starts.append((start, concept.group))
             self.side_weight[concept.group] = self.side_weight.get(concept.group, 0.0) + concept.weight
             if concept.strong:
                 self.strong.add(concept.id)
@@ -260,11 +269,22 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
         if unit is not None:
             unit.record(concept, start)
     for unit in field_units:
+        if len(unit.side_weight) > 1 and not unit.checkpoint_sides:
+            unit.listed_sides = _listed_sides(content, unit)
         for side in unit.checkpoint_sides:
             other = pack.sides[1] if side == pack.sides[0] else pack.sides[0]
             if other not in unit.side_weight:
                 unit.side_weight[other] = _CHECKPOINT_OTHER_SIDE
     return field_units
+
+
+def _listed_sides(content: str, unit: _Unit) -> set[str]:
+    """The sides that unit names only inside a list of three or more names ("Poland, Latvia and Lithuania")."""
+    spans = [m.span() for m in _NAME_LIST_RE.finditer(content, unit.start, unit.end)]
+    if not spans:
+        return set()
+    outside = {side for start, side in unit.side_starts if not any(a <= start < b for a, b in spans)}
+    return set(unit.side_weight) - outside
 
 
 class _Article:
@@ -302,9 +322,10 @@ class _Article:
 
     def both(self, unit: _Unit | None) -> bool:
         # A paragraph where another country is named at least as much as one side is about that
-        # country's border (Poland–Belarus, Latvia–Belarus, Lithuania–Kaliningrad), not about the pair.
+        # country's border (Poland–Belarus, Latvia–Belarus, Lithuania–Kaliningrad), not about the pair;
+        # one where a side is only a member of a list of countries is a round-up.
         a, b = self.a, self.b
-        return (unit is not None and unit.has(a) and unit.has(b)
+        return (unit is not None and unit.has(a) and unit.has(b) and not unit.listed_sides
                 and self.other_weight(unit, a) <= unit.side_weight.get(a, 0.0)
                 and self.other_weight(unit, b) <= unit.side_weight.get(b, 0.0))
 
@@ -352,6 +373,9 @@ def _title_and_lead(article: _Article) -> Rule:
         yield _TITLE_ONE, "title names one side"
     if article.both(lead) and article.names_actors(lead):
         yield _LEAD_BOTH, "lead paragraph names both sides"
+    elif lead is not None and lead.listed_sides:
+        listed = ", ".join(article.label(side) for side in sorted(lead.listed_sides))
+        yield 0.0, f"the lead names {listed} only in a list of countries"
     elif article.both(lead):
         yield 0.0, "the lead names one side only by a place on its territory"
 
