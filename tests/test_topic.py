@@ -408,3 +408,10 @@ def test_lithuania_named_only_in_a_list_of_countries_does_not_make_a_belarus_sto
     result = tag(pack, "Belarusian exiles meet in Prague", text, "en")
     assert not result.on_topic, result.explanation
     assert "Lithuania only in a list of countries" in result.explanation
+
+
+def test_balloons_from_belarus_landing_in_a_list_of_lithuanian_districts_are_on_topic(pack: TopicPack) -> None:
+    text = ("Naktį iš Baltarusijos atskridę kontrabandininkų balionai nusileido Vilniaus, Trakų ir Šalčininkų rajonuose.\n"
+            "Pareigūnai rado apie 3000 pakelių baltarusiškų cigarečių, pradėtas ikiteisminis tyrimas.")
+    result = tag(pack, None, text, "lt")
+    assert result.on_topic, result.explanation

@@ -89,7 +89,7 @@ class _Unit:
         self.subtopic_hits: dict[str, float] = {}
         self.checkpoint_sides: set[str] = set()  # sides of the border crossings named here
         self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
-        self.side_starts: list[tuple[int, str]] = []  # (offset, side) of each side term
+        self.side_starts: list[tuple[int, str, bool]] = []  # (offset, side, whether a country name) of each side term
         self.listed_sides: set[str] = set()  # sides named here only as members of a list of countries
         self.first_country: str | None = None
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
@@ -103,7 +103,7 @@ class _Unit:
                 and start >= self.dateline_end):
             self.first_country = concept.id
         if concept.role == "side":
-            self.side_starts.append((start, concept.group))
+            self.side_starts.append((start, concept.group, concept.kind == "country"))
             self.side_weight[concept.group] = self.side_weight.get(concept.group, 0.0) + concept.weight
             if concept.strong:
                 self.strong.add(concept.id)
@@ -279,12 +279,16 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
 
 
 def _listed_sides(content: str, unit: _Unit) -> set[str]:
-    """The sides that unit names only inside a list of three or more names ("Poland, Latvia and Lithuania")."""
+    """The sides that unit names only by their country names inside lists of three or more ("Poland, Latvia and Lithuania").
+
+    Places in a list ("the Vilnius, Trakai and Šalčininkai districts") are where something happened, not a round-up.
+    """
     spans = [m.span() for m in _NAME_LIST_RE.finditer(content, unit.start, unit.end)]
     if not spans:
         return set()
-    outside = {side for start, side in unit.side_starts if not any(a <= start < b for a, b in spans)}
-    return set(unit.side_weight) - outside
+    named_otherwise = {side for start, side, country in unit.side_starts
+                       if not country or not any(a <= start < b for a, b in spans)}
+    return set(unit.side_weight) - named_otherwise
 
 
 class _Article:
