@@ -415,3 +415,27 @@ def test_balloons_from_belarus_landing_in_a_list_of_lithuanian_districts_are_on_
             "Pareigūnai rado apie 3000 pakelių baltarusiškų cigarečių, pradėtas ikiteisminis tyrimas.")
     result = tag(pack, None, text, "lt")
     assert result.on_topic, result.explanation
+
+
+def test_lithuania_named_once_after_the_lede_sentence_of_a_short_belarus_story_is_a_passing_mention(pack: TopicPack) -> None:
+    text = ("Belarus will build a second potash terminal on the Russian coast near St Petersburg, the state "
+            "company said on Tuesday, to ship fertiliser to buyers in Asia and Africa. Until 2022 the potash "
+            "went through Lithuania; now it travels by rail across Russia, and Minsk says the new berth will "
+            "double its export capacity by 2028.")
+    result = tag(pack, None, text, "en")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania named only once" in result.explanation
+
+
+def test_a_lede_sentence_with_an_initial_still_counts_as_one_sentence(pack: TopicPack) -> None:
+    text = ("Prezidentas G. Nausėda pareiškė, kad A. Lukašenkos režimas sąmoningai siunčia kontrabandininkų "
+            "balionus per sieną. Pasak jo, tai hibridinė ataka, o pasieniečiai budi visą naktį.")
+    result = tag(pack, None, text, "lt")
+    assert result.on_topic, result.explanation
+
+
+def test_the_border_of_lithuania_with_belarus_named_once_in_one_phrase_is_not_a_passing_mention(pack: TopicPack) -> None:
+    text = ("Премьер-министр сообщила, что все ведомства уже получили поручения. В четверг кабинет обсудит "
+            "закрытие границы Литвы с Белоруссией на месяц. Исключения сделают для дипломатов и грузов гуманитарной помощи.")
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic, result.explanation

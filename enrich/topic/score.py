@@ -21,6 +21,8 @@ _PARAGRAPH_RE = re.compile(r"[^\n]+")
 _WRAPPED_LINE_END_RE = re.compile(r"[^\s.!?…:;\"»”)\]]\s*$")
 _WRAPPED_LINE_START_RE = re.compile(r"\s*[^\W\d_A-ZА-ЯЁІЎЄЇҐ]")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+")
+# The end of a sentence, not of an initial ("A. Lukašenka") or an abbreviation before a lower-case word.
+_LEDE_END_RE = re.compile(r"(?<!\b[^\W\d_])[.!?…]+[\"»”]?\s+(?=[\"„«“(]?[A-ZÀ-ÞĀ-ŽА-ЯЁІЎЄЇҐ\d])")
 # A wire dateline opens a lead with a place in capitals and an agency or a dash: "KYIV, Ukraine (AP) —",
 # "VILNIUS (TASS):", "МОСКВА, 1 сен - РИА Новости". The country in it is where the story was filed,
 # not what it is about. Only words without a lower-case word of four letters or more qualify.
@@ -35,6 +37,7 @@ _NAME_LIST_RE = re.compile(rf"{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+{_LIST_CONJUNCTI
 _DATELINE_UNITS = 3  # only the first paragraphs can start with a dateline
 _MAX_PARAGRAPH_CHARS = 600  # longer "paragraphs" are whole articles on one line (the dev set's longest is 564)
 _CHUNK_CHARS = 300
+_PAIR_PHRASE_CHARS = 40  # "границы Литвы с Беларусью", "from Belarus into Lithuania": the pair in one phrase
 
 # Scoring constants, in points; an article is on-topic at _ON_TOPIC_SCORE points and relevance is a
 # logistic curve centred there. Tuned on the development set as a whole (bench/eval_topic.py), never
@@ -49,7 +52,7 @@ _BODY_BOTH_MAX = 4.0
 _SUBJECT_CUE = 1.0  # a paragraph about both also names a bilateral subject (border, migrants, balloons...)
 _STRONG_EACH = 1.0  # checkpoints, border agencies, Astravets, Belaruskali
 _STRONG_MAX = 2.0
-_PASSING_MENTION = -2.0  # one side named only once and nothing strong: "named in passing"
+_PASSING_MENTION = -2.5  # one side named only once and nothing strong: "named in passing"
 _SPARSE_LONG_ARTICLE = -2.0  # a long article where the pair shows up in few paragraphs
 _OTHER_BORDER_ARTICLE = -1.5  # another border/country outweighs Lithuania across the article
 _OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
@@ -75,11 +78,12 @@ class _Unit:
     """The title or one paragraph of the text, with what was found in it."""
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
-    __slots__ = ("actor_sides", "checkpoint_sides", "dateline_end", "end", "field", "first_country", "listed_sides",
+    __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "end", "field", "first_country", "listed_sides",
                  "negative_weight", "self_evident", "side_starts", "side_weight", "start", "strong", "subtopic_hits")
 
-    def __init__(self, field_name: str, start: int, end: int) -> None:
+    def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
         self.field = field_name
+        self.content = content  # the whole field, which start and end index
         self.start = start
         self.end = end
         self.side_weight: dict[str, float] = {}
@@ -96,6 +100,18 @@ class _Unit:
 
     def has(self, side: str) -> bool:
         return side in self.side_weight
+
+    def names_pair_in_one_phrase(self, side: str) -> bool:
+        """Whether a term of side is a few words from the other side's, in one sentence ("границы Литвы с Беларусью")."""
+        return any(named == side and other != side and abs(start - other_start) <= _PAIR_PHRASE_CHARS
+                   and not _SENTENCE_END_RE.search(self.content, min(start, other_start), max(start, other_start))
+                   for start, named, _ in self.side_starts for other_start, other, _ in self.side_starts)
+
+    def in_first_sentence(self, side: str) -> bool:
+        """Whether the first sentence of this unit names side."""
+        sentence_end = _LEDE_END_RE.search(self.content, self.start, self.end)
+        end = sentence_end.start() if sentence_end else self.end
+        return any(start < end for start, named, _ in self.side_starts if named == side)
 
     def record(self, concept: Concept, start: int) -> None:
         """Count one hit of concept, starting at offset start, in this unit."""
@@ -132,9 +148,9 @@ def _units(field_name: str, text: str) -> list[_Unit]:
         if end - start > _MAX_PARAGRAPH_CHARS:
             for sentence_end in _SENTENCE_END_RE.finditer(text, start + _CHUNK_CHARS, end - _CHUNK_CHARS // 2):
                 if sentence_end.start() - start >= _CHUNK_CHARS:
-                    units.append(_Unit(field_name, start, sentence_end.start()))
+                    units.append(_Unit(field_name, start, sentence_end.start(), text))
                     start = sentence_end.end()
-        units.append(_Unit(field_name, start, end))
+        units.append(_Unit(field_name, start, end, text))
     for unit in units[:_DATELINE_UNITS]:
         dateline = _DATELINE_RE.match(text, unit.start, unit.end)
         if dateline and not _LOWER_WORD_RE.search(dateline.group(1)):
@@ -408,9 +424,13 @@ def _strong_anchors(article: _Article) -> Rule:
 def _passing_mention(article: _Article) -> Rule:
     total_a, total_b = article.total_a, article.total_b
     rare = article.a if total_a <= total_b else article.b
+    title, lead = article.title, article.lead
+    # Named once, a side is in the story's frame only in the headline or the lede sentence; later in a
+    # short excerpt it is an aside ("Lithuania was hit first", "independent of Russia and Belarus").
     if not article.strong and min(total_a, total_b) <= 1.0 and (
         len(article.paragraphs) >= _PASSING_MIN_PARAGRAPHS
-        or not any(u is not None and u.has(rare) for u in (article.title, article.lead))
+        or not ((title is not None and title.has(rare)) or (lead is not None and lead.in_first_sentence(rare))
+                or any(u.names_pair_in_one_phrase(rare) for u in article.paragraphs))
     ):
         yield _PASSING_MENTION, f"penalty: {article.label(rare)} named only once"
 
