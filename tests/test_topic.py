@@ -439,3 +439,22 @@ def test_the_border_of_lithuania_with_belarus_named_once_in_one_phrase_is_not_a_
             "закрытие границы Литвы с Белоруссией на месяц. Исключения сделают для дипломатов и грузов гуманитарной помощи.")
     result = tag(pack, None, text, "ru")
     assert result.on_topic, result.explanation
+
+
+def test_a_belarus_story_filed_from_vilnius_is_not_about_lithuania(pack: TopicPack) -> None:
+    text = ("VILNIUS, Lithuania (AP) — A court in Belarus on Tuesday sentenced a blogger to eight years in prison "
+            "on extremism charges, the Belarusian Association of Journalists said.\n"
+            "The blogger ran a channel that the authorities in Minsk banned in 2021. More than 30 journalists are "
+            "behind bars in Belarus, the association said.")
+    result = tag(pack, "Belarus jails blogger for eight years", text, "en")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania not mentioned outside the dateline" in result.explanation
+
+
+def test_a_russian_agency_dateline_names_where_the_story_was_filed(pack: TopicPack) -> None:
+    text = ("ВИЛЬНЮС, 5 марта. /ТАСС/. Силовики в Белоруссии задержали трёх сотрудников независимого издания, "
+            "сообщает Белорусская ассоциация журналистов.\n"
+            "Им грозит до шести лет лишения свободы по статье об экстремизме, издание заблокировано с 2023 года.")
+    result = tag(pack, None, text, "ru")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania not mentioned outside the dateline" in result.explanation

@@ -27,6 +27,8 @@ _LEDE_END_RE = re.compile(r"(?<!\b[^\W\d_])[.!?…]+[\"»”]?\s+(?=[\"„«“(
 # "VILNIUS (TASS):", "МОСКВА, 1 сен - РИА Новости". The country in it is where the story was filed,
 # not what it is about. Only words without a lower-case word of four letters or more qualify.
 _DATELINE_RE = re.compile(r"\s*([^\n]{1,60}?)(?:\s[—–-]{1,2}\s|\([^()\n]{2,25}\)\s*[—–:-]\s)")
+# Russian and Belarusian agencies: a place in capitals, a date, the agency between slashes ("ВИЛЬНЮС, 5 марта. /ТАСС/.").
+_AGENCY_DATELINE_RE = re.compile(r"\s*[A-ZА-ЯЁІЎ][A-ZА-ЯЁІЎ -]{2,30},[^\n/]{1,25}/[^/\n]{2,25}/\.?\s")
 _LOWER_WORD_RE = re.compile(r"\b[^\W\d_A-ZА-ЯЁ][^\W\d_]{3,}")
 # A list of three or more capitalised names, the last joined by a conjunction of one of the pack's
 # languages: "Poland, Latvia and Lithuania", "Литва, Латвия и Польша", "Polen, Litauen und Lettland".
@@ -78,7 +80,8 @@ class _Unit:
     """The title or one paragraph of the text, with what was found in it."""
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
-    __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "end", "field", "first_country", "listed_sides",
+    __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "dateline_sides", "end", "field",
+                 "first_country", "listed_sides",
                  "negative_weight", "self_evident", "side_starts", "side_weight", "start", "strong", "subtopic_hits")
 
     def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
@@ -97,6 +100,7 @@ class _Unit:
         self.listed_sides: set[str] = set()  # sides named here only as members of a list of countries
         self.first_country: str | None = None
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
+        self.dateline_sides: set[str] = set()  # sides named only as where the story was filed
 
     def has(self, side: str) -> bool:
         return side in self.side_weight
@@ -119,6 +123,9 @@ class _Unit:
                 and start >= self.dateline_end):
             self.first_country = concept.id
         if concept.role == "side":
+            if start < self.dateline_end:
+                self.dateline_sides.add(concept.group)
+                return  # where the story was filed from ("VILNIUS, Lithuania (AP) —"), not a side it is about
             self.side_starts.append((start, concept.group, concept.kind == "country"))
             self.side_weight[concept.group] = self.side_weight.get(concept.group, 0.0) + concept.weight
             if concept.strong:
@@ -155,6 +162,8 @@ def _units(field_name: str, text: str) -> list[_Unit]:
         dateline = _DATELINE_RE.match(text, unit.start, unit.end)
         if dateline and not _LOWER_WORD_RE.search(dateline.group(1)):
             unit.dateline_end = dateline.end()
+        elif agency_dateline := _AGENCY_DATELINE_RE.match(text, unit.start, unit.end):
+            unit.dateline_end = agency_dateline.end()
     return units
 
 
@@ -364,8 +373,9 @@ class _Article:
 def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, list[str]]:
     article = _Article(units, a, b, pack)
     if article.total_a == 0 or article.total_b == 0:
-        missing = pack.side_labels[a] if article.total_a == 0 else pack.side_labels[b]
-        return 0.0, [f"{missing} not mentioned"]
+        missing = a if article.total_a == 0 else b
+        where = " outside the dateline" if any(missing in u.dateline_sides for u in units) else ""
+        return 0.0, [f"{pack.side_labels[missing]} not mentioned{where}"]
     place_only = [side for side in (a, b) if not any(side in u.actor_sides for u in units)]
     if place_only and not article.strong:
         return 0.0, [f"{pack.side_labels[place_only[0]]} named only by places on its territory, never as a country, "
