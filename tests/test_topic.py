@@ -458,3 +458,20 @@ def test_a_russian_agency_dateline_names_where_the_story_was_filed(pack: TopicPa
     result = tag(pack, None, text, "ru")
     assert not result.on_topic, result.explanation
     assert "Lithuania not mentioned outside the dateline" in result.explanation
+
+
+def test_a_belarusian_film_festival_in_lithuania_is_culture_not_relations(pack: TopicPack) -> None:
+    text = ("Vilniuje vyko baltarusių kino festivalis, kuriame parodyta 20 filmų. Festivalį organizavo Lietuvoje "
+            "gyvenantys baltarusių menininkai.\n"
+            "Filmai pasakoja apie gyvenimą Baltarusijoje po 2020 metų protestų.")
+    result = tag(pack, None, text, "lt")
+    assert not result.on_topic, result.explanation
+    assert "no paragraph about both names a subject" in result.explanation
+
+
+def test_a_lithuanian_club_signing_a_belarusian_player_is_sport(pack: TopicPack) -> None:
+    text = ("Lithuanian basketball club Zalgiris Kaunas has signed Belarusian centre Ivan Petrov on a two-year deal, "
+            "the club said.\nThe 24-year-old played in Minsk last season and averaged 12 points.")
+    result = tag(pack, "Zalgiris signs Belarusian centre", text, "en")
+    assert not result.on_topic, result.explanation
+    assert "sport context" in result.explanation

@@ -52,6 +52,9 @@ _LEAD_BOTH = 2.0  # the first substantive paragraph is about both
 _BODY_BOTH_EACH = 1.0  # every further paragraph about both ("at least a full paragraph")
 _BODY_BOTH_MAX = 4.0
 _SUBJECT_CUE = 1.0  # a paragraph about both also names a bilateral subject (border, migrants, balloons...)
+# Two countries named together with no subject of their relations (border, migrants, transit, sanctions,
+# diplomacy ...) and no checkpoint or agency: a festival of Belarusian films in Vilnius, a transfer in sport.
+_NO_SUBJECT = -1.0
 _STRONG_EACH = 1.0  # checkpoints, border agencies, Astravets, Belaruskali
 _STRONG_MAX = 2.0
 _PASSING_MENTION = -2.5  # one side named only once and nothing strong: "named in passing"
@@ -419,10 +422,16 @@ def _paragraphs_about_both(article: _Article) -> Rule:
         share = article.share_both()
         if share:
             yield _SHARE_BONUS * share, f"{share:.0%} of paragraphs name both sides"
-    both_units = [u for u in (article.title, *paragraphs) if article.both(u)]
-    cue_subtopics = {s for u in both_units for s in u.subtopic_hits}
+    cue_subtopics = _subject_cues(article)
     if cue_subtopics:
         yield _SUBJECT_CUE, "a paragraph about both names " + ", ".join(sorted(cue_subtopics))
+    elif any(article.both(u) for u in (article.title, *paragraphs)) and not article.strong:
+        yield _NO_SUBJECT, "penalty: no paragraph about both names a subject of their relations"
+
+
+def _subject_cues(article: _Article) -> set[str]:
+    """The subtopics whose cues are named in the title or a paragraph about both sides."""
+    return {s for u in (article.title, *article.paragraphs) if article.both(u) for s in u.subtopic_hits}
 
 
 def _strong_anchors(article: _Article) -> Rule:
@@ -482,8 +491,11 @@ def _contexts(article: _Article) -> Rule:
         for key, weight in unit.negative_weight.items():
             if key not in article.competing:
                 context_hits[key] = context_hits.get(key, 0.0) + weight
+    # Named once, sport is the setting only where nothing of the pair's relations is named either
+    # ("Žalgiris signs a Belarusian centre"); a border story may mention a match in passing.
+    min_hits = _CONTEXT_MIN_HITS if article.strong or _subject_cues(article) else 1
     for context, hits in sorted(context_hits.items()):
-        if hits >= _CONTEXT_MIN_HITS:
+        if hits >= min_hits:
             yield _CONTEXT, f"penalty: {context} context"
 
 
