@@ -397,7 +397,7 @@ def test_a_lead_that_names_lithuania_only_as_a_flight_destination_does_not_make_
             "Через восемь часов самолёт продолжил полёт.")
     result = tag(pack, None, text, "ru")
     assert not result.on_topic, result.explanation
-    assert "only by a place" in result.explanation
+    assert "only by its capital" in result.explanation
 
 
 def test_lithuania_named_only_in_a_list_of_countries_does_not_make_a_belarus_story_bilateral(pack: TopicPack) -> None:
@@ -475,3 +475,18 @@ def test_a_lithuanian_club_signing_a_belarusian_player_is_sport(pack: TopicPack)
     result = tag(pack, "Zalgiris signs Belarusian centre", text, "en")
     assert not result.on_topic, result.explanation
     assert "sport context" in result.explanation
+
+
+def test_balloons_from_belarus_closing_vilnius_airport_are_on_topic_without_naming_lithuania(pack: TopicPack) -> None:
+    text = ("Vilniaus oro uostas naktį vėl buvo uždarytas dėl iš Baltarusijos atskridusių kontrabandinių balionų.\n"
+            "Dešimt skrydžių nukreipta į Kauną ir Rygą, pranešė oro uostas.")
+    result = tag(pack, "Vilniaus oro uostas vėl uždarytas", text, "lt")
+    assert result.on_topic, result.explanation
+    assert "place/vilnius-airport" in result.entities
+
+
+def test_migrants_from_belarus_held_at_a_lithuanian_camp_are_on_topic_without_naming_lithuania(pack: TopicPack) -> None:
+    text = ("Rūdninkų poligone įrengtoje stovykloje laikomi 300 migrantų, neteisėtai atvykusių iš Baltarusijos.\n"
+            "Migrantai skundžiasi maistu, o stovyklos vadovybė sako, kad sąlygos gerinamos.")
+    result = tag(pack, None, text, "lt")
+    assert result.on_topic, result.explanation

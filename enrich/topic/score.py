@@ -12,9 +12,10 @@ from newsmon.enrich.topic.entities import entity_ids, mentions_in
 from newsmon.enrich.topic.pack import Concept, TopicPack
 
 _SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
-# Anchors that name a place on a side's territory, not the country as an actor: "a flight to Vilnius"
-# is about a destination; a city stands for its country only where the article names the country too.
-_PLACE_KINDS = frozenset({"place"})
+# A capital names a city where things happen (a flight lands, exiles meet, a court sits), not the
+# country as an actor; it stands for its country only where the article names the country too. Border
+# districts, towns, camps and the airport that balloons close are the pair's own subject and count.
+_CAPITAL_KINDS = frozenset({"capital"})
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
 # A line that stops mid-sentence and a next line that starts in lower case are one paragraph hard-wrapped
 # at a fixed width (wire copy: "The board of state-owned\nLithuanian Railways on Monday voted to stop…").
@@ -137,7 +138,7 @@ class _Unit:
                     self.self_evident.add(concept.id)
             if concept.names_border:
                 self.checkpoint_sides.add(concept.group)
-            if concept.kind not in _PLACE_KINDS:
+            if concept.kind not in _CAPITAL_KINDS:
                 self.actor_sides.add(concept.group)
         elif concept.role == "negative":
             if start < self.dateline_end:
@@ -379,10 +380,10 @@ def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, 
         missing = a if article.total_a == 0 else b
         where = " outside the dateline" if any(missing in u.dateline_sides for u in units) else ""
         return 0.0, [f"{pack.side_labels[missing]} not mentioned{where}"]
-    place_only = [side for side in (a, b) if not any(side in u.actor_sides for u in units)]
-    if place_only and not article.strong:
-        return 0.0, [f"{pack.side_labels[place_only[0]]} named only by places on its territory, never as a country, "
-                     "its people, officials or bodies"]
+    capital_only = [side for side in (a, b) if not any(side in u.actor_sides for u in units)]
+    if capital_only and not article.strong:
+        return 0.0, [f"{pack.side_labels[capital_only[0]]} named only by its capital, never as a country, "
+                     "its people, officials, bodies or other places"]
     score = 0.0
     reasons: list[str] = []
     # The rules in this order: the points are summed in it, and the explanation lists them in it.
@@ -410,7 +411,7 @@ def _title_and_lead(article: _Article) -> Rule:
         listed = ", ".join(article.label(side) for side in sorted(lead.listed_sides))
         yield 0.0, f"the lead names {listed} only in a list of countries"
     elif article.both(lead):
-        yield 0.0, "the lead names one side only by a place on its territory"
+        yield 0.0, "the lead names one side only by its capital"
 
 
 def _paragraphs_about_both(article: _Article) -> Rule:
