@@ -490,3 +490,10 @@ def test_migrants_from_belarus_held_at_a_lithuanian_camp_are_on_topic_without_na
             "Migrantai skundžiasi maistu, o stovyklos vadovybė sako, kad sąlygos gerinamos.")
     result = tag(pack, None, text, "lt")
     assert result.on_topic, result.explanation
+
+
+def test_a_lead_opening_with_the_pair_before_a_dash_is_not_mistaken_for_a_dateline(pack: TopicPack) -> None:
+    text = ("Lithuania – Belarus relations have worsened again. Vilnius closed the border after balloons "
+            "from Belarus shut its airport twice in one week.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation

@@ -30,6 +30,7 @@ _LEDE_END_RE = re.compile(r"(?<!\b[^\W\d_])[.!?…]+[\"»”]?\s+(?=[\"„«“(
 _DATELINE_RE = re.compile(r"\s*([^\n]{1,60}?)(?:\s[—–-]{1,2}\s|\([^()\n]{2,25}\)\s*[—–:-]\s)")
 # Russian and Belarusian agencies: a place in capitals, a date, the agency between slashes ("ВИЛЬНЮС, 5 марта. /ТАСС/.").
 _AGENCY_DATELINE_RE = re.compile(r"\s*[A-ZА-ЯЁІЎ][A-ZА-ЯЁІЎ -]{2,30},[^\n/]{1,25}/[^/\n]{2,25}/\.?\s")
+_CAPITALS_RE = re.compile(r"[A-ZÀ-ÞĀ-ŽА-ЯЁІЎ]{3,}(?![^\W\d_])")  # "VILNIUS", "ВИЛЬНЮС": a place in capitals
 _LOWER_WORD_RE = re.compile(r"\b[^\W\d_A-ZА-ЯЁ][^\W\d_]{3,}")
 # A list of three or more capitalised names, the last joined by a conjunction of one of the pack's
 # languages: "Poland, Latvia and Lithuania", "Литва, Латвия и Польша", "Polen, Litauen und Lettland".
@@ -85,7 +86,7 @@ class _Unit:
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
     __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "dateline_sides", "end", "field",
-                 "first_country", "listed_sides",
+                 "filed_from_end", "first_country", "listed_sides",
                  "negative_weight", "self_evident", "side_starts", "side_weight", "start", "strong", "subtopic_hits")
 
     def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
@@ -105,6 +106,9 @@ class _Unit:
         self.first_country: str | None = None
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
         self.dateline_sides: set[str] = set()  # sides named only as where the story was filed
+        # Where a dateline that is surely a wire's ends (a place in capitals, or an agency in brackets):
+        # only there is a side's name where the story was filed; "Lithuania – Belarus relations …" is a side.
+        self.filed_from_end = start
 
     def has(self, side: str) -> bool:
         return side in self.side_weight
@@ -127,7 +131,7 @@ class _Unit:
                 and start >= self.dateline_end):
             self.first_country = concept.id
         if concept.role == "side":
-            if start < self.dateline_end:
+            if start < self.filed_from_end:
                 self.dateline_sides.add(concept.group)
                 return  # where the story was filed from ("VILNIUS, Lithuania (AP) —"), not a side it is about
             self.side_starts.append((start, concept.group, concept.kind == "country"))
@@ -166,8 +170,10 @@ def _units(field_name: str, text: str) -> list[_Unit]:
         dateline = _DATELINE_RE.match(text, unit.start, unit.end)
         if dateline and not _LOWER_WORD_RE.search(dateline.group(1)):
             unit.dateline_end = dateline.end()
-        elif agency_dateline := _AGENCY_DATELINE_RE.match(text, unit.start, unit.end):
-            unit.dateline_end = agency_dateline.end()
+            if field_name == "text" and (_CAPITALS_RE.match(dateline.group(1)) or "(" in dateline.group()):
+                unit.filed_from_end = dateline.end()
+        elif field_name == "text" and (agency_dateline := _AGENCY_DATELINE_RE.match(text, unit.start, unit.end)):
+            unit.dateline_end = unit.filed_from_end = agency_dateline.end()
     return units
 
 
