@@ -497,3 +497,10 @@ def test_a_lead_opening_with_the_pair_before_a_dash_is_not_mistaken_for_a_dateli
             "from Belarus shut its airport twice in one week.")
     result = tag(pack, None, text, "en")
     assert result.on_topic, result.explanation
+
+
+def test_the_two_countries_after_an_introductory_word_are_the_pair_not_a_list(pack: TopicPack) -> None:
+    text = ("On Tuesday, Lithuania and Belarus exchanged protest notes over the smuggling balloons. "
+            "Minsk denied sending them.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation

@@ -37,6 +37,7 @@ _LOWER_WORD_RE = re.compile(r"\b[^\W\d_A-ZА-ЯЁ][^\W\d_]{3,}")
 # A side named only as one member of such a list is one country among several, not half of the pair.
 _NAME_RE = r"[A-ZÀ-ÞĀ-ŽА-ЯЁІЎЄЇҐ][^\W\d_]+"
 _LIST_CONJUNCTIONS = r"(?:and|or|ir|bei|ar|un|vai|i|oraz|lub|a|и|или|а|і|та|й|або|ды|ці|und|oder)"
+_NAME_WORD_RE = re.compile(_NAME_RE)
 _NAME_LIST_RE = re.compile(rf"{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+{_LIST_CONJUNCTIONS}\s+(?:the\s+)?{_NAME_RE}")
 _DATELINE_UNITS = 3  # only the first paragraphs can start with a dateline
 _MAX_PARAGRAPH_CHARS = 600  # longer "paragraphs" are whole articles on one line (the dev set's longest is 564)
@@ -86,8 +87,8 @@ class _Unit:
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
     __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "dateline_sides", "end", "field",
-                 "filed_from_end", "first_country", "listed_sides",
-                 "negative_weight", "self_evident", "side_starts", "side_weight", "start", "strong", "subtopic_hits")
+                 "filed_from_end", "first_country", "listed_sides", "negative_weight", "rival_starts", "self_evident",
+                 "side_starts", "side_weight", "start", "strong", "subtopic_hits")
 
     def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
         self.field = field_name
@@ -103,6 +104,7 @@ class _Unit:
         self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
         self.side_starts: list[tuple[int, str, bool]] = []  # (offset, side, whether a country name) of each side term
         self.listed_sides: set[str] = set()  # sides named here only as members of a list of countries
+        self.rival_starts: list[tuple[int, str]] = []  # (offset, side it competes with) of each other country
         self.first_country: str | None = None
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
         self.dateline_sides: set[str] = set()  # sides named only as where the story was filed
@@ -148,6 +150,8 @@ class _Unit:
             if start < self.dateline_end:
                 return  # where the story was filed from, not a competing subject
             self.negative_weight[concept.id] = self.negative_weight.get(concept.id, 0.0) + concept.weight
+            if concept.competes_with:
+                self.rival_starts.append((start, concept.competes_with))
         else:
             self.subtopic_hits[concept.id] = self.subtopic_hits.get(concept.id, 0.0) + concept.weight
 
@@ -314,16 +318,25 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
 
 
 def _listed_sides(content: str, unit: _Unit) -> set[str]:
-    """The sides that unit names only by their country names inside lists of three or more ("Poland, Latvia and Lithuania").
+    """The sides that unit names only by their country names inside round-up lists ("Poland, Latvia and Lithuania").
 
     Places in a list ("the Vilnius, Trakai and Šalčininkai districts") are where something happened, not a round-up.
     """
-    spans = [m.span() for m in _NAME_LIST_RE.finditer(content, unit.start, unit.end)]
-    if not spans:
-        return set()
+    listed: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for match in _NAME_LIST_RE.finditer(content, unit.start, unit.end):
+        a, b = match.span()
+        sides = {side for start, side, country in unit.side_starts if country and a <= start < b}
+        # "On Tuesday, Lithuania and Belarus agreed": a list holding both sides is the pair, and one of
+        # three names is a round-up only beside a rival neighbour ("Poland, Latvia and Lithuania") or
+        # among four or more names ("Germany, Lithuania, Sweden and the Czech Republic").
+        rivals = {side for start, side in unit.rival_starts if a <= start < b}
+        if len(sides) == 1 and (sides & rivals or len(_NAME_WORD_RE.findall(match.group())) >= 4):
+            listed |= sides
+            spans.append((a, b))
     named_otherwise = {side for start, side, country in unit.side_starts
                        if not country or not any(a <= start < b for a, b in spans)}
-    return set(unit.side_weight) - named_otherwise
+    return listed - named_otherwise
 
 
 class _Article:
