@@ -504,3 +504,11 @@ def test_the_two_countries_after_an_introductory_word_are_the_pair_not_a_list(pa
             "Minsk denied sending them.")
     result = tag(pack, None, text, "en")
     assert result.on_topic, result.explanation
+
+
+def test_a_belarusian_held_in_lithuania_on_spying_charges_is_a_security_story(pack: TopicPack) -> None:
+    text = ("В Литве задержали гражданина Белоруссии по подозрению в шпионаже, сообщил Департамент госбезопасности. "
+            "Минск назвал задержание провокацией.")
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic, result.explanation
+    assert "security_military" in result.subtopics
