@@ -512,3 +512,12 @@ def test_a_belarusian_held_in_lithuania_on_spying_charges_is_a_security_story(pa
     result = tag(pack, None, text, "ru")
     assert result.on_topic, result.explanation
     assert "security_military" in result.subtopics
+
+
+def test_a_polish_report_on_transit_to_krolewiec_is_about_kaliningrad(pack: TopicPack) -> None:
+    text = ("Litwa wstrzymała tranzyt towarów objętych sankcjami do obwodu królewieckiego. Białoruś nie jest "
+            "objęta tą decyzją.\n"
+            "Rosja zapowiada odwet, a gubernator obwodu kaliningradzkiego mówi o blokadzie.\n"
+            "Komisja Europejska ma wydać wytyczne w sprawie tranzytu.")
+    result = tag(pack, "Tranzyt do Królewca", text, "pl")
+    assert not result.on_topic, result.explanation
