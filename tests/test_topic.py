@@ -521,3 +521,10 @@ def test_a_polish_report_on_transit_to_krolewiec_is_about_kaliningrad(pack: Topi
             "Komisja Europejska ma wydać wytyczne w sprawie tranzytu.")
     result = tag(pack, "Tranzyt do Królewca", text, "pl")
     assert not result.on_topic, result.explanation
+
+
+def test_a_friendly_football_match_reported_in_belarusian_is_sport(pack: TopicPack) -> None:
+    text = "Беларускія футбалісты прайгралі Літве ў таварыскім матчы ў Вільні з лікам 0:2."
+    result = tag(pack, None, text, "be")
+    assert not result.on_topic, result.explanation
+    assert "sport context" in result.explanation
