@@ -375,3 +375,156 @@ def test_lithuanian_customs_seizing_belarusian_cigarettes_inland_is_on_topic(pac
 def test_lithuania_written_in_belarusian_latin_letters_is_recognised(pack: TopicPack) -> None:
     text = "Na mjazhy z Litvoj utvarylasja cherga: bolsh za sto mashyn chakali na vyezd z Belarusi."
     assert "Lithuania" in {m.term for m in tag(pack, None, text, "be").matched}
+
+
+def test_a_flight_bound_for_vilnius_diverted_over_belarus_is_a_belarus_story(pack: TopicPack) -> None:
+    text = ("Лайнер, следовавший из Рима в Вильнюс, экстренно сел в Минске после звонка о бомбе на борту.\n"
+            "В Минске пассажиров продержали шесть часов, после чего самолёт улетел в Вильнюс.")
+    result = tag(pack, None, text, "ru")
+    assert not result.on_topic, result.explanation
+
+
+def test_vilnius_standing_for_lithuania_next_to_the_country_name_still_counts(pack: TopicPack) -> None:
+    text = ("Lithuania summoned the Belarusian chargé d'affaires on Monday over the balloons.\n"
+            "Vilnius said Minsk must stop the flights of smuggling balloons across the border.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+
+
+def test_a_lead_that_names_lithuania_only_as_a_flight_destination_does_not_make_the_story_bilateral(pack: TopicPack) -> None:
+    text = ("Рейс из Милана в Вильнюс был вынужденно посажен в Минске, где белорусские силовики задержали двух пассажиров.\n"
+            "По данным авиакомпании, на борту находились 140 человек, в том числе граждане Литвы и Италии. "
+            "Через восемь часов самолёт продолжил полёт.")
+    result = tag(pack, None, text, "ru")
+    assert not result.on_topic, result.explanation
+    assert "only by its capital" in result.explanation
+
+
+def test_lithuania_named_only_in_a_list_of_countries_does_not_make_a_belarus_story_bilateral(pack: TopicPack) -> None:
+    text = ("Belarusian exiles living in Germany, Lithuania, Sweden and the Czech Republic met in Prague on Saturday "
+            "to discuss the future of Belarus.\n"
+            "Speakers from Belarus's independent media said more than 1,000 political prisoners are still held in "
+            "Belarusian jails.")
+    result = tag(pack, "Belarusian exiles meet in Prague", text, "en")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania only in a list of countries" in result.explanation
+
+
+def test_balloons_from_belarus_landing_in_a_list_of_lithuanian_districts_are_on_topic(pack: TopicPack) -> None:
+    text = ("Naktį iš Baltarusijos atskridę kontrabandininkų balionai nusileido Vilniaus, Trakų ir Šalčininkų rajonuose.\n"
+            "Pareigūnai rado apie 3000 pakelių baltarusiškų cigarečių, pradėtas ikiteisminis tyrimas.")
+    result = tag(pack, None, text, "lt")
+    assert result.on_topic, result.explanation
+
+
+def test_lithuania_named_once_after_the_lede_sentence_of_a_short_belarus_story_is_a_passing_mention(pack: TopicPack) -> None:
+    text = ("Belarus will build a second potash terminal on the Russian coast near St Petersburg, the state "
+            "company said on Tuesday, to ship fertiliser to buyers in Asia and Africa. Until 2022 the potash "
+            "went through Lithuania; now it travels by rail across Russia, and Minsk says the new berth will "
+            "double its export capacity by 2028.")
+    result = tag(pack, None, text, "en")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania named only once" in result.explanation
+
+
+def test_a_lede_sentence_with_an_initial_still_counts_as_one_sentence(pack: TopicPack) -> None:
+    text = ("Prezidentas G. Nausėda pareiškė, kad A. Lukašenkos režimas sąmoningai siunčia kontrabandininkų "
+            "balionus per sieną. Pasak jo, tai hibridinė ataka, o pasieniečiai budi visą naktį.")
+    result = tag(pack, None, text, "lt")
+    assert result.on_topic, result.explanation
+
+
+def test_the_border_of_lithuania_with_belarus_named_once_in_one_phrase_is_not_a_passing_mention(pack: TopicPack) -> None:
+    text = ("Премьер-министр сообщила, что все ведомства уже получили поручения. В четверг кабинет обсудит "
+            "закрытие границы Литвы с Белоруссией на месяц. Исключения сделают для дипломатов и грузов гуманитарной помощи.")
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic, result.explanation
+
+
+def test_a_belarus_story_filed_from_vilnius_is_not_about_lithuania(pack: TopicPack) -> None:
+    text = ("VILNIUS, Lithuania (AP) — A court in Belarus on Tuesday sentenced a blogger to eight years in prison "
+            "on extremism charges, the Belarusian Association of Journalists said.\n"
+            "The blogger ran a channel that the authorities in Minsk banned in 2021. More than 30 journalists are "
+            "behind bars in Belarus, the association said.")
+    result = tag(pack, "Belarus jails blogger for eight years", text, "en")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania not mentioned outside the dateline" in result.explanation
+
+
+def test_a_russian_agency_dateline_names_where_the_story_was_filed(pack: TopicPack) -> None:
+    text = ("ВИЛЬНЮС, 5 марта. /ТАСС/. Силовики в Белоруссии задержали трёх сотрудников независимого издания, "
+            "сообщает Белорусская ассоциация журналистов.\n"
+            "Им грозит до шести лет лишения свободы по статье об экстремизме, издание заблокировано с 2023 года.")
+    result = tag(pack, None, text, "ru")
+    assert not result.on_topic, result.explanation
+    assert "Lithuania not mentioned outside the dateline" in result.explanation
+
+
+def test_a_belarusian_film_festival_in_lithuania_is_culture_not_relations(pack: TopicPack) -> None:
+    text = ("Vilniuje vyko baltarusių kino festivalis, kuriame parodyta 20 filmų. Festivalį organizavo Lietuvoje "
+            "gyvenantys baltarusių menininkai.\n"
+            "Filmai pasakoja apie gyvenimą Baltarusijoje po 2020 metų protestų.")
+    result = tag(pack, None, text, "lt")
+    assert not result.on_topic, result.explanation
+    assert "no paragraph about both names a subject" in result.explanation
+
+
+def test_a_lithuanian_club_signing_a_belarusian_player_is_sport(pack: TopicPack) -> None:
+    text = ("Lithuanian basketball club Zalgiris Kaunas has signed Belarusian centre Ivan Petrov on a two-year deal, "
+            "the club said.\nThe 24-year-old played in Minsk last season and averaged 12 points.")
+    result = tag(pack, "Zalgiris signs Belarusian centre", text, "en")
+    assert not result.on_topic, result.explanation
+    assert "sport context" in result.explanation
+
+
+def test_balloons_from_belarus_closing_vilnius_airport_are_on_topic_without_naming_lithuania(pack: TopicPack) -> None:
+    text = ("Vilniaus oro uostas naktį vėl buvo uždarytas dėl iš Baltarusijos atskridusių kontrabandinių balionų.\n"
+            "Dešimt skrydžių nukreipta į Kauną ir Rygą, pranešė oro uostas.")
+    result = tag(pack, "Vilniaus oro uostas vėl uždarytas", text, "lt")
+    assert result.on_topic, result.explanation
+    assert "place/vilnius-airport" in result.entities
+
+
+def test_migrants_from_belarus_held_at_a_lithuanian_camp_are_on_topic_without_naming_lithuania(pack: TopicPack) -> None:
+    text = ("Rūdninkų poligone įrengtoje stovykloje laikomi 300 migrantų, neteisėtai atvykusių iš Baltarusijos.\n"
+            "Migrantai skundžiasi maistu, o stovyklos vadovybė sako, kad sąlygos gerinamos.")
+    result = tag(pack, None, text, "lt")
+    assert result.on_topic, result.explanation
+
+
+def test_a_lead_opening_with_the_pair_before_a_dash_is_not_mistaken_for_a_dateline(pack: TopicPack) -> None:
+    text = ("Lithuania – Belarus relations have worsened again. Vilnius closed the border after balloons "
+            "from Belarus shut its airport twice in one week.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+
+
+def test_the_two_countries_after_an_introductory_word_are_the_pair_not_a_list(pack: TopicPack) -> None:
+    text = ("On Tuesday, Lithuania and Belarus exchanged protest notes over the smuggling balloons. "
+            "Minsk denied sending them.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+
+
+def test_a_belarusian_held_in_lithuania_on_spying_charges_is_a_security_story(pack: TopicPack) -> None:
+    text = ("В Литве задержали гражданина Белоруссии по подозрению в шпионаже, сообщил Департамент госбезопасности. "
+            "Минск назвал задержание провокацией.")
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic, result.explanation
+    assert "security_military" in result.subtopics
+
+
+def test_a_polish_report_on_transit_to_krolewiec_is_about_kaliningrad(pack: TopicPack) -> None:
+    text = ("Litwa wstrzymała tranzyt towarów objętych sankcjami do obwodu królewieckiego. Białoruś nie jest "
+            "objęta tą decyzją.\n"
+            "Rosja zapowiada odwet, a gubernator obwodu kaliningradzkiego mówi o blokadzie.\n"
+            "Komisja Europejska ma wydać wytyczne w sprawie tranzytu.")
+    result = tag(pack, "Tranzyt do Królewca", text, "pl")
+    assert not result.on_topic, result.explanation
+
+
+def test_a_friendly_football_match_reported_in_belarusian_is_sport(pack: TopicPack) -> None:
+    text = "Беларускія футбалісты прайгралі Літве ў таварыскім матчы ў Вільні з лікам 0:2."
+    result = tag(pack, None, text, "be")
+    assert not result.on_topic, result.explanation
+    assert "sport context" in result.explanation

@@ -42,7 +42,7 @@ def test_the_holdout_errors_are_withheld_unless_asked_for(capsys: pytest.Capture
 def test_the_dev_split_stays_above_its_floors() -> None:
     report = eval_topic.evaluate_set("dev", PACK)
     overall = report["overall"]
-    assert overall.precision >= 0.96, report["errors"]
+    assert overall.precision >= 0.98, report["errors"]
     assert overall.recall >= 0.88, report["errors"]
     for language, counts in report["by_language"].items():
         if counts.on_topic >= eval_topic.MIN_ON_TOPIC_FOR_LANGUAGE_RECALL:

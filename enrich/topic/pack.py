@@ -15,10 +15,10 @@ from newsmon.core.errors import UserError
 from newsmon.core.yaml_keys import DuplicateKeyError, refuse_duplicate_keys
 from newsmon.enrich.topic.match import WORD_RE, Matcher, Term, compile_word
 
-ANCHOR_KINDS = frozenset({"country", "place", "person", "organisation", "checkpoint", "facility"})
+ANCHOR_KINDS = frozenset({"country", "capital", "place", "person", "organisation", "checkpoint", "facility"})
 NEGATIVE_KINDS = frozenset({"other_border", "context"})
 # The entity type an anchor of each kind may carry: a checkpoint or a power plant is a place.
-_KIND_ENTITY_TYPE = {"place": "place", "checkpoint": "place", "facility": "place", "country": "place",
+_KIND_ENTITY_TYPE = {"capital": "place", "place": "place", "checkpoint": "place", "facility": "place", "country": "place",
                      "person": "person", "organisation": "org"}
 _WEAK_CUE_WEIGHT = 0.5  # a subtopic's weak_terms (generic words such as "border") count half
 

@@ -12,20 +12,37 @@ from newsmon.enrich.topic.entities import entity_ids, mentions_in
 from newsmon.enrich.topic.pack import Concept, TopicPack
 
 _SELF_EVIDENT_KINDS = frozenset({"checkpoint", "facility"})
+# A capital names a city where things happen (a flight lands, exiles meet, a court sits), not the
+# country as an actor; it stands for its country only where the article names the country too. Border
+# districts, towns, camps and the airport that balloons close are the pair's own subject and count.
+_CAPITAL_KINDS = frozenset({"capital"})
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
 # A line that stops mid-sentence and a next line that starts in lower case are one paragraph hard-wrapped
 # at a fixed width (wire copy: "The board of state-owned\nLithuanian Railways on Monday voted to stop…").
 _WRAPPED_LINE_END_RE = re.compile(r"[^\s.!?…:;\"»”)\]]\s*$")
 _WRAPPED_LINE_START_RE = re.compile(r"\s*[^\W\d_A-ZА-ЯЁІЎЄЇҐ]")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+")
+# The end of a sentence, not of an initial ("A. Lukašenka") or an abbreviation before a lower-case word.
+_LEDE_END_RE = re.compile(r"(?<!\b[^\W\d_])[.!?…]+[\"»”]?\s+(?=[\"„«“(]?[A-ZÀ-ÞĀ-ŽА-ЯЁІЎЄЇҐ\d])")
 # A wire dateline opens a lead with a place in capitals and an agency or a dash: "KYIV, Ukraine (AP) —",
 # "VILNIUS (TASS):", "МОСКВА, 1 сен - РИА Новости". The country in it is where the story was filed,
 # not what it is about. Only words without a lower-case word of four letters or more qualify.
 _DATELINE_RE = re.compile(r"\s*([^\n]{1,60}?)(?:\s[—–-]{1,2}\s|\([^()\n]{2,25}\)\s*[—–:-]\s)")
+# Russian and Belarusian agencies: a place in capitals, a date, the agency between slashes ("ВИЛЬНЮС, 5 марта. /ТАСС/.").
+_AGENCY_DATELINE_RE = re.compile(r"\s*[A-ZА-ЯЁІЎ][A-ZА-ЯЁІЎ -]{2,30},[^\n/]{1,25}/[^/\n]{2,25}/\.?\s")
+_CAPITALS_RE = re.compile(r"[A-ZÀ-ÞĀ-ŽА-ЯЁІЎ]{3,}(?![^\W\d_])")  # "VILNIUS", "ВИЛЬНЮС": a place in capitals
 _LOWER_WORD_RE = re.compile(r"\b[^\W\d_A-ZА-ЯЁ][^\W\d_]{3,}")
+# A list of three or more capitalised names, the last joined by a conjunction of one of the pack's
+# languages: "Poland, Latvia and Lithuania", "Литва, Латвия и Польша", "Polen, Litauen und Lettland".
+# A side named only as one member of such a list is one country among several, not half of the pair.
+_NAME_RE = r"[A-ZÀ-ÞĀ-ŽА-ЯЁІЎЄЇҐ][^\W\d_]+"
+_LIST_CONJUNCTIONS = r"(?:and|or|ir|bei|ar|un|vai|i|oraz|lub|a|и|или|а|і|та|й|або|ды|ці|und|oder)"
+_NAME_WORD_RE = re.compile(_NAME_RE)
+_NAME_LIST_RE = re.compile(rf"{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+{_LIST_CONJUNCTIONS}\s+(?:the\s+)?{_NAME_RE}")
 _DATELINE_UNITS = 3  # only the first paragraphs can start with a dateline
 _MAX_PARAGRAPH_CHARS = 600  # longer "paragraphs" are whole articles on one line (the dev set's longest is 564)
 _CHUNK_CHARS = 300
+_PAIR_PHRASE_CHARS = 40  # "границы Литвы с Беларусью", "from Belarus into Lithuania": the pair in one phrase
 
 # Scoring constants, in points; an article is on-topic at _ON_TOPIC_SCORE points and relevance is a
 # logistic curve centred there. Tuned on the development set as a whole (bench/eval_topic.py), never
@@ -38,9 +55,12 @@ _LEAD_BOTH = 2.0  # the first substantive paragraph is about both
 _BODY_BOTH_EACH = 1.0  # every further paragraph about both ("at least a full paragraph")
 _BODY_BOTH_MAX = 4.0
 _SUBJECT_CUE = 1.0  # a paragraph about both also names a bilateral subject (border, migrants, balloons...)
+# Two countries named together with no subject of their relations (border, migrants, transit, sanctions,
+# diplomacy ...) and no checkpoint or agency: a festival of Belarusian films in Vilnius, a transfer in sport.
+_NO_SUBJECT = -1.0
 _STRONG_EACH = 1.0  # checkpoints, border agencies, Astravets, Belaruskali
 _STRONG_MAX = 2.0
-_PASSING_MENTION = -2.0  # one side named only once and nothing strong: "named in passing"
+_PASSING_MENTION = -2.5  # one side named only once and nothing strong: "named in passing"
 _SPARSE_LONG_ARTICLE = -2.0  # a long article where the pair shows up in few paragraphs
 _OTHER_BORDER_ARTICLE = -1.5  # another border/country outweighs Lithuania across the article
 _OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
@@ -66,11 +86,13 @@ class _Unit:
     """The title or one paragraph of the text, with what was found in it."""
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
-    __slots__ = ("checkpoint_sides", "dateline_end", "end", "field", "first_country", "negative_weight", "self_evident",
-                 "side_weight", "start", "strong", "subtopic_hits")
+    __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "dateline_sides", "end", "field",
+                 "filed_from_end", "first_country", "listed_sides", "negative_weight", "rival_starts", "self_evident",
+                 "side_starts", "side_weight", "start", "strong", "subtopic_hits")
 
-    def __init__(self, field_name: str, start: int, end: int) -> None:
+    def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
         self.field = field_name
+        self.content = content  # the whole field, which start and end index
         self.start = start
         self.end = end
         self.side_weight: dict[str, float] = {}
@@ -79,11 +101,31 @@ class _Unit:
         self.self_evident: set[str] = set()
         self.subtopic_hits: dict[str, float] = {}
         self.checkpoint_sides: set[str] = set()  # sides of the border crossings named here
+        self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
+        self.side_starts: list[tuple[int, str, bool]] = []  # (offset, side, whether a country name) of each side term
+        self.listed_sides: set[str] = set()  # sides named here only as members of a list of countries
+        self.rival_starts: list[tuple[int, str]] = []  # (offset, side it competes with) of each other country
         self.first_country: str | None = None
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
+        self.dateline_sides: set[str] = set()  # sides named only as where the story was filed
+        # Where a dateline that is surely a wire's ends (a place in capitals, or an agency in brackets):
+        # only there is a side's name where the story was filed; "Lithuania – Belarus relations …" is a side.
+        self.filed_from_end = start
 
     def has(self, side: str) -> bool:
         return side in self.side_weight
+
+    def names_pair_in_one_phrase(self, side: str) -> bool:
+        """Whether a term of side is a few words from the other side's, in one sentence ("границы Литвы с Беларусью")."""
+        return any(named == side and other != side and abs(start - other_start) <= _PAIR_PHRASE_CHARS
+                   and not _SENTENCE_END_RE.search(self.content, min(start, other_start), max(start, other_start))
+                   for start, named, _ in self.side_starts for other_start, other, _ in self.side_starts)
+
+    def in_first_sentence(self, side: str) -> bool:
+        """Whether the first sentence of this unit names side."""
+        sentence_end = _LEDE_END_RE.search(self.content, self.start, self.end)
+        end = sentence_end.start() if sentence_end else self.end
+        return any(start < end for start, named, _ in self.side_starts if named == side)
 
     def record(self, concept: Concept, start: int) -> None:
         """Count one hit of concept, starting at offset start, in this unit."""
@@ -91,6 +133,10 @@ class _Unit:
                 and start >= self.dateline_end):
             self.first_country = concept.id
         if concept.role == "side":
+            if start < self.filed_from_end:
+                self.dateline_sides.add(concept.group)
+                return  # where the story was filed from ("VILNIUS, Lithuania (AP) —"), not a side it is about
+            self.side_starts.append((start, concept.group, concept.kind == "country"))
             self.side_weight[concept.group] = self.side_weight.get(concept.group, 0.0) + concept.weight
             if concept.strong:
                 self.strong.add(concept.id)
@@ -98,10 +144,14 @@ class _Unit:
                     self.self_evident.add(concept.id)
             if concept.names_border:
                 self.checkpoint_sides.add(concept.group)
+            if concept.kind not in _CAPITAL_KINDS:
+                self.actor_sides.add(concept.group)
         elif concept.role == "negative":
             if start < self.dateline_end:
                 return  # where the story was filed from, not a competing subject
             self.negative_weight[concept.id] = self.negative_weight.get(concept.id, 0.0) + concept.weight
+            if concept.competes_with:
+                self.rival_starts.append((start, concept.competes_with))
         else:
             self.subtopic_hits[concept.id] = self.subtopic_hits.get(concept.id, 0.0) + concept.weight
 
@@ -117,13 +167,17 @@ def _units(field_name: str, text: str) -> list[_Unit]:
         if end - start > _MAX_PARAGRAPH_CHARS:
             for sentence_end in _SENTENCE_END_RE.finditer(text, start + _CHUNK_CHARS, end - _CHUNK_CHARS // 2):
                 if sentence_end.start() - start >= _CHUNK_CHARS:
-                    units.append(_Unit(field_name, start, sentence_end.start()))
+                    units.append(_Unit(field_name, start, sentence_end.start(), text))
                     start = sentence_end.end()
-        units.append(_Unit(field_name, start, end))
+        units.append(_Unit(field_name, start, end, text))
     for unit in units[:_DATELINE_UNITS]:
         dateline = _DATELINE_RE.match(text, unit.start, unit.end)
         if dateline and not _LOWER_WORD_RE.search(dateline.group(1)):
             unit.dateline_end = dateline.end()
+            if field_name == "text" and (_CAPITALS_RE.match(dateline.group(1)) or "(" in dateline.group()):
+                unit.filed_from_end = dateline.end()
+        elif field_name == "text" and (agency_dateline := _AGENCY_DATELINE_RE.match(text, unit.start, unit.end)):
+            unit.dateline_end = unit.filed_from_end = agency_dateline.end()
     return units
 
 
@@ -254,11 +308,35 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
         if unit is not None:
             unit.record(concept, start)
     for unit in field_units:
+        if len(unit.side_weight) > 1 and not unit.checkpoint_sides:
+            unit.listed_sides = _listed_sides(content, unit)
         for side in unit.checkpoint_sides:
             other = pack.sides[1] if side == pack.sides[0] else pack.sides[0]
             if other not in unit.side_weight:
                 unit.side_weight[other] = _CHECKPOINT_OTHER_SIDE
     return field_units
+
+
+def _listed_sides(content: str, unit: _Unit) -> set[str]:
+    """The sides that unit names only by their country names inside round-up lists ("Poland, Latvia and Lithuania").
+
+    Places in a list ("the Vilnius, Trakai and Šalčininkai districts") are where something happened, not a round-up.
+    """
+    listed: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for match in _NAME_LIST_RE.finditer(content, unit.start, unit.end):
+        a, b = match.span()
+        sides = {side for start, side, country in unit.side_starts if country and a <= start < b}
+        # "On Tuesday, Lithuania and Belarus agreed": a list holding both sides is the pair, and one of
+        # three names is a round-up only beside a rival neighbour ("Poland, Latvia and Lithuania") or
+        # among four or more names ("Germany, Lithuania, Sweden and the Czech Republic").
+        rivals = {side for start, side in unit.rival_starts if a <= start < b}
+        if len(sides) == 1 and (sides & rivals or len(_NAME_WORD_RE.findall(match.group())) >= 4):
+            listed |= sides
+            spans.append((a, b))
+    named_otherwise = {side for start, side, country in unit.side_starts
+                       if not country or not any(a <= start < b for a, b in spans)}
+    return listed - named_otherwise
 
 
 class _Article:
@@ -296,11 +374,20 @@ class _Article:
 
     def both(self, unit: _Unit | None) -> bool:
         # A paragraph where another country is named at least as much as one side is about that
-        # country's border (Poland–Belarus, Latvia–Belarus, Lithuania–Kaliningrad), not about the pair.
+        # country's border (Poland–Belarus, Latvia–Belarus, Lithuania–Kaliningrad), not about the pair;
+        # one where a side is only a member of a list of countries is a round-up.
         a, b = self.a, self.b
-        return (unit is not None and unit.has(a) and unit.has(b)
+        return (unit is not None and unit.has(a) and unit.has(b) and not unit.listed_sides
                 and self.other_weight(unit, a) <= unit.side_weight.get(a, 0.0)
                 and self.other_weight(unit, b) <= unit.side_weight.get(b, 0.0))
+
+    def names_actors(self, unit: _Unit) -> bool:
+        """Whether unit names each side as a country, its people, officials or bodies, or names a crossing of their border.
+
+        A headline or lead that names one side only by a city ("Opposition meets in Vilnius", "a flight
+        to Vilnius lands in Minsk") sets the story in a place; it does not frame it as the pair's.
+        """
+        return bool(unit.checkpoint_sides) or (self.a in unit.actor_sides and self.b in unit.actor_sides)
 
     def share_both(self) -> float:
         return len([u for u in self.paragraphs if self.both(u)]) / len(self.paragraphs)
@@ -309,8 +396,13 @@ class _Article:
 def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, list[str]]:
     article = _Article(units, a, b, pack)
     if article.total_a == 0 or article.total_b == 0:
-        missing = pack.side_labels[a] if article.total_a == 0 else pack.side_labels[b]
-        return 0.0, [f"{missing} not mentioned"]
+        missing = a if article.total_a == 0 else b
+        where = " outside the dateline" if any(missing in u.dateline_sides for u in units) else ""
+        return 0.0, [f"{pack.side_labels[missing]} not mentioned{where}"]
+    capital_only = [side for side in (a, b) if not any(side in u.actor_sides for u in units)]
+    if capital_only and not article.strong:
+        return 0.0, [f"{pack.side_labels[capital_only[0]]} named only by its capital, never as a country, "
+                     "its people, officials, bodies or other places"]
     score = 0.0
     reasons: list[str] = []
     # The rules in this order: the points are summed in it, and the explanation lists them in it.
@@ -324,7 +416,7 @@ def _score(units: list[_Unit], a: str, b: str, pack: TopicPack) -> tuple[float, 
 
 def _title_and_lead(article: _Article) -> Rule:
     a, b, title, lead = article.a, article.b, article.title, article.lead
-    if article.both(title):
+    if article.both(title) and article.names_actors(title):
         yield _TITLE_BOTH, "title names both sides"
     elif title is not None and lead is not None and (
         (title.has(a) and lead.has(b)) or (title.has(b) and lead.has(a))
@@ -332,8 +424,13 @@ def _title_and_lead(article: _Article) -> Rule:
         yield _TITLE_ONE_LEAD_OTHER, "title and lead name one side each"
     elif title is not None and (title.has(a) or title.has(b)):
         yield _TITLE_ONE, "title names one side"
-    if article.both(lead):
+    if article.both(lead) and article.names_actors(lead):
         yield _LEAD_BOTH, "lead paragraph names both sides"
+    elif lead is not None and lead.listed_sides:
+        listed = ", ".join(article.label(side) for side in sorted(lead.listed_sides))
+        yield 0.0, f"the lead names {listed} only in a list of countries"
+    elif article.both(lead):
+        yield 0.0, "the lead names one side only by its capital"
 
 
 def _paragraphs_about_both(article: _Article) -> Rule:
@@ -345,10 +442,16 @@ def _paragraphs_about_both(article: _Article) -> Rule:
         share = article.share_both()
         if share:
             yield _SHARE_BONUS * share, f"{share:.0%} of paragraphs name both sides"
-    both_units = [u for u in (article.title, *paragraphs) if article.both(u)]
-    cue_subtopics = {s for u in both_units for s in u.subtopic_hits}
+    cue_subtopics = _subject_cues(article)
     if cue_subtopics:
         yield _SUBJECT_CUE, "a paragraph about both names " + ", ".join(sorted(cue_subtopics))
+    elif any(article.both(u) for u in (article.title, *paragraphs)) and not article.strong:
+        yield _NO_SUBJECT, "penalty: no paragraph about both names a subject of their relations"
+
+
+def _subject_cues(article: _Article) -> set[str]:
+    """The subtopics whose cues are named in the title or a paragraph about both sides."""
+    return {s for u in (article.title, *article.paragraphs) if article.both(u) for s in u.subtopic_hits}
 
 
 def _strong_anchors(article: _Article) -> Rule:
@@ -360,9 +463,13 @@ def _strong_anchors(article: _Article) -> Rule:
 def _passing_mention(article: _Article) -> Rule:
     total_a, total_b = article.total_a, article.total_b
     rare = article.a if total_a <= total_b else article.b
+    title, lead = article.title, article.lead
+    # Named once, a side is in the story's frame only in the headline or the lede sentence; later in a
+    # short excerpt it is an aside ("Lithuania was hit first", "independent of Russia and Belarus").
     if not article.strong and min(total_a, total_b) <= 1.0 and (
         len(article.paragraphs) >= _PASSING_MIN_PARAGRAPHS
-        or not any(u is not None and u.has(rare) for u in (article.title, article.lead))
+        or not ((title is not None and title.has(rare)) or (lead is not None and lead.in_first_sentence(rare))
+                or any(u.names_pair_in_one_phrase(rare) for u in article.paragraphs))
     ):
         yield _PASSING_MENTION, f"penalty: {article.label(rare)} named only once"
 
@@ -404,8 +511,11 @@ def _contexts(article: _Article) -> Rule:
         for key, weight in unit.negative_weight.items():
             if key not in article.competing:
                 context_hits[key] = context_hits.get(key, 0.0) + weight
+    # Named once, sport is the setting only where nothing of the pair's relations is named either
+    # ("Žalgiris signs a Belarusian centre"); a border story may mention a match in passing.
+    min_hits = _CONTEXT_MIN_HITS if article.strong or _subject_cues(article) else 1
     for context, hits in sorted(context_hits.items()):
-        if hits >= _CONTEXT_MIN_HITS:
+        if hits >= min_hits:
             yield _CONTEXT, f"penalty: {context} context"
 
 
