@@ -42,7 +42,17 @@ def normalise_text(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """SHA-256 hex of the normalised text: equal for copies that differ only in case, punctuation, spacing."""
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+    return _hash_normalised(normalise_text(text))
+
+
+def _hash_normalised(normalised: str) -> str:
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def text_identity(text: str) -> tuple[str, tuple[int, ...]]:
+    """(content_hash, fingerprint) of one text, normalising it once (an extraction worker computes both)."""
+    normalised = normalise_text(text)
+    return _hash_normalised(normalised), _fingerprint_of(normalised.split())
 
 
 def words(text: str) -> list[str]:
@@ -98,7 +108,10 @@ def minhash(hashes: np.ndarray, num_perm: int = NUM_PERM) -> MinHash:
 
 def fingerprint(text: str) -> tuple[int, ...]:
     """MinHash signature (NUM_PERM unsigned 32-bit values) of the text's word shingles; () for a too-short text."""
-    tokens = words(text)
+    return _fingerprint_of(words(text))
+
+
+def _fingerprint_of(tokens: list[str]) -> tuple[int, ...]:
     if len(tokens) < MIN_WORDS_FOR_MATCH:
         return ()
     return tuple(minhash(shingle_hashes(tokens)).hashvalues.tolist())

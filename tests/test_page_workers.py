@@ -238,3 +238,51 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def _stored_docs(settings) -> dict[str, dict]:
+    from sqlalchemy import select
+
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import articles
+
+    with open_engine(settings.database_url).connect() as conn:
+        return {row.id: row.doc for row in conn.execute(select(articles.c.id, articles.c.doc))}
+
+
+def _strip_worker_extras(settings) -> None:
+    """Make the staged rows look as an earlier release staged them: without the workers' fingerprint and signals."""
+    from sqlalchemy import update
+
+    from newsmon.app.stages.index import STAGED_KEY
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import articles
+
+    with open_engine(settings.database_url).begin() as conn:
+        for article_id, doc in _stored_docs(settings).items():
+            doc.pop(STAGED_KEY)
+            conn.execute(update(articles).where(articles.c.id == article_id).values(doc=doc))
+
+
+def test_worker_fingerprints_cluster_and_index_the_same_as_the_cluster_step_computing_them_and_never_reach_the_index(
+        site, tmp_path):
+    from newsmon.app.stages.index import STAGED_KEY, articles_in_status, cluster_and_index
+    from newsmon.app.stages.page_pool import PagePools
+    from newsmon.enrich.dedup import fingerprint
+    from newsmon.store.db import open_engine
+
+    _server, knobs = site
+    runs = {}
+    for name in ("workers", "earlier_release"):
+        settings = load_settings(**knobs, state_dir=tmp_path / name, extract_workers=2, extract_pool_min_pages=2)
+        with PagePools(settings) as pools:
+            assert poll_feeds(settings, ["desk"], NOW, pools=pools)["staged"] == STORIES
+        staged = _stored_docs(settings)
+        assert all(doc[STAGED_KEY]["fingerprint"] == list(fingerprint(doc["text"])) for doc in staged.values())
+        if name == "earlier_release":
+            _strip_worker_extras(settings)
+        assert cluster_and_index(settings, NOW)["indexed"] == STORIES
+        with open_engine(settings.database_url).connect() as conn:
+            runs[name] = sorted((a.id, a.cluster_id, a.story_id, a.dup_reason) for a in articles_in_status(conn, "indexed"))
+        assert not any(STAGED_KEY in doc for doc in _stored_docs(settings).values())
+    assert runs["workers"] == runs["earlier_release"]

@@ -24,11 +24,13 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from newsmon.app.stages.counts import Counts
+from newsmon.app.stages.index import staged_extras
 from newsmon.app.stages.page_pool import Finished, InlinePages, WorkerPages
 from newsmon.app.stages.page_work import PageDone, PageJob
 from newsmon.core.documents import article_to_document
 from newsmon.core.outcomes import Count, EntryOutcome, SkipReason
 from newsmon.core.records import Article, Feed, FeedEntry, FeedState, Page
+from newsmon.enrich.story_signals import StorySignals
 from newsmon.ingest.http import FetchError, SafeClient
 from newsmon.ingest.limiter import host_key
 from newsmon.ingest.poll import page_user_agent
@@ -109,6 +111,7 @@ class _Settled:
     stored: str  # the seen mark; RETRY entries get none
     article_id: str | None
     article: Article | None = None  # to stage: the outcome becomes DUPLICATE if the id is already there
+    signals: StorySignals | None = None
 
 
 def _skipped(item: PageItem, reason: SkipReason) -> _Settled:
@@ -307,7 +310,7 @@ class BatchPages:
     def _processed(self, item: PageItem, done: PageDone) -> None:
         if done.article is not None:
             self._settled.append(_Settled(item, EntryOutcome.STAGED, str(EntryOutcome.STAGED), done.article.id,
-                                          done.article))
+                                          done.article, done.signals))
             return
         if done.trace:
             log.error("processing %s from feed %s failed:\n%s", item.entry.link, item.work.feed.id, done.trace)
@@ -328,7 +331,7 @@ class BatchPages:
 
     def _write(self, conn: Connection, s: _Settled) -> None:
         if s.article is not None:
-            if insert_ignore(conn, articles, _article_row(s.article, s.item.work.feed, self.now)):
+            if insert_ignore(conn, articles, _article_row(s.article, s.signals, s.item.work.feed, self.now)):
                 self.counts.add(Count.STAGED)
             else:
                 self.counts.add(Count.DUPLICATES_URL)
@@ -352,7 +355,7 @@ class BatchPages:
             self._queue_unless_stored(released, front=True)
 
 
-def _article_row(article: Article, feed: Feed, now: datetime) -> dict:
+def _article_row(article: Article, signals: StorySignals | None, feed: Feed, now: datetime) -> dict:
     return {
         "id": article.id,
         "canonical_url": article.canonical_url,
@@ -363,5 +366,5 @@ def _article_row(article: Article, feed: Feed, now: datetime) -> dict:
         "staged_at": now,
         "status": "staged",
         "alerted": False,
-        "doc": article_to_document(article),
+        "doc": {**article_to_document(article), **staged_extras(article, signals)},
     }
