@@ -111,7 +111,7 @@ _WARM_UP_URL = "https://warm-up.invalid/naujienos/1"
 
 def warm_up(pack: TopicPack | None = None) -> None:
     """Extract (and, given a pack, tag) one built-in page: the libraries' lazy one-time set-up is then done,
-    including datasketch's import (scipy, ≈0.6 s) and the MinHash permutations."""
+    down to the MinHash permutations and the story-signal patterns."""
     extracted = extract_article(_WARM_UP_PAGE.encode(), _WARM_UP_URL)
     text_identity(extracted.text)
     story_signals(extracted.title or "", extracted.text)
