@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from newsmon.app.stages.counts import Counts
@@ -35,7 +35,7 @@ from newsmon.ingest.http import FetchError, SafeClient
 from newsmon.ingest.limiter import host_key
 from newsmon.ingest.poll import page_user_agent
 from newsmon.ingest.urls import UrlError, article_id, canonical_url
-from newsmon.store.db import insert_ignore
+from newsmon.store.db import insert_ignore, insert_ignore_many
 from newsmon.store.schema import articles, seen_entries
 
 log = logging.getLogger("newsmon.stages.poll")
@@ -75,6 +75,41 @@ def mark_seen(conn: Connection, feed_id: str, key: str, outcome: str, article_id
         seen_entries.c.feed_id == feed_id, seen_entries.c.entry_key == key).values(**values))
     if not done.rowcount:
         insert_ignore(conn, seen_entries, {"feed_id": feed_id, "entry_key": key, **values})
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One seen mark to set: `exists` says whether the entry has a mark already (to replace) or not (to insert)."""
+
+    feed_id: str
+    key: str
+    outcome: str
+    article_id: str | None
+    exists: bool
+
+
+_REPLACE_MARK = update(seen_entries).where(
+    seen_entries.c.feed_id == bindparam("b_feed_id"), seen_entries.c.entry_key == bindparam("b_key"),
+).values(outcome=bindparam("b_outcome"), article_id=bindparam("b_article_id"), seen_at=bindparam("b_seen_at"))
+
+
+def mark_seen_many(conn: Connection, marks: list[Mark], now: datetime) -> None:
+    """Set many seen marks with one statement for the replacements and one for the new marks; when a driver's
+    rowcount says that a guess was wrong (a mark missing or already there), each mark of that kind is set
+    again one by one, which is idempotent."""
+    replace = [m for m in marks if m.exists]
+    if replace:
+        done = conn.execute(_REPLACE_MARK, [{"b_feed_id": m.feed_id, "b_key": m.key, "b_outcome": m.outcome[:32],
+                                            "b_article_id": m.article_id, "b_seen_at": now} for m in replace])
+        if done.rowcount != len(replace):
+            for m in replace:
+                mark_seen(conn, m.feed_id, m.key, m.outcome, m.article_id, now)
+    new = [m for m in marks if not m.exists]
+    rows = [{"feed_id": m.feed_id, "entry_key": m.key, "outcome": m.outcome[:32], "article_id": m.article_id,
+             "seen_at": now} for m in new]
+    if new and insert_ignore_many(conn, seen_entries, rows) != len(new):
+        for m in new:
+            mark_seen(conn, m.feed_id, m.key, m.outcome, m.article_id, now)
 
 
 @dataclass
@@ -268,9 +303,8 @@ class BatchPages:
         if not batch:
             return
         with self.engine.begin() as conn:
-            for item in batch:
-                mark_seen(conn, item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None, self.now,
-                          exists=item.attempt > 1)
+            mark_seen_many(conn, [Mark(item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None,
+                                       item.attempt > 1) for item in batch], self.now)
         for item in batch:
             self._submit(item, pool, alone=False)
 
@@ -325,20 +359,38 @@ class BatchPages:
         while self._settled:
             settled, self._settled = self._settled, []
             with self.engine.begin() as conn:
-                for s in settled:
-                    self._write(conn, s)
+                self._stage(conn, [s for s in settled if s.article is not None])
+                mark_seen_many(conn, [Mark(s.item.work.feed.id, s.item.key, s.stored, s.article_id, s.item.has_mark)
+                                      for s in settled if s.outcome != EntryOutcome.RETRY], self.now)
             self._after(settled)
 
-    def _write(self, conn: Connection, s: _Settled) -> None:
-        if s.article is not None:
-            if insert_ignore(conn, articles, _article_row(s.article, s.signals, s.item.work.feed, self.now)):
-                self.counts.add(Count.STAGED)
+    def _stage(self, conn: Connection, staging: list[_Settled]) -> None:
+        """Insert the articles (one executemany); one whose id is already stored makes its entry a duplicate."""
+        if not staging:
+            return
+        stored = set(conn.execute(select(articles.c.id).where(
+            articles.c.id.in_(sorted({s.article.id for s in staging if s.article})))).scalars())
+        fresh: dict[str, _Settled] = {}
+        for s in staging:
+            assert s.article is not None
+            if s.article.id in stored or s.article.id in fresh:  # two links to one article: the first is staged
+                self._duplicate(s)
             else:
-                self.counts.add(Count.DUPLICATES_URL)
-                s.outcome, s.stored = EntryOutcome.DUPLICATE, str(EntryOutcome.DUPLICATE)
-        if s.outcome != EntryOutcome.RETRY:
-            mark_seen(conn, s.item.work.feed.id, s.item.key, s.stored, s.article_id, self.now,
-                      exists=s.item.has_mark)
+                fresh[s.article.id] = s
+        rows = [_article_row(s.article, s.signals, s.item.work.feed, self.now) for s in fresh.values() if s.article]
+        if insert_ignore_many(conn, articles, rows) != len(rows):
+            # Another poll task staged one of these ids since the SELECT: ours are the rows of our feeds.
+            feed_of = dict(conn.execute(select(articles.c.id, articles.c.feed_id).where(
+                articles.c.id.in_(sorted(fresh)))).tuples())
+            for article_id, s in list(fresh.items()):
+                if feed_of.get(article_id) != s.item.work.feed.id:
+                    self._duplicate(fresh.pop(article_id))
+        if fresh:
+            self.counts.add(Count.STAGED, len(fresh))
+
+    def _duplicate(self, s: _Settled) -> None:
+        self.counts.add(Count.DUPLICATES_URL)
+        s.outcome, s.stored = EntryOutcome.DUPLICATE, str(EntryOutcome.DUPLICATE)
 
     def _after(self, settled: list[_Settled]) -> None:
         released: list[PageItem] = []
