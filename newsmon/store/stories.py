@@ -222,6 +222,7 @@ def _persist(conn: Connection, fresh: list[Article], docs: dict[str, StoryDoc], 
     for node in list(graph.parent):
         components[graph.find(node)].append(node)
     final: dict[str, str] = {}
+    position = {a.id: i for i, a in enumerate(fresh)}
     for nodes in components.values():
         story_nodes = sorted(n[2:] for n in nodes if n.startswith("s:"))
         new_ids = [n[2:] for n in nodes if n.startswith("a:")]
@@ -230,7 +231,8 @@ def _persist(conn: Connection, fresh: list[Article], docs: dict[str, StoryDoc], 
         story_id = min(firsts)[1]
         for article_id in new_ids:
             final[article_id] = story_id
-        _merge_stories(conn, story_id, story_nodes, [a for a in fresh if a.id in set(new_ids)], stored, docs)
+        members = [fresh[i] for i in sorted(position[a] for a in new_ids)]  # in batch order
+        _merge_stories(conn, story_id, story_nodes, members, stored, docs)
     conn.execute(story_members.insert(), [_member_row(a, docs[a.id], final[a.id], now) for a in fresh])
     rows = sorted({(key, _day(docs[a.id].seen_at), a.id) for a in fresh for key in docs[a.id].keys()})
     if rows:

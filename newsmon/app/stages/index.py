@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from newsmon.app.stages.counts import Counts, recorded, utcnow
@@ -30,11 +30,17 @@ _DUPLICATE_COUNTS = {"exact": Count.DUPLICATES_EXACT, "near": Count.DUPLICATES_N
 STAGED_KEY = "_staged"
 
 
+_CLUSTERED = update(articles).where(articles.c.id == bindparam("b_id")).values(
+    status="clustered", cluster_id=bindparam("b_cluster_id"), duplicate_of=bindparam("b_duplicate_of"),
+    dup_reason=bindparam("b_dup_reason"), doc=bindparam("b_doc", type_=articles.c.doc.type))
+
+
 def staged_extras(article: Article, signals: StorySignals | None) -> dict[str, Any]:
     """The extra key of a staged row's document: the worker's fingerprint and story signals of the article."""
     if signals is None:
         return {}
-    return {STAGED_KEY: {"fingerprint": list(article.fingerprint), "signals": asdict(signals)}}
+    return {STAGED_KEY: {"fingerprint": list(article.fingerprint),
+                         "signals": {"dates": signals.dates, "quantities": signals.quantities, "names": signals.names}}}
 
 
 def articles_in_status(conn: Connection, status: str, *, alerted: bool | None = None) -> list[Article]:
@@ -66,11 +72,11 @@ def _cluster(engine: Engine, counts: Counts, now: datetime) -> None:
             return
         # Stories after copy clusters, in the same transaction and under the same lock: a copy joins its
         # cluster's story, and a translation the story of its event.
-        for article in assign_stories(conn, assign_clusters(conn, staged, now), now, signals=signals):
-            conn.execute(
-                update(articles).where(articles.c.id == article.id).values(
-                    status="clustered", cluster_id=article.cluster_id, duplicate_of=article.duplicate_of,
-                    dup_reason=article.dup_reason, doc=article_to_document(article)))
+        done = assign_stories(conn, assign_clusters(conn, staged, now), now, signals=signals)
+        # One executemany for the batch instead of a statement per article.
+        conn.execute(_CLUSTERED, [{"b_id": a.id, "b_cluster_id": a.cluster_id, "b_duplicate_of": a.duplicate_of,
+                                   "b_dup_reason": a.dup_reason, "b_doc": article_to_document(a)} for a in done])
+        for article in done:
             counts.add(Count.CLUSTERED)
             if article.dup_reason:
                 counts.add(_DUPLICATE_COUNTS[article.dup_reason])

@@ -116,4 +116,10 @@ def warm_up(pack: TopicPack | None = None) -> None:
     text_identity(extracted.text)
     story_signals(extracted.title or "", extracted.text)
     if pack is not None:
-        tag(pack, extracted.title or "", extracted.text, "lt")
+        warm_tagger(pack)
+
+
+def warm_tagger(pack: TopicPack) -> None:
+    """Tag the built-in page's text with the pack: sets up its stemmers (a worker forked from a warm server
+    needs only this, not a second extraction)."""
+    tag(pack, "Pasienio punktas", _WARM_UP_PAGE, "lt")
