@@ -256,6 +256,7 @@ class BatchPages:
                 for future in [f for f in done if f in fetching]:
                     self._fetched(fetching.pop(future), future, ready)
                 self._flush()
+            self._flush()
         finally:
             fetchers.shutdown(wait=True, cancel_futures=True)
 
@@ -296,15 +297,19 @@ class BatchPages:
         ready.append(item)
 
     def _hand_over(self, ready: deque[PageItem], pool: InlinePages | WorkerPages) -> None:
-        """Mark the pages the pool has room for unfinished (one commit), then hand them over."""
+        """Write what is settled and mark the pages the pool has room for unfinished, in one commit (one per
+        turn of the loop instead of two), then hand those pages over."""
         # In-process, one page at a time: a kill then costs an attempt only to the page being processed.
         room = 1 if isinstance(pool, InlinePages) else pool.room()
         batch = [ready.popleft() for _ in range(min(room, len(ready)))]
-        if not batch:
-            return
-        with self.engine.begin() as conn:
-            mark_seen_many(conn, [Mark(item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None,
-                                       item.attempt > 1) for item in batch], self.now)
+        if batch:
+            settled, self._settled = self._settled, []
+            with self.engine.begin() as conn:
+                self._write(conn, settled)
+                mark_seen_many(conn, [Mark(item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None,
+                                           item.attempt > 1) for item in batch], self.now)
+            self._after(settled)
+        self._flush()
         for item in batch:
             self._submit(item, pool, alone=False)
 
@@ -322,10 +327,11 @@ class BatchPages:
             else:
                 self._processed(item, result.done)
         retry, self._retry_alone = self._retry_alone, []
-        if retry:  # a new attempt is recorded before it is made
-            with self.engine.begin() as conn:
-                for item in retry:
-                    mark_seen(conn, item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None, self.now)
+        if not retry:
+            return  # the results are written with the next hand-over
+        with self.engine.begin() as conn:  # a new attempt is recorded before it is made
+            for item in retry:
+                mark_seen(conn, item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None, self.now)
         self._flush()
         for item in retry:
             self._submit(item, pool, alone=True)
@@ -359,10 +365,15 @@ class BatchPages:
         while self._settled:
             settled, self._settled = self._settled, []
             with self.engine.begin() as conn:
-                self._stage(conn, [s for s in settled if s.article is not None])
-                mark_seen_many(conn, [Mark(s.item.work.feed.id, s.item.key, s.stored, s.article_id, s.item.has_mark)
-                                      for s in settled if s.outcome != EntryOutcome.RETRY], self.now)
+                self._write(conn, settled)
             self._after(settled)
+
+    def _write(self, conn: Connection, settled: list[_Settled]) -> None:
+        staging = [s for s in settled if s.article is not None]
+        if staging:
+            self._stage(conn, staging)
+        mark_seen_many(conn, [Mark(s.item.work.feed.id, s.item.key, s.stored, s.article_id, s.item.has_mark)
+                              for s in settled if s.outcome != EntryOutcome.RETRY], self.now)
 
     def _stage(self, conn: Connection, staging: list[_Settled]) -> None:
         """Insert the articles (one executemany); one whose id is already stored makes its entry a duplicate."""
