@@ -68,7 +68,7 @@ def install_points() -> None:
 
     _after(SafeClient, "fetch", "fetched")  # a page or feed was fetched, nothing done with it yet
     _before(poll_pages.BatchPages, "_finish", "extracted")  # results back from the workers, not yet written
-    _before(poll_pages.BatchPages, "_write", "staging")  # inside the transaction writing results and marks
+    _before(poll_pages.BatchPages, "_stage", "staging")  # inside the transaction writing results and marks
     _before(index, "article_to_document", "clustering")  # inside the clustering transaction, article by article
     _after(sqlite_index.SqliteIndex, "put_articles", "indexed")  # FTS rows committed, statuses not yet updated
     _before(outbox, "deliver", "delivering")  # an alert claimed (status sending), not yet sent

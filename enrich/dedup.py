@@ -7,12 +7,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from datasketch import MinHash
 
 # Measured in bench/eval_dedup.py (see docs/dedup.md): 3-word shingles keep edited wire copies
 # together (one edited word breaks 3 shingles, not 5) while different articles on one event share few.
@@ -42,7 +38,17 @@ def normalise_text(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """SHA-256 hex of the normalised text: equal for copies that differ only in case, punctuation, spacing."""
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+    return _hash_normalised(normalise_text(text))
+
+
+def _hash_normalised(normalised: str) -> str:
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def text_identity(text: str) -> tuple[str, tuple[int, ...]]:
+    """(content_hash, fingerprint) of one text, normalising it once (an extraction worker computes both)."""
+    normalised = normalise_text(text)
+    return _hash_normalised(normalised), _fingerprint_of(normalised.split())
 
 
 def words(text: str) -> list[str]:
@@ -70,38 +76,48 @@ def shingle_hashes(normalised_words: Sequence[str], size: int = SHINGLE_WORDS) -
     return np.unique(combined >> np.uint64(32))
 
 
-def _minhash_class() -> type[MinHash]:
-    # Imported on first use: importing datasketch pulls in scipy (about 0.3 s), which the CLI's start-up and
-    # every command that fingerprints nothing need not pay.
-    from datasketch import MinHash
-
-    return MinHash
+# datasketch's "affine32" MinHash scheme (datasketch 2.0), computed here with numpy alone: importing datasketch
+# pulls in scipy (≈0.3-0.4 s per process, on the path of every extraction worker's start), and its update loop
+# goes through Python once per shingle. The values are datasketch's own, bit for bit (tests/test_dedup.py
+# checks them against datasketch.MinHash), so stored fingerprints stay comparable.
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 
 
 @cache
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    return _minhash_class()(num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32").permutations
+    """datasketch's affine32 permutations for MINHASH_SEED: odd multipliers a and offsets b, as uint32."""
+    gen = np.random.RandomState(MINHASH_SEED)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
-def _identity(value: int) -> int:
-    return value
-
-
-def minhash(hashes: np.ndarray, num_perm: int = NUM_PERM) -> MinHash:
-    """datasketch MinHash over already-hashed shingles (hashing words once is what makes this fast)."""
-    sketch = _minhash_class()(
-        num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32", hashfunc=_identity, permutations=_permutations(num_perm)
-    )
-    sketch.update_batch(hashes.tolist())
-    return sketch
+def minhash_values(hashes: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
+    """MinHash signature (uint32, num_perm values) over already-hashed 32-bit shingles (hashing words once is
+    what makes this fast): MurmurHash3's finaliser, then min over a * h + b mod 2^32 per permutation."""
+    a, b = _permutations(num_perm)
+    if not len(hashes):
+        return np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    s1, m1, s2, m2, s3 = _FMIX32
+    with np.errstate(over="ignore"):  # uint32 arithmetic wraps: that is the modulo 2^32
+        hv = hashes.astype(np.uint32)
+        hv = hv ^ (hv >> s1)
+        hv = hv * m1
+        hv = hv ^ (hv >> s2)
+        hv = hv * m2
+        hv = (hv ^ (hv >> s3)).reshape(-1, 1)
+        return (hv * a + b).min(axis=0)
 
 
 def fingerprint(text: str) -> tuple[int, ...]:
     """MinHash signature (NUM_PERM unsigned 32-bit values) of the text's word shingles; () for a too-short text."""
-    tokens = words(text)
+    return _fingerprint_of(words(text))
+
+
+def _fingerprint_of(tokens: list[str]) -> tuple[int, ...]:
     if len(tokens) < MIN_WORDS_FOR_MATCH:
         return ()
-    return tuple(minhash(shingle_hashes(tokens)).hashvalues.tolist())
+    return tuple(minhash_values(shingle_hashes(tokens)).tolist())
 
 
 def shingle_count(text: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from newsmon.enrich.textnorm import fold
 
@@ -115,6 +116,7 @@ def story_signals(title: str, text: str) -> StorySignals:
     return StorySignals(tuple(dates), tuple(quantities), tuple(names))
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(word: str) -> str:
     """The script- and spelling-independent first letters of a name (Рыженков → "rizen", Ryzhenkov → "rizen")."""
     latin = "".join(_CYRILLIC.get(c, c) for c in fold(word))
@@ -129,6 +131,7 @@ def is_common_entity(entity_id: str) -> bool:
     return any(name_key(w) in COMMON_NAME_KEYS for w in words)
 
 
+@lru_cache(maxsize=1 << 16)
 def month_of(word: str) -> int | None:
     """The month a folded word names (октября → 10, lapkričio → 11, 30-osios → None)."""
     if word in _SHORT_MONTH_WORDS:
@@ -153,14 +156,16 @@ def _date_spans(text: str, dates: dict[str, None]) -> list[tuple[int, int]]:
         if 1 <= month <= 12 and 1 <= day <= 31:
             dates[f"{month:02d}-{day:02d}"] = None
             spans.append(match.span())
-    tokens = [m.group(0) for m in _TOKEN_RE.finditer(fold(text))]
-    starts = [m.span() for m in _TOKEN_RE.finditer(text)]
+    tokens = _TOKEN_RE.findall(fold(text))  # no capturing groups: the whole matches
+    starts: list[tuple[int, int]] | None = None  # token spans in the unfolded text, found once a date needs them
     for i, token in enumerate(tokens):
         if not (token.isdigit() and len(token) <= 2 and 1 <= int(token) <= 31):
             continue
         month = _month_near(tokens, i)
         if month is not None:
             dates[f"{month:02d}-{int(token):02d}"] = None
+            if starts is None:
+                starts = [m.span() for m in _TOKEN_RE.finditer(text)]
             spans.append(starts[i])
     return spans
 
@@ -232,9 +237,17 @@ def _unit(words: list[str], before: str) -> str | None:
     if before.endswith(("€", "$")):
         return "euro" if before.endswith("€") else "dollar"
     for word in words:
-        for unit, stems in _UNIT_STEMS.items():
-            if any(word.startswith(stem) for stem in stems if len(stem) >= 3 or word == stem):
-                return unit
+        if (unit := _unit_of_word(word)) is not None:
+            return unit
+    return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _unit_of_word(word: str) -> str | None:
+    # Cached: the same words follow numbers again and again, and this scans every stem of every unit.
+    for unit, stems in _UNIT_STEMS.items():
+        if any(word.startswith(stem) for stem in stems if len(stem) >= 3 or word == stem):
+            return unit
     return None
 
 

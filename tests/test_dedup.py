@@ -128,3 +128,16 @@ def test_dedup_command_answers_bad_lines_in_their_place_and_clusters_the_rest(
     assert "published_at" in rows[4]["error"] and "http(s) URL" in rows[5]["error"]
     assert rows[3]["dup_reason"] == "exact" and rows[3]["duplicate_of"] == rows[0]["id"]
     assert "4 line(s) of stdin could not be clustered" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_fingerprints_are_the_datasketch_affine32_minhash_values_stored_fingerprints_were_made_with() -> None:
+    from datasketch import MinHash
+
+    from newsmon.enrich.dedup import MINHASH_SEED, NUM_PERM, shingle_hashes, words
+
+    texts = [BALLOONS, FENCE, ASTRAVETS, BALLOONS_OTHER_ARTICLE, wire_copy(BALLOONS, "VILNIUS (BNS) –", ""),
+             " ".join(BALLOONS.split()[:16])]
+    for text in texts:
+        reference = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme="affine32", hashfunc=lambda value: value)
+        reference.update_batch(shingle_hashes(words(text)).tolist())
+        assert fingerprint(text) == tuple(reference.hashvalues.tolist())

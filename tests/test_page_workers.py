@@ -241,3 +241,83 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def _stored_docs(settings) -> dict[str, dict]:
+    from sqlalchemy import select
+
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import articles
+
+    with open_engine(settings.database_url).connect() as conn:
+        return {row.id: row.doc for row in conn.execute(select(articles.c.id, articles.c.doc))}
+
+
+def _strip_worker_extras(settings) -> None:
+    """Make the staged rows look as an earlier release staged them: without the workers' fingerprint and signals."""
+    from sqlalchemy import update
+
+    from newsmon.app.stages.index import STAGED_KEY
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import articles
+
+    with open_engine(settings.database_url).begin() as conn:
+        for article_id, doc in _stored_docs(settings).items():
+            doc.pop(STAGED_KEY)
+            conn.execute(update(articles).where(articles.c.id == article_id).values(doc=doc))
+
+
+def test_worker_fingerprints_cluster_and_index_the_same_as_the_cluster_step_computing_them_and_never_reach_the_index(
+        site, tmp_path):
+    from newsmon.app.stages.index import STAGED_KEY, articles_in_status, cluster_and_index
+    from newsmon.app.stages.page_pool import PagePools
+    from newsmon.enrich.dedup import fingerprint
+    from newsmon.store.db import open_engine
+
+    _server, knobs = site
+    runs = {}
+    for name in ("workers", "earlier_release"):
+        settings = load_settings(**knobs, state_dir=tmp_path / name, extract_workers=2, extract_pool_min_pages=2)
+        with PagePools(settings) as pools:
+            assert poll_feeds(settings, ["desk"], NOW, pools=pools)["staged"] == STORIES
+        staged = _stored_docs(settings)
+        assert all(doc[STAGED_KEY]["fingerprint"] == list(fingerprint(doc["text"])) for doc in staged.values())
+        if name == "earlier_release":
+            _strip_worker_extras(settings)
+        assert cluster_and_index(settings, NOW)["indexed"] == STORIES
+        with open_engine(settings.database_url).connect() as conn:
+            runs[name] = sorted((a.id, a.cluster_id, a.story_id, a.dup_reason) for a in articles_in_status(conn, "indexed"))
+        assert not any(STAGED_KEY in doc for doc in _stored_docs(settings).values())
+    assert runs["workers"] == runs["earlier_release"]
+
+
+def test_two_links_to_one_article_in_one_poll_stage_it_once_and_the_next_poll_fetches_neither(tmp_path):
+    from newsmon.app.stages.page_pool import PagePools
+
+    with FeedServer() as server:
+        canonical = server.url("/news/story.html")
+        page = ARTICLE.format(title="Border story", n=1).replace(
+            "</title>", f"</title><link rel='canonical' href='{canonical}'>").encode()
+        links = [f"/news/{name}.html" for name in ("story-amp", "story-print", "story-mobile")]
+        for link in links:
+            server.add(link, page, content_type="text/html")
+        items = "".join(f"<item><title>Border story</title><link>{server.url(link)}</link><guid>{link}</guid></item>"
+                        for link in links)
+        server.add("/feed.xml", f"<?xml version='1.0'?><rss version='2.0'><channel><title>Desk</title>{items}"
+                                "</channel></rss>".encode())
+        config = tmp_path / "config"
+        shutil.copytree(REPO / "config" / "topics", config / "topics")
+        (config / "feeds.yaml").write_text(
+            f"feeds:\n  - id: desk\n    name: Desk\n    url: {server.url('/feed.xml')}\n    language: en\n"
+            "    evidence: served by the test's loopback site\n", encoding="utf-8")
+        settings = load_settings(home=tmp_path, config_dir=config, allow_loopback=True, per_host_min_interval_s=0.0,
+                                 respect_robots=False, state_dir=tmp_path / "var", extract_workers=2,
+                                 extract_pool_min_pages=2)
+        with PagePools(settings) as pools:
+            first = poll_feeds(settings, ["desk"], NOW, pools=pools)
+        assert (first["staged"], first["duplicates_url"]) == (1, 2)
+        assert len(_stored_docs(settings)) == 1
+        fetched = len(server.hits)
+        again = poll_feeds(settings, ["desk"], NOW)
+        assert "staged" not in again and "duplicates_url" not in again
+        assert len(server.hits) == fetched + 1  # the feed only

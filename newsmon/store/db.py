@@ -211,11 +211,23 @@ def _redact(url: str) -> str:
 
 def insert_ignore(conn, table: Table, values: dict) -> bool:
     """Insert a row unless its unique key exists; True when a row was inserted. Works on SQLite and PostgreSQL."""
+    # psycopg reports rowcount -1 for INSERT … ON CONFLICT unless asked to keep it.
+    return conn.execute(_insert_ignore(conn, table).values(**values),
+                        execution_options={"preserve_rowcount": True}).rowcount == 1
+
+
+def insert_ignore_many(conn, table: Table, rows: list[dict]) -> int:
+    """Insert the rows whose unique key does not exist yet, in one executemany; returns the rowcount the driver
+    reports (the rows inserted, where it can tell; a caller that needs to know which falls back to insert_ignore
+    when it is not len(rows))."""
+    if not rows:
+        return 0
+    return conn.execute(_insert_ignore(conn, table), rows, execution_options={"preserve_rowcount": True}).rowcount
+
+
+def _insert_ignore(conn, table: Table):
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql  # imported here: only a PostgreSQL state DB needs its dialect
 
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    # psycopg reports rowcount -1 for INSERT … ON CONFLICT unless asked to keep it.
-    return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount == 1
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

@@ -14,7 +14,7 @@ only for the batch's keys and days ± the window, so the cost per article does n
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.engine import Engine
 
 from newsmon.core.records import Article
-from newsmon.enrich.story_signals import is_common_entity, story_signals
+from newsmon.enrich.story_signals import StorySignals, is_common_entity, story_signals
 from newsmon.store.clusters_lsh import chunks, utc
 from newsmon.store.schema import stories, story_keys, story_members
 
@@ -110,9 +110,11 @@ def outlet(article: Article) -> str:
     return article.source or article.site_name or article.canonical_url.split("/")[2]
 
 
-def story_doc(article: Article) -> StoryDoc:
-    """The signals of one article (pure): its entities as opaque ids, and what its title and text mention."""
-    signals = story_signals(article.title or "", article.text)
+def story_doc(article: Article, signals: StorySignals | None = None) -> StoryDoc:
+    """The signals of one article (pure): its entities as opaque ids, and what its title and text mention
+    (`signals`, when an extraction worker has already read them from the same title and text)."""
+    if signals is None:
+        signals = story_signals(article.title or "", article.text)
     entities = frozenset(e for e in article.entities if not is_common_entity(e))
     return StoryDoc(article.id, article.cluster_id or article.id, seen_at(article), frozenset(signals.dates),
                     frozenset(signals.quantities), frozenset(signals.names), entities)
@@ -168,11 +170,13 @@ class _Stored:
     by_cluster: dict[str, list[str]]  # cluster id → stored article ids
 
 
-def assign_stories(conn: Connection, articles: Sequence[Article], now: datetime) -> list[Article]:
+def assign_stories(conn: Connection, articles: Sequence[Article], now: datetime,
+                   *, signals: Mapping[str, StorySignals] | None = None) -> list[Article]:
     """Give each article (already in its copy cluster) its event-level story, in the caller's transaction.
 
     Call it after `assign_clusters`, under the same dedup lock. Articles assigned before keep their story
-    (as it is now, after any merge since). Returns the articles in input order with `story_id` set.
+    (as it is now, after any merge since). `signals` (by article id) are story signals computed earlier;
+    the others are read here. Returns the articles in input order with `story_id` set.
     """
     if not articles:
         return []
@@ -180,12 +184,13 @@ def assign_stories(conn: Connection, articles: Sequence[Article], now: datetime)
     current = _stories_of(conn, [a.id for a in unique])
     fresh = [a for a in unique if a.id not in current]
     if fresh:
-        current.update(_assign_fresh(conn, fresh, now))
+        current.update(_assign_fresh(conn, fresh, now, signals or {}))
     return [replace(a, story_id=current[a.id]) for a in articles]
 
 
-def _assign_fresh(conn: Connection, fresh: list[Article], now: datetime) -> dict[str, str]:
-    docs = {a.id: story_doc(a) for a in fresh}
+def _assign_fresh(conn: Connection, fresh: list[Article], now: datetime,
+                  signals: Mapping[str, StorySignals]) -> dict[str, str]:
+    docs = {a.id: story_doc(a, signals.get(a.id)) for a in fresh}
     stored = _load_stored(conn, list(docs.values()))
     graph = _UnionFind()
     seen_keys: dict[str, list[str]] = defaultdict(list)
@@ -217,6 +222,7 @@ def _persist(conn: Connection, fresh: list[Article], docs: dict[str, StoryDoc], 
     for node in list(graph.parent):
         components[graph.find(node)].append(node)
     final: dict[str, str] = {}
+    position = {a.id: i for i, a in enumerate(fresh)}
     for nodes in components.values():
         story_nodes = sorted(n[2:] for n in nodes if n.startswith("s:"))
         new_ids = [n[2:] for n in nodes if n.startswith("a:")]
@@ -225,7 +231,8 @@ def _persist(conn: Connection, fresh: list[Article], docs: dict[str, StoryDoc], 
         story_id = min(firsts)[1]
         for article_id in new_ids:
             final[article_id] = story_id
-        _merge_stories(conn, story_id, story_nodes, [a for a in fresh if a.id in set(new_ids)], stored, docs)
+        members = [fresh[i] for i in sorted(position[a] for a in new_ids)]  # in batch order
+        _merge_stories(conn, story_id, story_nodes, members, stored, docs)
     conn.execute(story_members.insert(), [_member_row(a, docs[a.id], final[a.id], now) for a in fresh])
     rows = sorted({(key, _day(docs[a.id].seen_at), a.id) for a in fresh for key in docs[a.id].keys()})
     if rows:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from newsmon.app.stages.counts import Counts, recorded, utcnow
@@ -14,6 +15,7 @@ from newsmon.core.outcomes import Count, SkipReason, Stage
 from newsmon.core.records import Article
 from newsmon.core.settings import Settings
 from newsmon.enrich.dedup import fingerprint
+from newsmon.enrich.story_signals import StorySignals
 from newsmon.store.backends import open_index
 from newsmon.store.clusters import assign_clusters, take_dedup_lock
 from newsmon.store.db import open_engine
@@ -22,6 +24,23 @@ from newsmon.store.stories import assign_stories
 
 # What each duplicate kind of the cluster step is counted as.
 _DUPLICATE_COUNTS = {"exact": Count.DUPLICATES_EXACT, "near": Count.DUPLICATES_NEAR}
+# A staged row's document also carries what the extraction worker computed for the cluster step (MinHash
+# fingerprint, story signals), under this key; clustering rewrites the document without it, so it never
+# reaches the search index. A row staged without it (an older release) gets both computed here.
+STAGED_KEY = "_staged"
+
+
+_CLUSTERED = update(articles).where(articles.c.id == bindparam("b_id")).values(
+    status="clustered", cluster_id=bindparam("b_cluster_id"), duplicate_of=bindparam("b_duplicate_of"),
+    dup_reason=bindparam("b_dup_reason"), doc=bindparam("b_doc", type_=articles.c.doc.type))
+
+
+def staged_extras(article: Article, signals: StorySignals | None) -> dict[str, Any]:
+    """The extra key of a staged row's document: the worker's fingerprint and story signals of the article."""
+    if signals is None:
+        return {}
+    return {STAGED_KEY: {"fingerprint": list(article.fingerprint),
+                         "signals": {"dates": signals.dates, "quantities": signals.quantities, "names": signals.names}}}
 
 
 def articles_in_status(conn: Connection, status: str, *, alerted: bool | None = None) -> list[Article]:
@@ -48,19 +67,35 @@ def _cluster(engine: Engine, counts: Counts, now: datetime) -> None:
         # Lock, then read: a concurrent run waits here and finds only what is still staged, instead of
         # clustering (and counting) the same articles a second time.
         take_dedup_lock(conn)
-        staged = [replace(a, fingerprint=fingerprint(a.text)) for a in articles_in_status(conn, "staged")]
+        staged, signals = _staged(conn)
         if not staged:
             return
         # Stories after copy clusters, in the same transaction and under the same lock: a copy joins its
         # cluster's story, and a translation the story of its event.
-        for article in assign_stories(conn, assign_clusters(conn, staged, now), now):
-            conn.execute(
-                update(articles).where(articles.c.id == article.id).values(
-                    status="clustered", cluster_id=article.cluster_id, duplicate_of=article.duplicate_of,
-                    dup_reason=article.dup_reason, doc=article_to_document(article)))
+        done = assign_stories(conn, assign_clusters(conn, staged, now), now, signals=signals)
+        # One executemany for the batch instead of a statement per article.
+        conn.execute(_CLUSTERED, [{"b_id": a.id, "b_cluster_id": a.cluster_id, "b_duplicate_of": a.duplicate_of,
+                                   "b_dup_reason": a.dup_reason, "b_doc": article_to_document(a)} for a in done])
+        for article in done:
             counts.add(Count.CLUSTERED)
             if article.dup_reason:
                 counts.add(_DUPLICATE_COUNTS[article.dup_reason])
+
+
+def _staged(conn: Connection) -> tuple[list[Article], dict[str, StorySignals]]:
+    """The staged articles in id order, with their fingerprints, and the story signals the workers computed."""
+    found: list[Article] = []
+    signals: dict[str, StorySignals] = {}
+    rows = conn.execute(select(articles.c.doc).where(articles.c.status == "staged").order_by(articles.c.id))
+    for row in rows:
+        article = document_to_article(row.doc)
+        extras = row.doc.get(STAGED_KEY)
+        if extras is None:
+            found.append(replace(article, fingerprint=fingerprint(article.text)))
+            continue
+        found.append(replace(article, fingerprint=tuple(extras["fingerprint"])))
+        signals[article.id] = StorySignals(**{k: tuple(v) for k, v in extras["signals"].items()})
+    return found, signals
 
 
 def _index(settings: Settings, engine: Engine, counts: Counts) -> None:

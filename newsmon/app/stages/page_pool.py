@@ -34,7 +34,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from newsmon.app.stages.page_work import PageDone, PageJob, process_page, warm_up
+from newsmon.app.stages.page_work import PageDone, PageJob, process_page, warm_tagger, warm_up
 from newsmon.core.settings import Settings
 from newsmon.enrich.topic import TopicPack
 
@@ -244,6 +244,13 @@ class PagePools:
         """The worker processes, once a poll has started them."""
         return self._workers
 
+    def warm(self) -> None:
+        """Start the workers' server warming up now, if this pass may use workers at all: `newsmon run` calls it
+        before planning, so the ≈0.5 s of imports overlap the plan and the feed fetches (the server stays for
+        later passes of the process; unused, it costs that once)."""
+        if self.workers:
+            _start_forkserver()
+
     def expect(self, pages: int) -> None:
         """`pages` pages are queued so far: once that is enough for workers, their server starts warming up
         (in its own process, while the remaining feeds of the batch are read)."""
@@ -299,7 +306,10 @@ def _init_worker(pack_bytes: bytes, task_pid: int) -> None:
     # The poll task handles Ctrl-C and Airflow's SIGTERM; a worker only stops when it is told to.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _pack = pickle.loads(pack_bytes)  # noqa: S301 - our own pack, pickled by the poll task that started us
-    warm_up(_pack)  # the libraries are warm (page_warm); this sets up the tagger's stemmers
+    if "newsmon.app.stages.page_warm" in sys.modules:
+        warm_tagger(_pack)  # forked from the warm server (page_warm): only the tagger's stemmers are left
+    else:
+        warm_up(_pack)
 
 
 def _die_with_task(task_pid: int) -> None:

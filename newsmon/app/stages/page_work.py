@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from newsmon.core.outcomes import ExtractionFailure, SkipReason
 from newsmon.core.records import Article, Extracted, Feed, FeedEntry, Page
 from newsmon.core.text import MAX_SITE_NAME_CHARS, clean_name, clean_names, clean_summary, clean_title
-from newsmon.enrich.dedup import content_hash
+from newsmon.enrich.dedup import text_identity
 from newsmon.enrich.lang import detect_language
+from newsmon.enrich.story_signals import StorySignals, story_signals
 from newsmon.enrich.topic import TopicPack, tag
 from newsmon.ingest.deadline import CpuDeadlineExceeded, cpu_deadline
 from newsmon.ingest.extract import ExtractionSkip, extract_article
@@ -32,9 +33,11 @@ class PageJob:
 
 @dataclass(frozen=True)
 class PageDone:
-    """What processing made of a page: an article, or the skip to count (reason, category, detail)."""
+    """What processing made of a page: an article (with its MinHash fingerprint and story signals, computed here
+    so that the serial cluster step does not), or the skip to count (reason, category, detail)."""
 
     article: Article | None = None
+    signals: StorySignals | None = None
     skip: SkipReason | None = None
     category: ExtractionFailure | None = None
     detail: str = ""
@@ -48,6 +51,7 @@ def process_page(job: PageJob, pack: TopicPack) -> PageDone:
         with cpu_deadline(PAGE_PROCESSING_CPU_S):
             extracted = extract_article(job.page.body, job.page.final_url, entry=job.entry, headers=job.page.headers)
             article = enrich(job, extracted, pack)
+            signals = story_signals(article.title, article.text)
     except ExtractionSkip as exc:
         return PageDone(skip=SkipReason.EXTRACTION, category=exc.category,
                         detail=f"{where}: {exc.reason} {exc.detail}".strip())
@@ -56,7 +60,7 @@ def process_page(job: PageJob, pack: TopicPack) -> PageDone:
     except Exception as exc:  # a page that crashes a library is a bad item, not a reason to stop the feed
         return PageDone(skip=SkipReason.PAGE_CRASHED, detail=f"{where}: {type(exc).__name__}; see the task log",
                         trace=traceback.format_exc())
-    return PageDone(article=article)
+    return PageDone(article=article, signals=signals)
 
 
 def enrich(job: PageJob, extracted: Extracted, pack: TopicPack) -> Article:
@@ -67,6 +71,7 @@ def enrich(job: PageJob, extracted: Extracted, pack: TopicPack) -> Article:
     title = clean_title(extracted.title or entry.title) or ""
     language = extracted.language or entry.language or detect_language(f"{title}\n{extracted.text}", hint=feed.language)
     topic = tag(pack, title, extracted.text, language)
+    digest, signature = text_identity(extracted.text)
     return Article(
         id=article_id(canonical),
         url=page.final_url,
@@ -85,9 +90,10 @@ def enrich(job: PageJob, extracted: Extracted, pack: TopicPack) -> Article:
         language=language,
         site_name=clean_name(extracted.site_name, MAX_SITE_NAME_CHARS),
         image=extracted.image,
-        content_hash=content_hash(extracted.text),
+        content_hash=digest,
         topic=topic,
         entities=topic.entities,
+        fingerprint=signature,
     )
 
 
@@ -104,7 +110,16 @@ _WARM_UP_URL = "https://warm-up.invalid/naujienos/1"
 
 
 def warm_up(pack: TopicPack | None = None) -> None:
-    """Extract (and, given a pack, tag) one built-in page: the libraries' lazy one-time set-up is then done."""
+    """Extract (and, given a pack, tag) one built-in page: the libraries' lazy one-time set-up is then done,
+    down to the MinHash permutations and the story-signal patterns."""
     extracted = extract_article(_WARM_UP_PAGE.encode(), _WARM_UP_URL)
+    text_identity(extracted.text)
+    story_signals(extracted.title or "", extracted.text)
     if pack is not None:
-        tag(pack, extracted.title or "", extracted.text, "lt")
+        warm_tagger(pack)
+
+
+def warm_tagger(pack: TopicPack) -> None:
+    """Tag the built-in page's text with the pack: sets up its stemmers (a worker forked from a warm server
+    needs only this, not a second extraction)."""
+    tag(pack, "Pasienio punktas", _WARM_UP_PAGE, "lt")

@@ -20,20 +20,22 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from newsmon.app.stages.counts import Counts
+from newsmon.app.stages.index import staged_extras
 from newsmon.app.stages.page_pool import Finished, InlinePages, WorkerPages
 from newsmon.app.stages.page_work import PageDone, PageJob
 from newsmon.core.documents import article_to_document
 from newsmon.core.outcomes import Count, EntryOutcome, SkipReason
 from newsmon.core.records import Article, Feed, FeedEntry, FeedState, Page
+from newsmon.enrich.story_signals import StorySignals
 from newsmon.ingest.http import FetchError, SafeClient
 from newsmon.ingest.limiter import host_key
 from newsmon.ingest.poll import page_user_agent
 from newsmon.ingest.urls import UrlError, article_id, canonical_url
-from newsmon.store.db import insert_ignore
+from newsmon.store.db import insert_ignore, insert_ignore_many
 from newsmon.store.schema import articles, seen_entries
 
 log = logging.getLogger("newsmon.stages.poll")
@@ -75,6 +77,41 @@ def mark_seen(conn: Connection, feed_id: str, key: str, outcome: str, article_id
         insert_ignore(conn, seen_entries, {"feed_id": feed_id, "entry_key": key, **values})
 
 
+@dataclass(frozen=True)
+class Mark:
+    """One seen mark to set: `exists` says whether the entry has a mark already (to replace) or not (to insert)."""
+
+    feed_id: str
+    key: str
+    outcome: str
+    article_id: str | None
+    exists: bool
+
+
+_REPLACE_MARK = update(seen_entries).where(
+    seen_entries.c.feed_id == bindparam("b_feed_id"), seen_entries.c.entry_key == bindparam("b_key"),
+).values(outcome=bindparam("b_outcome"), article_id=bindparam("b_article_id"), seen_at=bindparam("b_seen_at"))
+
+
+def mark_seen_many(conn: Connection, marks: list[Mark], now: datetime) -> None:
+    """Set many seen marks with one statement for the replacements and one for the new marks; when a driver's
+    rowcount says that a guess was wrong (a mark missing or already there), each mark of that kind is set
+    again one by one, which is idempotent."""
+    replace = [m for m in marks if m.exists]
+    if replace:
+        done = conn.execute(_REPLACE_MARK, [{"b_feed_id": m.feed_id, "b_key": m.key, "b_outcome": m.outcome[:32],
+                                            "b_article_id": m.article_id, "b_seen_at": now} for m in replace])
+        if done.rowcount != len(replace):
+            for m in replace:
+                mark_seen(conn, m.feed_id, m.key, m.outcome, m.article_id, now)
+    new = [m for m in marks if not m.exists]
+    rows = [{"feed_id": m.feed_id, "entry_key": m.key, "outcome": m.outcome[:32], "article_id": m.article_id,
+             "seen_at": now} for m in new]
+    if new and insert_ignore_many(conn, seen_entries, rows) != len(new):
+        for m in new:
+            mark_seen(conn, m.feed_id, m.key, m.outcome, m.article_id, now)
+
+
 @dataclass
 class FeedWork:
     """One feed of the batch whose entries are in progress; `open` of them have no outcome yet."""
@@ -109,6 +146,7 @@ class _Settled:
     stored: str  # the seen mark; RETRY entries get none
     article_id: str | None
     article: Article | None = None  # to stage: the outcome becomes DUPLICATE if the id is already there
+    signals: StorySignals | None = None
 
 
 def _skipped(item: PageItem, reason: SkipReason) -> _Settled:
@@ -218,6 +256,7 @@ class BatchPages:
                 for future in [f for f in done if f in fetching]:
                     self._fetched(fetching.pop(future), future, ready)
                 self._flush()
+            self._flush()
         finally:
             fetchers.shutdown(wait=True, cancel_futures=True)
 
@@ -258,16 +297,19 @@ class BatchPages:
         ready.append(item)
 
     def _hand_over(self, ready: deque[PageItem], pool: InlinePages | WorkerPages) -> None:
-        """Mark the pages the pool has room for unfinished (one commit), then hand them over."""
+        """Write what is settled and mark the pages the pool has room for unfinished, in one commit (one per
+        turn of the loop instead of two), then hand those pages over."""
         # In-process, one page at a time: a kill then costs an attempt only to the page being processed.
         room = 1 if isinstance(pool, InlinePages) else pool.room()
         batch = [ready.popleft() for _ in range(min(room, len(ready)))]
-        if not batch:
-            return
-        with self.engine.begin() as conn:
-            for item in batch:
-                mark_seen(conn, item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None, self.now,
-                          exists=item.attempt > 1)
+        if batch:
+            settled, self._settled = self._settled, []
+            with self.engine.begin() as conn:
+                self._write(conn, settled)
+                mark_seen_many(conn, [Mark(item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None,
+                                           item.attempt > 1) for item in batch], self.now)
+            self._after(settled)
+        self._flush()
         for item in batch:
             self._submit(item, pool, alone=False)
 
@@ -285,10 +327,11 @@ class BatchPages:
             else:
                 self._processed(item, result.done)
         retry, self._retry_alone = self._retry_alone, []
-        if retry:  # a new attempt is recorded before it is made
-            with self.engine.begin() as conn:
-                for item in retry:
-                    mark_seen(conn, item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None, self.now)
+        if not retry:
+            return  # the results are written with the next hand-over
+        with self.engine.begin() as conn:  # a new attempt is recorded before it is made
+            for item in retry:
+                mark_seen(conn, item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None, self.now)
         self._flush()
         for item in retry:
             self._submit(item, pool, alone=True)
@@ -307,7 +350,7 @@ class BatchPages:
     def _processed(self, item: PageItem, done: PageDone) -> None:
         if done.article is not None:
             self._settled.append(_Settled(item, EntryOutcome.STAGED, str(EntryOutcome.STAGED), done.article.id,
-                                          done.article))
+                                          done.article, done.signals))
             return
         if done.trace:
             log.error("processing %s from feed %s failed:\n%s", item.entry.link, item.work.feed.id, done.trace)
@@ -322,20 +365,43 @@ class BatchPages:
         while self._settled:
             settled, self._settled = self._settled, []
             with self.engine.begin() as conn:
-                for s in settled:
-                    self._write(conn, s)
+                self._write(conn, settled)
             self._after(settled)
 
-    def _write(self, conn: Connection, s: _Settled) -> None:
-        if s.article is not None:
-            if insert_ignore(conn, articles, _article_row(s.article, s.item.work.feed, self.now)):
-                self.counts.add(Count.STAGED)
+    def _write(self, conn: Connection, settled: list[_Settled]) -> None:
+        staging = [s for s in settled if s.article is not None]
+        if staging:
+            self._stage(conn, staging)
+        mark_seen_many(conn, [Mark(s.item.work.feed.id, s.item.key, s.stored, s.article_id, s.item.has_mark)
+                              for s in settled if s.outcome != EntryOutcome.RETRY], self.now)
+
+    def _stage(self, conn: Connection, staging: list[_Settled]) -> None:
+        """Insert the articles (one executemany); one whose id is already stored makes its entry a duplicate."""
+        if not staging:
+            return
+        stored = set(conn.execute(select(articles.c.id).where(
+            articles.c.id.in_(sorted({s.article.id for s in staging if s.article})))).scalars())
+        fresh: dict[str, _Settled] = {}
+        for s in staging:
+            assert s.article is not None
+            if s.article.id in stored or s.article.id in fresh:  # two links to one article: the first is staged
+                self._duplicate(s)
             else:
-                self.counts.add(Count.DUPLICATES_URL)
-                s.outcome, s.stored = EntryOutcome.DUPLICATE, str(EntryOutcome.DUPLICATE)
-        if s.outcome != EntryOutcome.RETRY:
-            mark_seen(conn, s.item.work.feed.id, s.item.key, s.stored, s.article_id, self.now,
-                      exists=s.item.has_mark)
+                fresh[s.article.id] = s
+        rows = [_article_row(s.article, s.signals, s.item.work.feed, self.now) for s in fresh.values() if s.article]
+        if insert_ignore_many(conn, articles, rows) != len(rows):
+            # Another poll task staged one of these ids since the SELECT: ours are the rows of our feeds.
+            feed_of = dict(conn.execute(select(articles.c.id, articles.c.feed_id).where(
+                articles.c.id.in_(sorted(fresh)))).tuples())
+            for article_id, s in list(fresh.items()):
+                if feed_of.get(article_id) != s.item.work.feed.id:
+                    self._duplicate(fresh.pop(article_id))
+        if fresh:
+            self.counts.add(Count.STAGED, len(fresh))
+
+    def _duplicate(self, s: _Settled) -> None:
+        self.counts.add(Count.DUPLICATES_URL)
+        s.outcome, s.stored = EntryOutcome.DUPLICATE, str(EntryOutcome.DUPLICATE)
 
     def _after(self, settled: list[_Settled]) -> None:
         released: list[PageItem] = []
@@ -352,7 +418,7 @@ class BatchPages:
             self._queue_unless_stored(released, front=True)
 
 
-def _article_row(article: Article, feed: Feed, now: datetime) -> dict:
+def _article_row(article: Article, signals: StorySignals | None, feed: Feed, now: datetime) -> dict:
     return {
         "id": article.id,
         "canonical_url": article.canonical_url,
@@ -363,5 +429,5 @@ def _article_row(article: Article, feed: Feed, now: datetime) -> dict:
         "staged_at": now,
         "status": "staged",
         "alerted": False,
-        "doc": article_to_document(article),
+        "doc": {**article_to_document(article), **staged_extras(article, signals)},
     }

@@ -31,12 +31,13 @@ def run_once(settings: Settings, progress: Progress | None = None, *, on_plan: C
              now: datetime | None = None, force: bool = False) -> RunSummary:
     """One full ingest pass in-process (what `newsmon run --once` does); each stage records its own run."""
     started_at = now or utcnow()
-    batches = plan_feeds(settings, started_at, force=force)
-    feeds = sum(len(b) for b in batches)
-    if on_plan:
-        on_plan(feeds)
     poll_counts = Counts()
     with PagePools(settings) as pools:  # one set of extraction workers for every batch of the pass
+        pools.warm()
+        batches = plan_feeds(settings, started_at, force=force)
+        feeds = sum(len(b) for b in batches)
+        if on_plan:
+            on_plan(feeds)
         for batch in batches:
             poll_counts.merge(poll_feeds(settings, batch, started_at, progress, pools=pools))
     index_counts = cluster_and_index(settings, started_at)
