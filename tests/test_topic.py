@@ -528,3 +528,18 @@ def test_a_friendly_football_match_reported_in_belarusian_is_sport(pack: TopicPa
     result = tag(pack, None, text, "be")
     assert not result.on_topic, result.explanation
     assert "sport context" in result.explanation
+
+
+def test_a_closure_of_the_borders_with_lithuania_and_poland_is_about_lithuania_too(pack: TopicPack) -> None:
+    title = "Lukashenko says he will close the borders with Lithuania and Poland"
+    text = ("Belarus is forced to close its borders with Lithuania and Poland and to reinforce the border with Ukraine, "
+            "Alexander Lukashenko told a forum in Minsk on Friday. It is not yet clear whether the crossings will really shut.")
+    result = tag(pack, title, text, "en")
+    assert result.on_topic, result.explanation
+
+
+def test_a_russian_report_spelling_the_checkpoint_tveriachius_names_the_shared_border(pack: TopicPack) -> None:
+    text = "Таможенники Литвы нашли 40 тысяч пачек сигарет в тайнике фуры на пункте пропуска «Тверячюс»."
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic, result.explanation
+    assert "place/tverecius" in result.entities

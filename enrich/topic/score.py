@@ -63,6 +63,10 @@ _STRONG_MAX = 2.0
 _PASSING_MENTION = -2.5  # one side named only once and nothing strong: "named in passing"
 _SPARSE_LONG_ARTICLE = -2.0  # a long article where the pair shows up in few paragraphs
 _OTHER_BORDER_ARTICLE = -1.5  # another border/country outweighs Lithuania across the article
+# A side is outweighed by another country named more than it, or by its rivals together named more
+# than twice as much: "the borders with Lithuania and Poland, and with Ukraine" ties Poland with
+# Lithuania and is about both borders; a Polish premier's tour of Estonia and Latvia is not Lithuania's story.
+_RIVALS_TOGETHER = 2.0
 _OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
 _CONTEXT = -4.0  # a negative of kind context (sport) is the setting: even a Lithuania–Belarus match is sport
 _CONTEXT_MIN_HITS = 2
@@ -372,14 +376,28 @@ class _Article:
         return sum(w for k, w in unit.negative_weight.items()
                    if k in self.competing and (side is None or self.competing[k] == side))
 
+    def top_rival_weight(self, units: list[_Unit], side: str) -> float:
+        """How much the most-named single country competing with side is named across units."""
+        totals: dict[str, float] = {}
+        for unit in units:
+            for k, w in unit.negative_weight.items():
+                if self.competing.get(k) == side:
+                    totals[k] = totals.get(k, 0.0) + w
+        return max(totals.values(), default=0.0)
+
+    def outweighed(self, units: list[_Unit], side: str, weight: float) -> bool:
+        """Whether the countries competing with side, named in units, outweigh side's weight there."""
+        return (self.top_rival_weight(units, side) > weight
+                or sum(self.other_weight(u, side) for u in units) > _RIVALS_TOGETHER * weight)
+
     def both(self, unit: _Unit | None) -> bool:
         # A paragraph where another country is named at least as much as one side is about that
         # country's border (Poland–Belarus, Latvia–Belarus, Lithuania–Kaliningrad), not about the pair;
         # one where a side is only a member of a list of countries is a round-up.
         a, b = self.a, self.b
         return (unit is not None and unit.has(a) and unit.has(b) and not unit.listed_sides
-                and self.other_weight(unit, a) <= unit.side_weight.get(a, 0.0)
-                and self.other_weight(unit, b) <= unit.side_weight.get(b, 0.0))
+                and not self.outweighed([unit], a, unit.side_weight.get(a, 0.0))
+                and not self.outweighed([unit], b, unit.side_weight.get(b, 0.0)))
 
     def names_actors(self, unit: _Unit) -> bool:
         """Whether unit names each side as a country, its people, officials or bodies, or names a crossing of their border.
@@ -489,7 +507,7 @@ def _other_borders(article: _Article) -> Rule:
     for side, total, other_side in ((a, article.total_a, b), (b, article.total_b, a)):
         # Only where the other side is named too: Ukraine in a Ukrainian outlet's aside does not
         # compete with Lithuania, Ukraine next to Belarus in a border story does.
-        if sum(article.other_weight(u, side) for u in article.units if u.has(other_side)) > total:
+        if article.outweighed([u for u in article.units if u.has(other_side)], side, total):
             yield _OTHER_BORDER_ARTICLE, f"penalty: another country is named more than {article.label(side)}"
         if title is not None and article.other_weight(title, side) > 0 and not title.has(side):
             yield _OTHER_BORDER_TITLE, f"penalty: the title is about another neighbour of {article.label(other_side)}"
