@@ -543,3 +543,13 @@ def test_a_russian_report_spelling_the_checkpoint_tveriachius_names_the_shared_b
     result = tag(pack, None, text, "ru")
     assert result.on_topic, result.explanation
     assert "place/tverecius" in result.entities
+
+
+def test_a_short_excerpt_whose_border_closure_is_in_its_lithuanian_paragraph_has_a_subject(pack: TopicPack) -> None:
+    text = ("“The Belarusian side is holding the vehicles. It is only logical to turn to Belarus for the damages,” "
+            "Lithuania's prime minister Inga Ruginienė told reporters on Wednesday.\n"
+            "“From the very first day it shut the border, Lithuania said clearly that the hauliers could come back "
+            "with their lorries,” she added.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+    assert "no paragraph about both names a subject" not in result.explanation

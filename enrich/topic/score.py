@@ -463,13 +463,25 @@ def _paragraphs_about_both(article: _Article) -> Rule:
     cue_subtopics = _subject_cues(article)
     if cue_subtopics:
         yield _SUBJECT_CUE, "a paragraph about both names " + ", ".join(sorted(cue_subtopics))
-    elif any(article.both(u) for u in (article.title, *paragraphs)) and not article.strong:
+    elif (any(article.both(u) for u in (article.title, *paragraphs)) and not article.strong
+          and not _excerpt_cues(article)):
         yield _NO_SUBJECT, "penalty: no paragraph about both names a subject of their relations"
 
 
 def _subject_cues(article: _Article) -> set[str]:
     """The subtopics whose cues are named in the title or a paragraph about both sides."""
     return {s for u in (article.title, *article.paragraphs) if article.both(u) for s in u.subtopic_hits}
+
+
+def _excerpt_cues(article: _Article) -> set[str]:
+    """In a short excerpt, the subtopics whose cues are named in any paragraph that names a side.
+
+    An excerpt of a few paragraphs is about its subject throughout: "Belarus is holding the trucks",
+    then "Lithuania shut the border", is the pair's border even though no one paragraph names both and it.
+    """
+    if len(article.paragraphs) > _SHORT_ARTICLE_PARAGRAPHS:
+        return set()
+    return {s for u in article.paragraphs if u.has(article.a) or u.has(article.b) for s in u.subtopic_hits}
 
 
 def _strong_anchors(article: _Article) -> Rule:
