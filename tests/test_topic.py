@@ -553,3 +553,10 @@ def test_a_short_excerpt_whose_border_closure_is_in_its_lithuanian_paragraph_has
     result = tag(pack, None, text, "en")
     assert result.on_topic, result.explanation
     assert "no paragraph about both names a subject" not in result.explanation
+
+
+def test_a_russian_report_of_people_spying_for_belarus_in_lithuania_is_a_security_story(pack: TopicPack) -> None:
+    text = "В Литве задержали троих, шпионивших в пользу Беларуси. Прокуратура сообщила о задержании в среду."
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic, result.explanation
+    assert "security_military" in result.subtopics
