@@ -560,3 +560,17 @@ def test_a_russian_report_of_people_spying_for_belarus_in_lithuania_is_a_securit
     result = tag(pack, None, text, "ru")
     assert result.on_topic, result.explanation
     assert "security_military" in result.subtopics
+
+
+def test_a_polish_report_naming_lithuania_by_the_plural_litewscy_is_on_topic(pack: TopicPack) -> None:
+    text = ("Litewscy funkcjonariusze zawrócili w czwartek 59 migrantów, którzy próbowali nielegalnie przejść granicę "
+            "z Białorusi.")
+    result = tag(pack, None, text, "pl")
+    assert result.on_topic, result.explanation
+
+
+@pytest.mark.parametrize(("word", "country"), [("polscy", "Poland"), ("łotewscy", "Latvia")])
+def test_polish_plural_adjectives_of_the_other_neighbours_name_those_countries(pack: TopicPack, word: str,
+                                                                               country: str) -> None:
+    result = tag(pack, None, f"Na granicy z Białorusią {word} funkcjonariusze zatrzymali migrantów, a Litwa nie.", "pl")
+    assert [m.term for m in result.matched if m.surface == word] == [country]
