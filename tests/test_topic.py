@@ -574,3 +574,12 @@ def test_polish_plural_adjectives_of_the_other_neighbours_name_those_countries(p
                                                                                country: str) -> None:
     result = tag(pack, None, f"Na granicy z Białorusią {word} funkcjonariusze zatrzymali migrantów, a Litwa nie.", "pl")
     assert [m.term for m in result.matched if m.surface == word] == [country]
+
+
+def test_a_side_named_once_as_the_country_across_the_border_is_not_a_passing_mention(pack: TopicPack) -> None:
+    text = ("The parliament of Lithuania has voted to make the turning back of migrants legal. It formalises a practice "
+            "used since the summer of 2021 on the country's border with the authoritarian neighbour Belarus. "
+            "In the Seimas, 86 members voted for the change.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+    assert "named only once" not in result.explanation

@@ -42,6 +42,8 @@ _NAME_LIST_RE = re.compile(rf"{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+{_LIST_CONJUNCTI
 _DATELINE_UNITS = 3  # only the first paragraphs can start with a dateline
 _MAX_PARAGRAPH_CHARS = 600  # longer "paragraphs" are whole articles on one line (the dev set's longest is 564)
 _CHUNK_CHARS = 300
+_BORDER_SUBTOPIC = "border_crossings"  # the pack's subtopic whose cues are words for the border itself
+_BORDER_PHRASE_CHARS = 60  # "an der Grenze des Landes zum autoritär regierten Belarus": the border with a side, in one phrase
 _PAIR_PHRASE_CHARS = 40  # "границы Литвы с Беларусью", "from Belarus into Lithuania": the pair in one phrase
 
 # Scoring constants, in points; an article is on-topic at _ON_TOPIC_SCORE points and relevance is a
@@ -92,7 +94,7 @@ class _Unit:
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
     __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "dateline_sides", "end", "field",
                  "filed_from_end", "first_country", "listed_sides", "negative_weight", "rival_starts", "self_evident",
-                 "side_starts", "side_weight", "start", "strong", "subtopic_hits")
+                 "side_starts", "side_weight", "start", "strong", "subtopic_hits", "subtopic_starts")
 
     def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
         self.field = field_name
@@ -104,6 +106,7 @@ class _Unit:
         self.strong: set[str] = set()
         self.self_evident: set[str] = set()
         self.subtopic_hits: dict[str, float] = {}
+        self.subtopic_starts: list[tuple[int, str]] = []  # (offset, subtopic) of each subtopic cue
         self.checkpoint_sides: set[str] = set()  # sides of the border crossings named here
         self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
         self.side_starts: list[tuple[int, str, bool]] = []  # (offset, side, whether a country name) of each side term
@@ -124,6 +127,12 @@ class _Unit:
         return any(named == side and other != side and abs(start - other_start) <= _PAIR_PHRASE_CHARS
                    and not _SENTENCE_END_RE.search(self.content, min(start, other_start), max(start, other_start))
                    for start, named, _ in self.side_starts for other_start, other, _ in self.side_starts)
+
+    def names_border_with(self, side: str) -> bool:
+        """Whether a term of side follows a word for the border a few words before it, in one sentence ("an der Grenze zu Belarus")."""
+        return any(named == side and 0 <= start - cue_start <= _BORDER_PHRASE_CHARS and subtopic == _BORDER_SUBTOPIC
+                   and not _SENTENCE_END_RE.search(self.content, cue_start, start)
+                   for start, named, _ in self.side_starts for cue_start, subtopic in self.subtopic_starts)
 
     def in_first_sentence(self, side: str) -> bool:
         """Whether the first sentence of this unit names side."""
@@ -158,6 +167,7 @@ class _Unit:
                 self.rival_starts.append((start, concept.competes_with))
         else:
             self.subtopic_hits[concept.id] = self.subtopic_hits.get(concept.id, 0.0) + concept.weight
+            self.subtopic_starts.append((start, concept.id))
 
 
 def _units(field_name: str, text: str) -> list[_Unit]:
@@ -495,12 +505,14 @@ def _passing_mention(article: _Article) -> Rule:
     rare = article.a if total_a <= total_b else article.b
     title, lead = article.title, article.lead
     # Named once, a side is in the story's frame only in the headline or the lede sentence; later in a
-    # short excerpt it is an aside ("Lithuania was hit first", "independent of Russia and Belarus").
+    # short excerpt it is an aside ("Lithuania was hit first", "independent of Russia and Belarus"),
+    # unless it is named as the country across the border in a paragraph about both ("the country's
+    # border with Belarus"): that is the pair's border, however long the article.
     if not article.strong and min(total_a, total_b) <= 1.0 and (
         len(article.paragraphs) >= _PASSING_MIN_PARAGRAPHS
         or not ((title is not None and title.has(rare)) or (lead is not None and lead.in_first_sentence(rare))
                 or any(u.names_pair_in_one_phrase(rare) for u in article.paragraphs))
-    ):
+    ) and not any(article.both(u) and u.names_border_with(rare) for u in article.paragraphs):
         yield _PASSING_MENTION, f"penalty: {article.label(rare)} named only once"
 
 
