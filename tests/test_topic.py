@@ -583,3 +583,14 @@ def test_a_side_named_once_as_the_country_across_the_border_is_not_a_passing_men
     result = tag(pack, None, text, "en")
     assert result.on_topic, result.explanation
     assert "named only once" not in result.explanation
+
+
+def test_a_story_opening_on_poland_with_lithuanian_paragraphs_on_the_border_is_on_topic(pack: TopicPack) -> None:
+    text = ("Poland has extended the buffer zone along its frontier by another 90 days, the interior ministry in Warsaw "
+            "said on Monday.\n"
+            "Lithuania, too, has kept its crossings with Belarus shut since October, and the Lithuanian government says "
+            "it will not reopen them while smuggling balloons keep coming from Belarus.\n"
+            "Lithuanian hauliers say more than a thousand of their trucks are still stuck in Belarus.\n"
+            "Human rights groups in both countries have criticised the measures.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation

@@ -543,6 +543,8 @@ def _opening_country(article: _Article) -> Rule:
         side, title = article.competing[first], article.title
         if title is not None and title.first_country == first and not title.has(side):
             return  # the headline about another neighbour is penalised once, by _other_borders
+        if any(article.both(u) and u.subtopic_hits for u in article.paragraphs[1:]):
+            return  # a full later paragraph on the pair's own subject: the guideline's "at least a full paragraph"
         yield (_OTHER_COUNTRY_FIRST,
                f"penalty: the story opens on {first}, not on {article.label(article.competing[first])}")
 
