@@ -594,3 +594,20 @@ def test_a_story_opening_on_poland_with_lithuanian_paragraphs_on_the_border_is_o
             "Human rights groups in both countries have criticised the measures.")
     result = tag(pack, None, text, "en")
     assert result.on_topic, result.explanation
+
+
+def test_a_joint_statement_lithuania_signs_with_its_neighbours_on_belarus_is_on_topic(pack: TopicPack) -> None:
+    text = ("In a joint statement, the prime ministers of Poland, Lithuania, Latvia and Estonia condemned Belarus for "
+            "pushing migrants across their borders.\n"
+            "They called the crisis a hybrid attack organised by the regime in Minsk and asked Brussels for money "
+            "for border fences.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+
+
+def test_a_list_of_countries_exiles_live_in_is_still_a_round_up(pack: TopicPack) -> None:
+    text = ("Belarusian exiles now live in Poland, Lithuania, Latvia and Estonia, a new survey of the diaspora finds.\n"
+            "Most of them left Belarus after the 2020 protests and say they cannot go back.")
+    result = tag(pack, None, text, "en")
+    assert not result.on_topic, result.explanation
+    assert "only in a list of countries" in result.explanation

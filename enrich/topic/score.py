@@ -39,6 +39,13 @@ _NAME_RE = r"[A-ZÀ-ÞĀ-ŽА-ЯЁІЎЄЇҐ][^\W\d_]+"
 _LIST_CONJUNCTIONS = r"(?:and|or|ir|bei|ar|un|vai|i|oraz|lub|a|и|или|а|і|та|й|або|ды|ці|und|oder)"
 _NAME_WORD_RE = re.compile(_NAME_RE)
 _NAME_LIST_RE = re.compile(rf"{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+{_LIST_CONJUNCTIONS}\s+(?:the\s+)?{_NAME_RE}")
+# Heads of state, governments or ministries before a list of their countries: the list is of signatories.
+_OFFICES = (r"(?:presidents|prime\s+ministers|premiers|ministers(?:\s+of\s+\w+)?|heads|leaders|"
+            r"Präsidenten|Ministerpräsidenten|Regierungschefs|Minister|Innenminister|Außenminister|"
+            r"prezydenci|premierzy|ministrowie|szefowie|президенты|премьеры|премьер-министры|министры|главы|лидеры|"
+            r"prezidentai|premjerai|ministrai|vadovai)")
+_SIGNATORIES_RE = re.compile(rf"(?i:{_OFFICES})\s+(?:of\s+|von\s+|der\s+)?(?P<list>{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+"
+                             rf"{_LIST_CONJUNCTIONS}\s+(?:the\s+)?{_NAME_RE})")
 _DATELINE_UNITS = 3  # only the first paragraphs can start with a dateline
 _MAX_PARAGRAPH_CHARS = 600  # longer "paragraphs" are whole articles on one line (the dev set's longest is 564)
 _CHUNK_CHARS = 300
@@ -93,7 +100,7 @@ class _Unit:
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
     __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "dateline_sides", "end", "field",
-                 "filed_from_end", "first_country", "listed_sides", "negative_weight", "rival_starts", "self_evident",
+                 "filed_from_end", "first_country", "first_country_start", "listed_sides", "negative_weight", "rival_starts", "self_evident",
                  "side_starts", "side_weight", "start", "strong", "subtopic_hits", "subtopic_starts")
 
     def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
@@ -111,8 +118,10 @@ class _Unit:
         self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
         self.side_starts: list[tuple[int, str, bool]] = []  # (offset, side, whether a country name) of each side term
         self.listed_sides: set[str] = set()  # sides named here only as members of a list of countries
-        self.rival_starts: list[tuple[int, str]] = []  # (offset, side it competes with) of each other country
+        # (offset, side it competes with, concept id, weight) of each other country
+        self.rival_starts: list[tuple[int, str, str, float]] = []
         self.first_country: str | None = None
+        self.first_country_start = -1
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
         self.dateline_sides: set[str] = set()  # sides named only as where the story was filed
         # Where a dateline that is surely a wire's ends (a place in capitals, or an agency in brackets):
@@ -145,6 +154,7 @@ class _Unit:
         if (self.first_country is None and (concept.kind == "country" or concept.competes_with)
                 and start >= self.dateline_end):
             self.first_country = concept.id
+            self.first_country_start = start
         if concept.role == "side":
             if start < self.filed_from_end:
                 self.dateline_sides.add(concept.group)
@@ -164,7 +174,7 @@ class _Unit:
                 return  # where the story was filed from, not a competing subject
             self.negative_weight[concept.id] = self.negative_weight.get(concept.id, 0.0) + concept.weight
             if concept.competes_with:
-                self.rival_starts.append((start, concept.competes_with))
+                self.rival_starts.append((start, concept.competes_with, concept.id, concept.weight))
         else:
             self.subtopic_hits[concept.id] = self.subtopic_hits.get(concept.id, 0.0) + concept.weight
             self.subtopic_starts.append((start, concept.id))
@@ -322,6 +332,7 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
         if unit is not None:
             unit.record(concept, start)
     for unit in field_units:
+        _signatories_set_aside(content, unit)
         if len(unit.side_weight) > 1 and not unit.checkpoint_sides:
             unit.listed_sides = _listed_sides(content, unit)
         for side in unit.checkpoint_sides:
@@ -331,6 +342,27 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
     return field_units
 
 
+def _signatory_spans(content: str, unit: _Unit) -> list[tuple[int, str]]:
+    return [(m.start("list"), m.end("list")) for m in _SIGNATORIES_RE.finditer(content, unit.start, unit.end)]
+
+
+def _signatories_set_aside(content: str, unit: _Unit) -> None:
+    """Count the other countries of a list of signatories ("the presidents of Poland, Lithuania, Latvia and Estonia") as co-signers.
+
+    A joint statement that Lithuania signs makes it one of the actors: its co-signers neither outweigh it
+    nor make the statement open on another country, and Lithuania in the list is not a round-up.
+    """
+    spans = _signatory_spans(content, unit)
+    if not spans or not any(a <= start < b for start, _, _ in unit.side_starts for a, b in spans):
+        return
+    inside = [r for r in unit.rival_starts if any(a <= r[0] < b for a, b in spans)]
+    for _, _, concept_id, weight in inside:
+        unit.negative_weight[concept_id] -= weight
+    unit.rival_starts = [r for r in unit.rival_starts if r not in inside]
+    if any(a <= unit.first_country_start < b for a, b in spans):
+        unit.first_country = None
+
+
 def _listed_sides(content: str, unit: _Unit) -> set[str]:
     """The sides that unit names only by their country names inside round-up lists ("Poland, Latvia and Lithuania").
 
@@ -338,13 +370,16 @@ def _listed_sides(content: str, unit: _Unit) -> set[str]:
     """
     listed: set[str] = set()
     spans: list[tuple[int, int]] = []
+    signatories = _signatory_spans(content, unit)
     for match in _NAME_LIST_RE.finditer(content, unit.start, unit.end):
         a, b = match.span()
+        if any(x <= a < y for x, y in signatories):
+            continue  # the countries that sign a statement are its actors, not a round-up
         sides = {side for start, side, country in unit.side_starts if country and a <= start < b}
         # "On Tuesday, Lithuania and Belarus agreed": a list holding both sides is the pair, and one of
         # three names is a round-up only beside a rival neighbour ("Poland, Latvia and Lithuania") or
         # among four or more names ("Germany, Lithuania, Sweden and the Czech Republic").
-        rivals = {side for start, side in unit.rival_starts if a <= start < b}
+        rivals = {side for start, side, _, _ in unit.rival_starts if a <= start < b}
         if len(sides) == 1 and (sides & rivals or len(_NAME_WORD_RE.findall(match.group())) >= 4):
             listed |= sides
             spans.append((a, b))
