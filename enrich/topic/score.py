@@ -101,7 +101,7 @@ class _Unit:
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
     __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "dateline_sides", "end", "field",
                  "filed_from_end", "first_country", "first_country_start", "listed_sides", "negative_weight", "rival_starts", "self_evident",
-                 "side_starts", "side_weight", "start", "strong", "subtopic_hits", "subtopic_starts")
+                 "side_starts", "side_weight", "signatory_spans", "start", "strong", "subtopic_hits", "subtopic_starts")
 
     def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
         self.field = field_name
@@ -117,6 +117,7 @@ class _Unit:
         self.checkpoint_sides: set[str] = set()  # sides of the border crossings named here
         self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
         self.side_starts: list[tuple[int, str, bool]] = []  # (offset, side, whether a country name) of each side term
+        self.signatory_spans: list[tuple[int, int]] = []  # lists of the countries that sign a statement
         self.listed_sides: set[str] = set()  # sides named here only as members of a list of countries
         # (offset, side it competes with, concept id, weight) of each other country
         self.rival_starts: list[tuple[int, str, str, float]] = []
@@ -342,7 +343,10 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
     return field_units
 
 
-def _signatory_spans(content: str, unit: _Unit) -> list[tuple[int, str]]:
+def _signatory_spans(content: str, unit: _Unit) -> list[tuple[int, int]]:
+    """Where unit holds lists of signatories; only a unit naming another country can hold one (the regex is slow)."""
+    if not unit.rival_starts or not unit.side_starts:
+        return []
     return [(m.start("list"), m.end("list")) for m in _SIGNATORIES_RE.finditer(content, unit.start, unit.end)]
 
 
@@ -352,7 +356,7 @@ def _signatories_set_aside(content: str, unit: _Unit) -> None:
     A joint statement that Lithuania signs makes it one of the actors: its co-signers neither outweigh it
     nor make the statement open on another country, and Lithuania in the list is not a round-up.
     """
-    spans = _signatory_spans(content, unit)
+    spans = unit.signatory_spans = _signatory_spans(content, unit)
     if not spans or not any(a <= start < b for start, _, _ in unit.side_starts for a, b in spans):
         return
     inside = [r for r in unit.rival_starts if any(a <= r[0] < b for a, b in spans)]
@@ -370,10 +374,9 @@ def _listed_sides(content: str, unit: _Unit) -> set[str]:
     """
     listed: set[str] = set()
     spans: list[tuple[int, int]] = []
-    signatories = _signatory_spans(content, unit)
     for match in _NAME_LIST_RE.finditer(content, unit.start, unit.end):
         a, b = match.span()
-        if any(x <= a < y for x, y in signatories):
+        if any(x <= a < y for x, y in unit.signatory_spans):
             continue  # the countries that sign a statement are its actors, not a round-up
         sides = {side for start, side, country in unit.side_starts if country and a <= start < b}
         # "On Tuesday, Lithuania and Belarus agreed": a list holding both sides is the pair, and one of
