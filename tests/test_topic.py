@@ -528,3 +528,86 @@ def test_a_friendly_football_match_reported_in_belarusian_is_sport(pack: TopicPa
     result = tag(pack, None, text, "be")
     assert not result.on_topic, result.explanation
     assert "sport context" in result.explanation
+
+
+def test_a_closure_of_the_borders_with_lithuania_and_poland_is_about_lithuania_too(pack: TopicPack) -> None:
+    title = "Lukashenko says he will close the borders with Lithuania and Poland"
+    text = ("Belarus is forced to close its borders with Lithuania and Poland and to reinforce the border with Ukraine, "
+            "Alexander Lukashenko told a forum in Minsk on Friday. It is not yet clear whether the crossings will really shut.")
+    result = tag(pack, title, text, "en")
+    assert result.on_topic, result.explanation
+
+
+def test_a_russian_report_spelling_the_checkpoint_tveriachius_names_the_shared_border(pack: TopicPack) -> None:
+    text = "Таможенники Литвы нашли 40 тысяч пачек сигарет в тайнике фуры на пункте пропуска «Тверячюс»."
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic, result.explanation
+    assert "place/tverecius" in result.entities
+
+
+def test_a_short_excerpt_whose_border_closure_is_in_its_lithuanian_paragraph_has_a_subject(pack: TopicPack) -> None:
+    text = ("“The Belarusian side is holding the vehicles. It is only logical to turn to Belarus for the damages,” "
+            "Lithuania's prime minister Inga Ruginienė told reporters on Wednesday.\n"
+            "“From the very first day it shut the border, Lithuania said clearly that the hauliers could come back "
+            "with their lorries,” she added.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+    assert "no paragraph about both names a subject" not in result.explanation
+
+
+def test_a_russian_report_of_people_spying_for_belarus_in_lithuania_is_a_security_story(pack: TopicPack) -> None:
+    text = "В Литве задержали троих, шпионивших в пользу Беларуси. Прокуратура сообщила о задержании в среду."
+    result = tag(pack, None, text, "ru")
+    assert result.on_topic, result.explanation
+    assert "security_military" in result.subtopics
+
+
+def test_a_polish_report_naming_lithuania_by_the_plural_litewscy_is_on_topic(pack: TopicPack) -> None:
+    text = ("Litewscy funkcjonariusze zawrócili w czwartek 59 migrantów, którzy próbowali nielegalnie przejść granicę "
+            "z Białorusi.")
+    result = tag(pack, None, text, "pl")
+    assert result.on_topic, result.explanation
+
+
+@pytest.mark.parametrize(("word", "country"), [("polscy", "Poland"), ("łotewscy", "Latvia")])
+def test_polish_plural_adjectives_of_the_other_neighbours_name_those_countries(pack: TopicPack, word: str,
+                                                                               country: str) -> None:
+    result = tag(pack, None, f"Na granicy z Białorusią {word} funkcjonariusze zatrzymali migrantów, a Litwa nie.", "pl")
+    assert [m.term for m in result.matched if m.surface == word] == [country]
+
+
+def test_a_side_named_once_as_the_country_across_the_border_is_not_a_passing_mention(pack: TopicPack) -> None:
+    text = ("The parliament of Lithuania has voted to make the turning back of migrants legal. It formalises a practice "
+            "used since the summer of 2021 on the country's border with the authoritarian neighbour Belarus. "
+            "In the Seimas, 86 members voted for the change.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+    assert "named only once" not in result.explanation
+
+
+def test_a_story_opening_on_poland_with_lithuanian_paragraphs_on_the_border_is_on_topic(pack: TopicPack) -> None:
+    text = ("Poland has extended the buffer zone along its frontier by another 90 days, the interior ministry in Warsaw "
+            "said on Monday.\n"
+            "Lithuania, too, has kept its crossings with Belarus shut since October, and the Lithuanian government says "
+            "it will not reopen them while smuggling balloons keep coming from Belarus.\n"
+            "Lithuanian hauliers say more than a thousand of their trucks are still stuck in Belarus.\n"
+            "Human rights groups in both countries have criticised the measures.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+
+
+def test_a_joint_statement_lithuania_signs_with_its_neighbours_on_belarus_is_on_topic(pack: TopicPack) -> None:
+    text = ("In a joint statement, the prime ministers of Poland, Lithuania, Latvia and Estonia condemned Belarus for "
+            "pushing migrants across their borders.\n"
+            "They called the crisis a hybrid attack organised by the regime in Minsk and asked Brussels for money "
+            "for border fences.")
+    result = tag(pack, None, text, "en")
+    assert result.on_topic, result.explanation
+
+
+def test_a_list_of_countries_exiles_live_in_is_still_a_round_up(pack: TopicPack) -> None:
+    text = ("Belarusian exiles now live in Poland, Lithuania, Latvia and Estonia, a new survey of the diaspora finds.\n"
+            "Most of them left Belarus after the 2020 protests and say they cannot go back.")
+    result = tag(pack, None, text, "en")
+    assert not result.on_topic, result.explanation
+    assert "only in a list of countries" in result.explanation

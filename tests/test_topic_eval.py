@@ -43,11 +43,18 @@ def test_the_dev_split_stays_above_its_floors() -> None:
     report = eval_topic.evaluate_set("dev", PACK)
     overall = report["overall"]
     assert overall.precision >= 0.98, report["errors"]
-    assert overall.recall >= 0.88, report["errors"]
+    assert overall.recall >= 0.90, report["errors"]  # 0.88 before the recall round
     for language, counts in report["by_language"].items():
         if counts.on_topic >= eval_topic.MIN_ON_TOPIC_FOR_LANGUAGE_RECALL:
             assert counts.recall >= 0.75, (language, report["errors"])
     assert report["subtopics"].f1 >= 0.68
+
+
+def test_the_fresh_batch_keeps_the_recall_of_the_recall_round() -> None:
+    # Tuned on since the recall round (docs/topic-tagger.md): a floor against regressions on its error classes.
+    report = eval_topic.evaluate_set("fresh", PACK)
+    assert report["overall"].precision >= 0.95
+    assert report["overall"].recall >= 0.92
 
 
 def test_the_held_back_fifth_does_not_fall_below_the_figures_reported_for_it() -> None:

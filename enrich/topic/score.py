@@ -39,9 +39,18 @@ _NAME_RE = r"[A-ZÀ-ÞĀ-ŽА-ЯЁІЎЄЇҐ][^\W\d_]+"
 _LIST_CONJUNCTIONS = r"(?:and|or|ir|bei|ar|un|vai|i|oraz|lub|a|и|или|а|і|та|й|або|ды|ці|und|oder)"
 _NAME_WORD_RE = re.compile(_NAME_RE)
 _NAME_LIST_RE = re.compile(rf"{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+{_LIST_CONJUNCTIONS}\s+(?:the\s+)?{_NAME_RE}")
+# Heads of state, governments or ministries before a list of their countries: the list is of signatories.
+_OFFICES = (r"(?:presidents|prime\s+ministers|premiers|ministers(?:\s+of\s+\w+)?|heads|leaders|"
+            r"Präsidenten|Ministerpräsidenten|Regierungschefs|Minister|Innenminister|Außenminister|"
+            r"prezydenci|premierzy|ministrowie|szefowie|президенты|премьеры|премьер-министры|министры|главы|лидеры|"
+            r"prezidentai|premjerai|ministrai|vadovai)")
+_SIGNATORIES_RE = re.compile(rf"(?i:{_OFFICES})\s+(?:of\s+|von\s+|der\s+)?(?P<list>{_NAME_RE}(?:,\s+{_NAME_RE})+,?\s+"
+                             rf"{_LIST_CONJUNCTIONS}\s+(?:the\s+)?{_NAME_RE})")
 _DATELINE_UNITS = 3  # only the first paragraphs can start with a dateline
 _MAX_PARAGRAPH_CHARS = 600  # longer "paragraphs" are whole articles on one line (the dev set's longest is 564)
 _CHUNK_CHARS = 300
+_BORDER_SUBTOPIC = "border_crossings"  # the pack's subtopic whose cues are words for the border itself
+_BORDER_PHRASE_CHARS = 60  # "an der Grenze des Landes zum autoritär regierten Belarus": the border with a side, in one phrase
 _PAIR_PHRASE_CHARS = 40  # "границы Литвы с Беларусью", "from Belarus into Lithuania": the pair in one phrase
 
 # Scoring constants, in points; an article is on-topic at _ON_TOPIC_SCORE points and relevance is a
@@ -63,6 +72,10 @@ _STRONG_MAX = 2.0
 _PASSING_MENTION = -2.5  # one side named only once and nothing strong: "named in passing"
 _SPARSE_LONG_ARTICLE = -2.0  # a long article where the pair shows up in few paragraphs
 _OTHER_BORDER_ARTICLE = -1.5  # another border/country outweighs Lithuania across the article
+# A side is outweighed by another country named more than it, or by its rivals together named more
+# than twice as much: "the borders with Lithuania and Poland, and with Ukraine" ties Poland with
+# Lithuania and is about both borders; a Polish premier's tour of Estonia and Latvia is not Lithuania's story.
+_RIVALS_TOGETHER = 2.0
 _OTHER_BORDER_TITLE = -2.0  # the headline is about another border with Belarus
 _CONTEXT = -4.0  # a negative of kind context (sport) is the setting: even a Lithuania–Belarus match is sport
 _CONTEXT_MIN_HITS = 2
@@ -87,8 +100,8 @@ class _Unit:
 
     # A plain slotted class: long articles have dozens of paragraphs and this is built per article.
     __slots__ = ("actor_sides", "checkpoint_sides", "content", "dateline_end", "dateline_sides", "end", "field",
-                 "filed_from_end", "first_country", "listed_sides", "negative_weight", "rival_starts", "self_evident",
-                 "side_starts", "side_weight", "start", "strong", "subtopic_hits")
+                 "filed_from_end", "first_country", "first_country_start", "listed_sides", "negative_weight", "rival_starts", "self_evident",
+                 "side_starts", "side_weight", "signatory_spans", "start", "strong", "subtopic_hits", "subtopic_starts")
 
     def __init__(self, field_name: str, start: int, end: int, content: str) -> None:
         self.field = field_name
@@ -100,12 +113,16 @@ class _Unit:
         self.strong: set[str] = set()
         self.self_evident: set[str] = set()
         self.subtopic_hits: dict[str, float] = {}
+        self.subtopic_starts: list[tuple[int, str]] = []  # (offset, subtopic) of each subtopic cue
         self.checkpoint_sides: set[str] = set()  # sides of the border crossings named here
         self.actor_sides: set[str] = set()  # sides named here as a country, its people, officials or bodies
         self.side_starts: list[tuple[int, str, bool]] = []  # (offset, side, whether a country name) of each side term
+        self.signatory_spans: list[tuple[int, int]] = []  # lists of the countries that sign a statement
         self.listed_sides: set[str] = set()  # sides named here only as members of a list of countries
-        self.rival_starts: list[tuple[int, str]] = []  # (offset, side it competes with) of each other country
+        # (offset, side it competes with, concept id, weight) of each other country
+        self.rival_starts: list[tuple[int, str, str, float]] = []
         self.first_country: str | None = None
+        self.first_country_start = -1
         self.dateline_end = start  # where a wire dateline ("KYIV, Ukraine (AP) —") ends, if there is one
         self.dateline_sides: set[str] = set()  # sides named only as where the story was filed
         # Where a dateline that is surely a wire's ends (a place in capitals, or an agency in brackets):
@@ -121,6 +138,12 @@ class _Unit:
                    and not _SENTENCE_END_RE.search(self.content, min(start, other_start), max(start, other_start))
                    for start, named, _ in self.side_starts for other_start, other, _ in self.side_starts)
 
+    def names_border_with(self, side: str) -> bool:
+        """Whether a term of side follows a word for the border a few words before it, in one sentence ("an der Grenze zu Belarus")."""
+        return any(named == side and 0 <= start - cue_start <= _BORDER_PHRASE_CHARS and subtopic == _BORDER_SUBTOPIC
+                   and not _SENTENCE_END_RE.search(self.content, cue_start, start)
+                   for start, named, _ in self.side_starts for cue_start, subtopic in self.subtopic_starts)
+
     def in_first_sentence(self, side: str) -> bool:
         """Whether the first sentence of this unit names side."""
         sentence_end = _LEDE_END_RE.search(self.content, self.start, self.end)
@@ -132,6 +155,7 @@ class _Unit:
         if (self.first_country is None and (concept.kind == "country" or concept.competes_with)
                 and start >= self.dateline_end):
             self.first_country = concept.id
+            self.first_country_start = start
         if concept.role == "side":
             if start < self.filed_from_end:
                 self.dateline_sides.add(concept.group)
@@ -151,9 +175,10 @@ class _Unit:
                 return  # where the story was filed from, not a competing subject
             self.negative_weight[concept.id] = self.negative_weight.get(concept.id, 0.0) + concept.weight
             if concept.competes_with:
-                self.rival_starts.append((start, concept.competes_with))
+                self.rival_starts.append((start, concept.competes_with, concept.id, concept.weight))
         else:
             self.subtopic_hits[concept.id] = self.subtopic_hits.get(concept.id, 0.0) + concept.weight
+            self.subtopic_starts.append((start, concept.id))
 
 
 def _units(field_name: str, text: str) -> list[_Unit]:
@@ -308,6 +333,7 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
         if unit is not None:
             unit.record(concept, start)
     for unit in field_units:
+        _signatories_set_aside(content, unit)
         if len(unit.side_weight) > 1 and not unit.checkpoint_sides:
             unit.listed_sides = _listed_sides(content, unit)
         for side in unit.checkpoint_sides:
@@ -315,6 +341,30 @@ def _field_units(pack: TopicPack, field_name: str, content: str, hits: list[Hit]
             if other not in unit.side_weight:
                 unit.side_weight[other] = _CHECKPOINT_OTHER_SIDE
     return field_units
+
+
+def _signatory_spans(content: str, unit: _Unit) -> list[tuple[int, int]]:
+    """Where unit holds lists of signatories; only a unit naming another country can hold one (the regex is slow)."""
+    if not unit.rival_starts or not unit.side_starts:
+        return []
+    return [(m.start("list"), m.end("list")) for m in _SIGNATORIES_RE.finditer(content, unit.start, unit.end)]
+
+
+def _signatories_set_aside(content: str, unit: _Unit) -> None:
+    """Count the other countries of a list of signatories ("the presidents of Poland, Lithuania, Latvia and Estonia") as co-signers.
+
+    A joint statement that Lithuania signs makes it one of the actors: its co-signers neither outweigh it
+    nor make the statement open on another country, and Lithuania in the list is not a round-up.
+    """
+    spans = unit.signatory_spans = _signatory_spans(content, unit)
+    if not spans or not any(a <= start < b for start, _, _ in unit.side_starts for a, b in spans):
+        return
+    inside = [r for r in unit.rival_starts if any(a <= r[0] < b for a, b in spans)]
+    for _, _, concept_id, weight in inside:
+        unit.negative_weight[concept_id] -= weight
+    unit.rival_starts = [r for r in unit.rival_starts if r not in inside]
+    if any(a <= unit.first_country_start < b for a, b in spans):
+        unit.first_country = None
 
 
 def _listed_sides(content: str, unit: _Unit) -> set[str]:
@@ -326,11 +376,13 @@ def _listed_sides(content: str, unit: _Unit) -> set[str]:
     spans: list[tuple[int, int]] = []
     for match in _NAME_LIST_RE.finditer(content, unit.start, unit.end):
         a, b = match.span()
+        if any(x <= a < y for x, y in unit.signatory_spans):
+            continue  # the countries that sign a statement are its actors, not a round-up
         sides = {side for start, side, country in unit.side_starts if country and a <= start < b}
         # "On Tuesday, Lithuania and Belarus agreed": a list holding both sides is the pair, and one of
         # three names is a round-up only beside a rival neighbour ("Poland, Latvia and Lithuania") or
         # among four or more names ("Germany, Lithuania, Sweden and the Czech Republic").
-        rivals = {side for start, side in unit.rival_starts if a <= start < b}
+        rivals = {side for start, side, _, _ in unit.rival_starts if a <= start < b}
         if len(sides) == 1 and (sides & rivals or len(_NAME_WORD_RE.findall(match.group())) >= 4):
             listed |= sides
             spans.append((a, b))
@@ -372,14 +424,28 @@ class _Article:
         return sum(w for k, w in unit.negative_weight.items()
                    if k in self.competing and (side is None or self.competing[k] == side))
 
+    def top_rival_weight(self, units: list[_Unit], side: str) -> float:
+        """How much the most-named single country competing with side is named across units."""
+        totals: dict[str, float] = {}
+        for unit in units:
+            for k, w in unit.negative_weight.items():
+                if self.competing.get(k) == side:
+                    totals[k] = totals.get(k, 0.0) + w
+        return max(totals.values(), default=0.0)
+
+    def outweighed(self, units: list[_Unit], side: str, weight: float) -> bool:
+        """Whether the countries competing with side, named in units, outweigh side's weight there."""
+        return (self.top_rival_weight(units, side) > weight
+                or sum(self.other_weight(u, side) for u in units) > _RIVALS_TOGETHER * weight)
+
     def both(self, unit: _Unit | None) -> bool:
         # A paragraph where another country is named at least as much as one side is about that
         # country's border (Poland–Belarus, Latvia–Belarus, Lithuania–Kaliningrad), not about the pair;
         # one where a side is only a member of a list of countries is a round-up.
         a, b = self.a, self.b
         return (unit is not None and unit.has(a) and unit.has(b) and not unit.listed_sides
-                and self.other_weight(unit, a) <= unit.side_weight.get(a, 0.0)
-                and self.other_weight(unit, b) <= unit.side_weight.get(b, 0.0))
+                and not self.outweighed([unit], a, unit.side_weight.get(a, 0.0))
+                and not self.outweighed([unit], b, unit.side_weight.get(b, 0.0)))
 
     def names_actors(self, unit: _Unit) -> bool:
         """Whether unit names each side as a country, its people, officials or bodies, or names a crossing of their border.
@@ -445,13 +511,25 @@ def _paragraphs_about_both(article: _Article) -> Rule:
     cue_subtopics = _subject_cues(article)
     if cue_subtopics:
         yield _SUBJECT_CUE, "a paragraph about both names " + ", ".join(sorted(cue_subtopics))
-    elif any(article.both(u) for u in (article.title, *paragraphs)) and not article.strong:
+    elif (any(article.both(u) for u in (article.title, *paragraphs)) and not article.strong
+          and not _excerpt_cues(article)):
         yield _NO_SUBJECT, "penalty: no paragraph about both names a subject of their relations"
 
 
 def _subject_cues(article: _Article) -> set[str]:
     """The subtopics whose cues are named in the title or a paragraph about both sides."""
     return {s for u in (article.title, *article.paragraphs) if article.both(u) for s in u.subtopic_hits}
+
+
+def _excerpt_cues(article: _Article) -> set[str]:
+    """In a short excerpt, the subtopics whose cues are named in any paragraph that names a side.
+
+    An excerpt of a few paragraphs is about its subject throughout: "Belarus is holding the trucks",
+    then "Lithuania shut the border", is the pair's border even though no one paragraph names both and it.
+    """
+    if len(article.paragraphs) > _SHORT_ARTICLE_PARAGRAPHS:
+        return set()
+    return {s for u in article.paragraphs if u.has(article.a) or u.has(article.b) for s in u.subtopic_hits}
 
 
 def _strong_anchors(article: _Article) -> Rule:
@@ -465,12 +543,14 @@ def _passing_mention(article: _Article) -> Rule:
     rare = article.a if total_a <= total_b else article.b
     title, lead = article.title, article.lead
     # Named once, a side is in the story's frame only in the headline or the lede sentence; later in a
-    # short excerpt it is an aside ("Lithuania was hit first", "independent of Russia and Belarus").
+    # short excerpt it is an aside ("Lithuania was hit first", "independent of Russia and Belarus"),
+    # unless it is named as the country across the border in a paragraph about both ("the country's
+    # border with Belarus"): that is the pair's border, however long the article.
     if not article.strong and min(total_a, total_b) <= 1.0 and (
         len(article.paragraphs) >= _PASSING_MIN_PARAGRAPHS
         or not ((title is not None and title.has(rare)) or (lead is not None and lead.in_first_sentence(rare))
                 or any(u.names_pair_in_one_phrase(rare) for u in article.paragraphs))
-    ):
+    ) and not any(article.both(u) and u.names_border_with(rare) for u in article.paragraphs):
         yield _PASSING_MENTION, f"penalty: {article.label(rare)} named only once"
 
 
@@ -489,7 +569,7 @@ def _other_borders(article: _Article) -> Rule:
     for side, total, other_side in ((a, article.total_a, b), (b, article.total_b, a)):
         # Only where the other side is named too: Ukraine in a Ukrainian outlet's aside does not
         # compete with Lithuania, Ukraine next to Belarus in a border story does.
-        if sum(article.other_weight(u, side) for u in article.units if u.has(other_side)) > total:
+        if article.outweighed([u for u in article.units if u.has(other_side)], side, total):
             yield _OTHER_BORDER_ARTICLE, f"penalty: another country is named more than {article.label(side)}"
         if title is not None and article.other_weight(title, side) > 0 and not title.has(side):
             yield _OTHER_BORDER_TITLE, f"penalty: the title is about another neighbour of {article.label(other_side)}"
@@ -501,6 +581,8 @@ def _opening_country(article: _Article) -> Rule:
         side, title = article.competing[first], article.title
         if title is not None and title.first_country == first and not title.has(side):
             return  # the headline about another neighbour is penalised once, by _other_borders
+        if any(article.both(u) and u.subtopic_hits for u in article.paragraphs[1:]):
+            return  # a full later paragraph on the pair's own subject: the guideline's "at least a full paragraph"
         yield (_OTHER_COUNTRY_FIRST,
                f"penalty: the story opens on {first}, not on {article.label(article.competing[first])}")
 
