@@ -97,6 +97,19 @@ def test_fresh_batch_labels_are_its_two_passes_with_every_disagreement_reviewed(
     assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}
 
 
+def test_second_fresh_batch_labels_are_its_two_passes_with_every_disagreement_reviewed() -> None:
+    spec = importlib.util.spec_from_file_location("topic_set_merge_fresh2", SET_DIR / "merge_labels.py")
+    merge_labels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(merge_labels)
+    first = merge_labels._read("labels-fresh2-pass1.jsonl")
+    second = merge_labels._read("labels-fresh2-pass2.jsonl")
+    final = build.read_jsonl(SET_DIR / "labels-fresh2.jsonl")
+    assert len(final) == len(first) == len(second) > 0
+    assert final == merge_labels.merge(first, second, merge_labels.REVIEWED_FRESH2)
+    disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
+    assert disagreeing == {row["id"] for row in final if row["reviewed"]}
+
+
 def _item(url: str, text: str, split: str) -> dict:
     return {"id": build.item_id(url), "title": None, "text": text, "source": "example.org", "url": url, "date": None,
             "language": "lt", "provenance": {"corpus": "search pages", "query": "q", "retrieved": "2026-12-03"},
