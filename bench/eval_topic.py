@@ -1,6 +1,6 @@
 """Evaluate the topic tagger on a labelled set: precision/recall/F1 overall and per language, subtopics, errors.
 
-Usage: .venv/bin/python bench/eval_topic.py [--set shared-dev|dev|holdout|fresh|all] [--data FILE]
+Usage: .venv/bin/python bench/eval_topic.py [--set shared-dev|dev|holdout|fresh|fresh2|all] [--data FILE]
        [--pack config/topics/lt-by.yaml] [--json] [--no-language] [--show-holdout-errors]
 
 Sets:
@@ -10,9 +10,11 @@ Sets:
   holdout     the seeded held-back fifth of bench/data/topic: report on it, never tune on it
   fresh       the fresh held-back batch (items-fresh.jsonl joined with labels-fresh.jsonl), collected after
               the holdout had been looked at and measured once the rules were frozen again
+  fresh2      the second fresh held-back batch (items-fresh2.jsonl joined with labels-fresh2.jsonl), collected
+              after the fresh batch had been measured and looked at, for the next frozen-rules measurement
   all         dev + holdout of bench/data/topic (figures include tuning data)
 --data FILE reads one JSON-lines file with the labels inline instead (the shared dev set's format).
-On the holdout and the fresh batch the error list is withheld unless --show-holdout-errors is given: the rules are tuned
+On the holdout and the fresh batches the error list is withheld unless --show-holdout-errors is given: the rules are tuned
 without ever seeing a holdout item, its text or its errors (docs/topic-tagger.md, "Protocol").
 --no-language ignores the labelled language and detects it instead.
 """
@@ -35,7 +37,7 @@ from newsmon.enrich.lang import detect_language  # noqa: E402
 from newsmon.enrich.topic import load_topic_pack, tag  # noqa: E402
 
 TOPIC_SET = REPO / "bench" / "data" / "topic"
-SETS = ("shared-dev", "dev", "holdout", "fresh", "all")
+SETS = ("shared-dev", "dev", "holdout", "fresh", "fresh2", "all")
 # The acceptance rule counts a language's recall once the set holds this many on-topic items of it.
 MIN_ON_TOPIC_FOR_LANGUAGE_RECALL = 10
 
@@ -59,14 +61,18 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+# Each held-back batch lives in its own pair of files and is one split as a whole.
+BATCH_FILES = {"fresh": ("items-fresh.jsonl", "labels-fresh.jsonl"), "fresh2": ("items-fresh2.jsonl", "labels-fresh2.jsonl")}
+
+
 def topic_set_rows(split: str, directory: Path = TOPIC_SET) -> list[dict]:
-    """Items of bench/data/topic in one split ("dev", "holdout", "fresh" or "all"), each with its final label."""
-    if split not in ("dev", "holdout", "fresh", "all"):
-        raise ValueError(f"unknown split {split!r}: use dev, holdout, fresh or all")
-    stem = "fresh" if split == "fresh" else ""
-    labels = {row["id"]: row for row in _read_jsonl(directory / ("labels-fresh.jsonl" if stem else "labels.jsonl"))}
+    """Items of bench/data/topic in one split ("dev", "holdout", "fresh", "fresh2" or "all"), each with its final label."""
+    if split not in ("dev", "holdout", "all", *BATCH_FILES):
+        raise ValueError(f"unknown split {split!r}: use dev, holdout, fresh, fresh2 or all")
+    items_name, labels_name = BATCH_FILES.get(split, ("items.jsonl", "labels.jsonl"))
+    labels = {row["id"]: row for row in _read_jsonl(directory / labels_name)}
     rows = []
-    for item in _read_jsonl(directory / ("items-fresh.jsonl" if stem else "items.jsonl")):
+    for item in _read_jsonl(directory / items_name):
         if split != "all" and item["split"] != split:
             continue
         label = labels[item["id"]]
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
               "(set NEWSMON_SHARED_DIR to the shared folder)", file=sys.stderr)
         return 0
     report = evaluate_rows(rows, args.pack, use_labelled_language=not args.no_language)
-    held_back = ("holdout", "fresh", "all")
+    held_back = ("holdout", "fresh", "fresh2", "all")
     errors_shown = args.data is not None or args.set_name not in held_back or args.show_holdout_errors
     if args.json:
         print(_as_json(report, name, errors_shown))

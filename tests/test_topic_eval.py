@@ -63,3 +63,14 @@ def test_the_held_back_fifth_does_not_fall_below_the_figures_reported_for_it() -
     report = eval_topic.evaluate_set("holdout", PACK)
     assert report["overall"].precision >= 0.92
     assert report["overall"].recall >= 0.92
+
+
+def test_the_second_fresh_batch_is_read_from_its_own_files_with_its_merged_labels(tmp_path: Path) -> None:
+    item = {"id": "np-0123456789ab", "title": None, "text": "Kena rail post.", "source": "example.org",
+            "url": "https://example.org/a", "date": None, "language": "lt", "provenance": {}, "split": "fresh2"}
+    (tmp_path / "items-fresh2.jsonl").write_text(json.dumps(item) + "\n", encoding="utf-8")
+    label = {"id": item["id"], "label": "on_topic", "subtopics": ["smuggling"], "confidence": "high", "reviewed": False}
+    (tmp_path / "labels-fresh2.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
+    rows = eval_topic.topic_set_rows("fresh2", tmp_path)
+    assert [(r["id"], r["label"], r["subtopics"]) for r in rows] == [(item["id"], "on_topic", ["smuggling"])]
+    assert "fresh2" in eval_topic.SETS

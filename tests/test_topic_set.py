@@ -97,6 +97,19 @@ def test_fresh_batch_labels_are_its_two_passes_with_every_disagreement_reviewed(
     assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}
 
 
+def test_second_fresh_batch_labels_are_its_two_passes_with_every_disagreement_reviewed() -> None:
+    spec = importlib.util.spec_from_file_location("topic_set_merge_fresh2", SET_DIR / "merge_labels.py")
+    merge_labels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(merge_labels)
+    first = merge_labels._read("labels-fresh2-pass1.jsonl")
+    second = merge_labels._read("labels-fresh2-pass2.jsonl")
+    final = build.read_jsonl(SET_DIR / "labels-fresh2.jsonl")
+    assert len(final) == len(first) == len(second) > 0
+    assert final == merge_labels.merge(first, second, merge_labels.REVIEWED_FRESH2)
+    disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
+    assert disagreeing == {row["id"] for row in final if row["reviewed"]}
+
+
 def _item(url: str, text: str, split: str) -> dict:
     return {"id": build.item_id(url), "title": None, "text": text, "source": "example.org", "url": url, "date": None,
             "language": "lt", "provenance": {"corpus": "search pages", "query": "q", "retrieved": "2026-12-03"},
@@ -171,3 +184,72 @@ def test_committed_fresh_batch_is_all_held_back_and_apart_from_the_first_set() -
     first = build.read_jsonl(SET_DIR / "items.jsonl")
     assert len(fresh) >= 130 and {it["split"] for it in fresh} == {"fresh"}
     assert not {build.normalise_url(it["url"]) for it in fresh} & {build.normalise_url(it["url"]) for it in first}
+
+
+def _write_fresh2(tmp_path: Path, fresh2: list[dict]) -> None:
+    (tmp_path / "items-fresh2.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in fresh2),
+                                                 encoding="utf-8")
+
+
+def test_second_fresh_batch_may_not_repeat_an_item_of_either_earlier_batch_or_leave_the_fresh2_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _first_set(tmp_path)
+    fresh = [_item("https://example.org/new-1", "A new story about Lavoriškės.", "fresh")]
+    _write_fresh(tmp_path, fresh)
+    fresh2 = [_item("https://example.org/newer-1", "A newer story about Kena.", "fresh2"),
+              _item("https://example.org/newer-2", "Another newer story about Šumskas.", "fresh2")]
+    _write_fresh2(tmp_path, fresh2)
+    assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 0
+    assert "2 fresh2 items" in capsys.readouterr().out
+
+    from_first = _item("https://www.example.org/story-2/", "Story 2, reposted elsewhere.", "fresh2")
+    from_fresh = _item("http://example.org/new-1", "The Lavoriškės story again.", "fresh2")
+    same_text = _item("https://example.org/newer-3", fresh[0]["text"], "fresh2")
+    fresh2[1]["split"] = "fresh"
+    _write_fresh2(tmp_path, [*fresh2, from_first, from_fresh, same_text])
+    assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 1
+    out = capsys.readouterr().out
+    assert f"items-fresh2.jsonl id={from_first['id']}: url is already in items.jsonl" in out
+    assert f"items-fresh2.jsonl id={from_fresh['id']}: url is already in items-fresh.jsonl" in out
+    assert f"items-fresh2.jsonl id={same_text['id']}: same opening text as items-fresh.jsonl id={fresh[0]['id']}" in out
+    assert f"items-fresh2.jsonl id={fresh2[1]['id']}: split must be fresh2" in out
+    assert first[2]["id"] not in out
+
+
+def test_blind_copy_of_the_second_fresh_batch_holds_only_its_items_without_provenance_or_split(tmp_path: Path) -> None:
+    _first_set(tmp_path)
+    fresh = [_item(f"https://example.org/new-{n}", f"New story {n} about Kotlovka.", "fresh") for n in range(2)]
+    _write_fresh(tmp_path, fresh)
+    fresh2 = [_item(f"https://example.org/newer-{n}", f"Newer story {n} about Tverečius.", "fresh2") for n in range(3)]
+    _write_fresh2(tmp_path, fresh2)
+    out = tmp_path / "blind2.jsonl"
+    assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none"), "--fresh2", "--blind-copy", str(out)]) == 0
+    rows = build.read_jsonl(out)
+    assert {r["id"] for r in rows} == {it["id"] for it in fresh2}
+    assert all("provenance" not in r and "split" not in r for r in rows)
+
+
+def test_committed_second_fresh_batch_is_all_held_back_and_apart_from_both_earlier_batches() -> None:
+    fresh2 = build.read_jsonl(SET_DIR / "items-fresh2.jsonl")
+    earlier = build.read_jsonl(SET_DIR / "items.jsonl") + build.read_jsonl(SET_DIR / "items-fresh.jsonl")
+    assert len(fresh2) >= 150 and {it["split"] for it in fresh2} == {"fresh2"}
+    assert not {build.normalise_url(it["url"]) for it in fresh2} & {build.normalise_url(it["url"]) for it in earlier}
+    languages = [it["language"] for it in fresh2]
+    assert all(languages.count(lang) >= 30 for lang in ("lt", "ru", "pl", "en"))
+    assert sum(lang in ("be", "uk", "lv", "de") for lang in languages) >= 20
+
+
+def test_merging_a_batch_before_its_second_pass_exists_names_the_missing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    merge_spec = importlib.util.spec_from_file_location("topic_set_merge_missing", SET_DIR / "merge_labels.py")
+    merge_labels = importlib.util.module_from_spec(merge_spec)
+    merge_spec.loader.exec_module(merge_labels)
+    (tmp_path / "labels-fresh2-pass1.jsonl").write_text(
+        json.dumps({"id": "np-000000000000", "label": "off_topic", "subtopics": [], "confidence": "high",
+                    "note": "", "kind": ""}) + "\n", encoding="utf-8")
+    monkeypatch.setattr(merge_labels, "HERE", tmp_path)
+    monkeypatch.setattr("sys.argv", ["merge_labels.py", "--fresh2"])
+    with pytest.raises(SystemExit, match=r"labels-fresh2-pass2\.jsonl is missing"):
+        merge_labels.main()

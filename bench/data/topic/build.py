@@ -1,4 +1,4 @@
-"""Check the cross-language topic set and its fresh held-back batch (items, first-pass labels, split, exclusions) and print their counts."""
+"""Check the cross-language topic set and its two fresh held-back batches (items, first-pass labels, split, exclusions) and print their counts."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +25,8 @@ LABEL_FIELDS = {"id", "label", "subtopics", "confidence", "note", "kind"}
 MAX_TEXT = 2400  # excerpts are trimmed to whole sentences near 2,000 characters
 FRESH_ITEMS = "items-fresh.jsonl"
 FRESH_LABELS = "labels-fresh-pass1.jsonl"
+FRESH2_ITEMS = "items-fresh2.jsonl"
+FRESH2_LABELS = "labels-fresh2-pass1.jsonl"
 
 
 def normalise_url(url: str) -> str:
@@ -140,18 +142,30 @@ def check_items(items: list[dict], problems: list[str]) -> None:
 def check_fresh_items(fresh: list[dict], items: list[dict], problems: list[str]) -> None:
     """The fresh batch is held back whole, so every item is split "fresh" and none may repeat an item of the first set."""
     check_fields(fresh, problems, FRESH_ITEMS, {"fresh"})
-    old_ids = {it.get("id") for it in items}
-    old_urls = {normalise_url(it["url"]) for it in items if it.get("url")}
-    old_text = {h: it.get("id") for it in items if it.get("text") for h in text_hashes(it["text"])}
-    for it in fresh:
-        if set(it) != ITEM_FIELDS:
-            continue  # already reported by check_fields
-        where = f"{FRESH_ITEMS} id={it['id']}"
-        if it["id"] in old_ids or normalise_url(it["url"]) in old_urls:
-            problems.append(f"{where}: url is already in items.jsonl; remove it from the fresh batch")
-        for h in text_hashes(it["text"]) & old_text.keys():
-            problems.append(f"{where}: same opening text as items.jsonl id={old_text[h]}; remove it from the fresh batch")
-            break
+    check_apart(fresh, FRESH_ITEMS, [("items.jsonl", items)], problems)
+
+
+def check_fresh2_items(fresh2: list[dict], earlier: list[tuple[str, list[dict]]], problems: list[str]) -> None:
+    """The second fresh batch is held back whole too (split "fresh2") and may repeat no item of either earlier batch."""
+    check_fields(fresh2, problems, FRESH2_ITEMS, {"fresh2"})
+    check_apart(fresh2, FRESH2_ITEMS, earlier, problems)
+
+
+def check_apart(batch: list[dict], name: str, earlier: list[tuple[str, list[dict]]], problems: list[str]) -> None:
+    """No id, normalised URL or opening text of `batch` may occur in an earlier batch (a held-back item must be unseen)."""
+    for old_name, old in earlier:
+        old_ids = {it.get("id") for it in old}
+        old_urls = {normalise_url(it["url"]) for it in old if it.get("url")}
+        old_text = {h: it.get("id") for it in old if it.get("text") for h in text_hashes(it["text"])}
+        for it in batch:
+            if set(it) != ITEM_FIELDS:
+                continue  # already reported by check_fields
+            where = f"{name} id={it['id']}"
+            if it["id"] in old_ids or normalise_url(it["url"]) in old_urls:
+                problems.append(f"{where}: url is already in {old_name}; remove it from {name}")
+            for h in text_hashes(it["text"]) & old_text.keys():
+                problems.append(f"{where}: same opening text as {old_name} id={old_text[h]}; remove it from {name}")
+                break
 
 
 def check_exclusions(items: list[dict], shared: Path, problems: list[str], name: str = "items.jsonl") -> None:
@@ -204,11 +218,12 @@ def print_counts(items: list[dict], labels: list[dict]) -> None:
     print("confidence:", dict(collections.Counter(lab["confidence"] for lab in labels)))
 
 
-def print_fresh_counts(fresh: list[dict], labels: list[dict]) -> None:
-    """The fresh batch's own table: it is all held back, so no split column, but how many labels are medium."""
+def print_fresh_counts(fresh: list[dict], labels: list[dict], name: str = FRESH_ITEMS, heading: str = "fresh held-back batch",
+                       prefix: str = "fresh") -> None:
+    """A fresh batch's own table: it is all held back, so no split column, but how many labels are medium."""
     label_of = {lab["id"]: lab for lab in labels}
     langs = sorted({it["language"] for it in fresh}, key=lambda lang: (lang not in MAIN_LANGUAGES, lang))
-    print(f"fresh held-back batch ({FRESH_ITEMS}):")
+    print(f"{heading} ({name}):")
     print("| language | on_topic | off_topic | total | of which medium |")
     print("|---|---:|---:|---:|---:|")
     for lang in [*langs, "all"]:
@@ -218,7 +233,7 @@ def print_fresh_counts(fresh: list[dict], labels: list[dict]) -> None:
         medium = sum(lab.get("confidence") == "medium" for lab in rows)
         print(f"| {lang} | {on} | {off} | {len(rows)} | {medium} |")
     kinds = collections.Counter(lab["kind"] for lab in labels if lab.get("kind"))
-    print("fresh kinds:", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print(f"{prefix} kinds:", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
 
 def write_blind_copy(items: list[dict], out: Path) -> None:
@@ -247,6 +262,23 @@ def check_fresh(directory: Path, items: list[dict], shared: Path, problems: list
     return fresh
 
 
+def check_fresh2(directory: Path, earlier: list[tuple[str, list[dict]]], shared: Path, problems: list[str]) -> list[dict]:
+    """Check the second fresh batch, if there is one, against both earlier batches and print its counts."""
+    path = directory / FRESH2_ITEMS
+    if not path.exists():
+        return []
+    fresh2 = read_jsonl(path)
+    check_fresh2_items(fresh2, earlier, problems)
+    check_exclusions(fresh2, shared, problems, name=FRESH2_ITEMS)
+    labels_path = directory / FRESH2_LABELS
+    labels = read_jsonl(labels_path) if labels_path.exists() else []
+    if labels:
+        check_labels(fresh2, labels, problems, name=FRESH2_LABELS)
+    print_fresh_counts(fresh2, labels, name=FRESH2_ITEMS, heading="second fresh held-back batch", prefix="fresh2")
+    print(f"{len(fresh2)} fresh2 items, {len(labels)} fresh2 labels")
+    return fresh2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", type=Path, default=HERE, help="folder with items.jsonl and labels-pass1.jsonl")
@@ -256,9 +288,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write the items without provenance and split, for a second labeller")
     parser.add_argument("--fresh", action="store_true",
                         help=f"with --blind-copy: copy the fresh held-back batch ({FRESH_ITEMS}) instead of items.jsonl")
+    parser.add_argument("--fresh2", action="store_true",
+                        help=f"with --blind-copy: copy the second fresh held-back batch ({FRESH2_ITEMS}) instead of items.jsonl")
     args = parser.parse_args(argv)
-    if args.fresh and not args.blind_copy:
-        parser.error("--fresh only chooses what --blind-copy writes; give --blind-copy OUT too")
+    for flag in ("fresh", "fresh2"):
+        if getattr(args, flag) and not args.blind_copy:
+            parser.error(f"--{flag} only chooses what --blind-copy writes; give --blind-copy OUT too")
+    if args.fresh and args.fresh2:
+        parser.error("--fresh and --fresh2 each choose one batch for --blind-copy; give only one of them")
     items = read_jsonl(args.dir / "items.jsonl")
     labels_path = args.dir / "labels-pass1.jsonl"
     labels = read_jsonl(labels_path) if labels_path.exists() else []
@@ -269,10 +306,13 @@ def main(argv: list[str] | None = None) -> int:
         check_labels(items, labels, problems)
     print_counts(items, labels)
     fresh = check_fresh(args.dir, items, args.shared, problems)
+    fresh2 = check_fresh2(args.dir, [("items.jsonl", items), (FRESH_ITEMS, fresh)], args.shared, problems)
     if args.blind_copy:
         if args.fresh and not fresh:
             parser.error(f"--fresh: {args.dir / FRESH_ITEMS} is missing or empty, so there is no fresh batch to copy")
-        write_blind_copy(fresh if args.fresh else items, args.blind_copy)
+        if args.fresh2 and not fresh2:
+            parser.error(f"--fresh2: {args.dir / FRESH2_ITEMS} is missing or empty, so there is no second fresh batch to copy")
+        write_blind_copy(fresh2 if args.fresh2 else fresh if args.fresh else items, args.blind_copy)
     for p in problems:
         print("PROBLEM:", p)
     print(f"{len(items)} items, {len(labels)} labels, {len(problems)} problems")

@@ -2,7 +2,8 @@
 
 Run `python bench/data/topic/merge_labels.py` to print the agreement between labels-pass1.jsonl and
 labels-pass2.jsonl and (with --write) to rewrite labels.jsonl, the labels the evaluation uses.
-`--fresh` does the same for the fresh held-back batch: labels-fresh-pass1/2.jsonl into labels-fresh.jsonl.
+`--fresh` does the same for the fresh held-back batch: labels-fresh-pass1/2.jsonl into labels-fresh.jsonl,
+and `--fresh2` for the second one: labels-fresh2-pass1/2.jsonl into labels-fresh2.jsonl.
 """
 
 from __future__ import annotations
@@ -37,9 +38,16 @@ REVIEWED_FRESH: dict[str, tuple[str, list[str], str]] = {
     "np-14a38ce3951b": ("off_topic", [], "multi-country migration round-up led by Poland; Lithuania is one sentence"),
 }
 
+# The same for the second fresh batch (items-fresh2.jsonl); empty until its second pass is in and reviewed.
+REVIEWED_FRESH2: dict[str, tuple[str, list[str], str]] = {}
+
 
 def _read(name: str) -> dict[str, dict]:
-    with (HERE / name).open(encoding="utf-8") as fh:
+    path = HERE / name
+    if not path.exists():
+        # A batch is merged only once both passes are in; say which file is missing rather than fail with a traceback.
+        raise SystemExit(f"{path} is missing: both labelling passes must be in bench/data/topic before they are merged")
+    with path.open(encoding="utf-8") as fh:
         return {row["id"]: row for row in map(json.loads, fh)}
 
 
@@ -82,14 +90,18 @@ def agreement(first: dict[str, dict], second: dict[str, dict]) -> dict[str, floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="rewrite labels.jsonl (labels-fresh.jsonl with --fresh)")
-    parser.add_argument("--fresh", action="store_true", help="the fresh held-back batch instead of the first set")
+    parser.add_argument("--write", action="store_true",
+                        help="rewrite labels.jsonl (labels-fresh.jsonl with --fresh, labels-fresh2.jsonl with --fresh2)")
+    batch = parser.add_mutually_exclusive_group()
+    batch.add_argument("--fresh", action="store_true", help="the fresh held-back batch instead of the first set")
+    batch.add_argument("--fresh2", action="store_true", help="the second fresh held-back batch instead of the first set")
     args = parser.parse_args()
-    stem = "labels-fresh" if args.fresh else "labels"
+    stem, reviewed = ("labels-fresh2", REVIEWED_FRESH2) if args.fresh2 else \
+        ("labels-fresh", REVIEWED_FRESH) if args.fresh else ("labels", REVIEWED)
     first, second = _read(f"{stem}-pass1.jsonl"), _read(f"{stem}-pass2.jsonl")
     for key, value in agreement(first, second).items():
         print(f"{key:20} {value:.3f}" if isinstance(value, float) else f"{key:20} {value}")
-    merged = merge(first, second, REVIEWED_FRESH if args.fresh else REVIEWED)
+    merged = merge(first, second, reviewed)
     if args.write:
         with (HERE / f"{stem}.jsonl").open("w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in merged)
