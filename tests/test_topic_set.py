@@ -73,39 +73,17 @@ def test_a_dev_set_url_is_refused_however_it_is_written() -> None:
     assert problems and "dev.jsonl" in problems[0]
 
 
-def test_final_labels_are_the_two_passes_with_every_disagreement_reviewed() -> None:
-    spec = importlib.util.spec_from_file_location("topic_set_merge", SET_DIR / "merge_labels.py")
+@pytest.mark.parametrize(("stem", "reviewed"), [("labels", "REVIEWED"), ("labels-fresh", "REVIEWED_FRESH"),
+                                                ("labels-fresh2", "REVIEWED_FRESH2")])
+def test_final_labels_of_each_batch_are_its_two_passes_with_every_disagreement_reviewed(stem: str, reviewed: str) -> None:
+    spec = importlib.util.spec_from_file_location(f"topic_set_merge_{reviewed}", SET_DIR / "merge_labels.py")
     merge_labels = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(merge_labels)
-    first = merge_labels._read("labels-pass1.jsonl")
-    second = merge_labels._read("labels-pass2.jsonl")
-    final = build.read_jsonl(SET_DIR / "labels.jsonl")
-    assert final == merge_labels.merge(first, second)
-    disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
-    assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}
-
-
-def test_fresh_batch_labels_are_its_two_passes_with_every_disagreement_reviewed() -> None:
-    spec = importlib.util.spec_from_file_location("topic_set_merge_fresh", SET_DIR / "merge_labels.py")
-    merge_labels = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(merge_labels)
-    first = merge_labels._read("labels-fresh-pass1.jsonl")
-    second = merge_labels._read("labels-fresh-pass2.jsonl")
-    final = build.read_jsonl(SET_DIR / "labels-fresh.jsonl")
-    assert final == merge_labels.merge(first, second, merge_labels.REVIEWED_FRESH)
-    disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
-    assert disagreeing and disagreeing == {row["id"] for row in final if row["reviewed"]}
-
-
-def test_second_fresh_batch_labels_are_its_two_passes_with_every_disagreement_reviewed() -> None:
-    spec = importlib.util.spec_from_file_location("topic_set_merge_fresh2", SET_DIR / "merge_labels.py")
-    merge_labels = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(merge_labels)
-    first = merge_labels._read("labels-fresh2-pass1.jsonl")
-    second = merge_labels._read("labels-fresh2-pass2.jsonl")
-    final = build.read_jsonl(SET_DIR / "labels-fresh2.jsonl")
+    first = merge_labels._read(f"{stem}-pass1.jsonl")
+    second = merge_labels._read(f"{stem}-pass2.jsonl")
+    final = build.read_jsonl(SET_DIR / f"{stem}.jsonl")
     assert len(final) == len(first) == len(second) > 0
-    assert final == merge_labels.merge(first, second, merge_labels.REVIEWED_FRESH2)
+    assert final == merge_labels.merge(first, second, getattr(merge_labels, reviewed))
     disagreeing = {i for i in first if first[i]["label"] != second[i]["label"]}
     assert disagreeing == {row["id"] for row in final if row["reviewed"]}
 

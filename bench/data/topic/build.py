@@ -9,6 +9,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 SEED = "newsmon-topic-2026-12-03"
@@ -139,18 +140,6 @@ def check_items(items: list[dict], problems: list[str]) -> None:
         problems.append(f"split differs from the seeded choice (seed {SEED!r}) for {len(wrong)} items, e.g. {wrong[:3]}")
 
 
-def check_fresh_items(fresh: list[dict], items: list[dict], problems: list[str]) -> None:
-    """The fresh batch is held back whole, so every item is split "fresh" and none may repeat an item of the first set."""
-    check_fields(fresh, problems, FRESH_ITEMS, {"fresh"})
-    check_apart(fresh, FRESH_ITEMS, [("items.jsonl", items)], problems)
-
-
-def check_fresh2_items(fresh2: list[dict], earlier: list[tuple[str, list[dict]]], problems: list[str]) -> None:
-    """The second fresh batch is held back whole too (split "fresh2") and may repeat no item of either earlier batch."""
-    check_fields(fresh2, problems, FRESH2_ITEMS, {"fresh2"})
-    check_apart(fresh2, FRESH2_ITEMS, earlier, problems)
-
-
 def check_apart(batch: list[dict], name: str, earlier: list[tuple[str, list[dict]]], problems: list[str]) -> None:
     """No id, normalised URL or opening text of `batch` may occur in an earlier batch (a held-back item must be unseen)."""
     for old_name, old in earlier:
@@ -245,38 +234,37 @@ def write_blind_copy(items: list[dict], out: Path) -> None:
     print(f"wrote {len(items)} items without provenance or split to {out}")
 
 
-def check_fresh(directory: Path, items: list[dict], shared: Path, problems: list[str]) -> list[dict]:
-    """Check the fresh batch, if there is one, and print its counts; its labels are checked once they exist."""
-    path = directory / FRESH_ITEMS
-    if not path.exists():
-        return []
-    fresh = read_jsonl(path)
-    check_fresh_items(fresh, items, problems)
-    check_exclusions(fresh, shared, problems, name=FRESH_ITEMS)
-    labels_path = directory / FRESH_LABELS
-    labels = read_jsonl(labels_path) if labels_path.exists() else []
-    if labels:
-        check_labels(fresh, labels, problems, name=FRESH_LABELS)
-    print_fresh_counts(fresh, labels)
-    print(f"{len(fresh)} fresh items, {len(labels)} fresh labels")
-    return fresh
+class Batch(NamedTuple):
+    """A batch held back whole: every item in its own split, labelled after it was collected."""
+
+    items: str
+    labels: str
+    split: str
+    heading: str
 
 
-def check_fresh2(directory: Path, earlier: list[tuple[str, list[dict]]], shared: Path, problems: list[str]) -> list[dict]:
-    """Check the second fresh batch, if there is one, against both earlier batches and print its counts."""
-    path = directory / FRESH2_ITEMS
+FRESH = Batch(FRESH_ITEMS, FRESH_LABELS, "fresh", "fresh held-back batch")
+FRESH2 = Batch(FRESH2_ITEMS, FRESH2_LABELS, "fresh2", "second fresh held-back batch")
+
+
+def check_batch(directory: Path, batch: Batch, earlier: list[tuple[str, list[dict]]], shared: Path,
+                problems: list[str]) -> list[dict]:
+    """Check a held-back batch, if there is one: its split, no item of an earlier batch again, the exclusions, its
+    labels once they exist; then print its counts."""
+    path = directory / batch.items
     if not path.exists():
         return []
-    fresh2 = read_jsonl(path)
-    check_fresh2_items(fresh2, earlier, problems)
-    check_exclusions(fresh2, shared, problems, name=FRESH2_ITEMS)
-    labels_path = directory / FRESH2_LABELS
+    rows = read_jsonl(path)
+    check_fields(rows, problems, batch.items, {batch.split})
+    check_apart(rows, batch.items, earlier, problems)
+    check_exclusions(rows, shared, problems, name=batch.items)
+    labels_path = directory / batch.labels
     labels = read_jsonl(labels_path) if labels_path.exists() else []
     if labels:
-        check_labels(fresh2, labels, problems, name=FRESH2_LABELS)
-    print_fresh_counts(fresh2, labels, name=FRESH2_ITEMS, heading="second fresh held-back batch", prefix="fresh2")
-    print(f"{len(fresh2)} fresh2 items, {len(labels)} fresh2 labels")
-    return fresh2
+        check_labels(rows, labels, problems, name=batch.labels)
+    print_fresh_counts(rows, labels, name=batch.items, heading=batch.heading, prefix=batch.split)
+    print(f"{len(rows)} {batch.split} items, {len(labels)} {batch.split} labels")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     if labels:
         check_labels(items, labels, problems)
     print_counts(items, labels)
-    fresh = check_fresh(args.dir, items, args.shared, problems)
-    fresh2 = check_fresh2(args.dir, [("items.jsonl", items), (FRESH_ITEMS, fresh)], args.shared, problems)
+    fresh = check_batch(args.dir, FRESH, [("items.jsonl", items)], args.shared, problems)
+    fresh2 = check_batch(args.dir, FRESH2, [("items.jsonl", items), (FRESH_ITEMS, fresh)], args.shared, problems)
     if args.blind_copy:
         if args.fresh and not fresh:
             parser.error(f"--fresh: {args.dir / FRESH_ITEMS} is missing or empty, so there is no fresh batch to copy")
