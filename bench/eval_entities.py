@@ -22,6 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # for scoring, also when a test imports this file by path
 
 import scoring  # noqa: E402  (bench/ is on sys.path)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # for scoring, also when a test imports this file by path
 
 from scoring import HEADER, Counts  # noqa: E402  (bench/ is on sys.path)
 from sqlalchemy import create_engine  # noqa: E402
