@@ -330,8 +330,8 @@ class BatchPages:
         if not retry:
             return  # the results are written with the next hand-over
         with self.engine.begin() as conn:  # a new attempt is recorded before it is made
-            for item in retry:
-                mark_seen(conn, item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None, self.now)
+            mark_seen_many(conn, [Mark(item.work.feed.id, item.key, f"{UNFINISHED}{item.attempt}", None, True)
+                                  for item in retry], self.now)
         self._flush()
         for item in retry:
             self._submit(item, pool, alone=True)
@@ -377,8 +377,6 @@ class BatchPages:
 
     def _stage(self, conn: Connection, staging: list[_Settled]) -> None:
         """Insert the articles (one executemany); one whose id is already stored makes its entry a duplicate."""
-        if not staging:
-            return
         stored = set(conn.execute(select(articles.c.id).where(
             articles.c.id.in_(sorted({s.article.id for s in staging if s.article})))).scalars())
         fresh: dict[str, _Settled] = {}
