@@ -32,9 +32,21 @@ def test_split_is_a_fifth_of_each_language_and_ignores_labels() -> None:
     assert build.holdout_ids(list(reversed(items))) == held
 
 
+def _merge_labels():
+    """bench/data/topic/merge_labels.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("topic_set_merge_labels", SET_DIR / "merge_labels.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
 def _write_set(tmp_path: Path, items: list[dict], labels: list[dict]) -> None:
-    for name, rows in (("items.jsonl", items), ("labels-pass1.jsonl", labels)):
-        (tmp_path / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    _write_jsonl(tmp_path / "items.jsonl", items)
+    _write_jsonl(tmp_path / "labels-pass1.jsonl", labels)
 
 
 def test_checks_report_a_duplicate_text_an_unlabelled_item_and_a_wrong_split(
@@ -76,9 +88,7 @@ def test_a_dev_set_url_is_refused_however_it_is_written() -> None:
 @pytest.mark.parametrize(("stem", "reviewed"), [("labels", "REVIEWED"), ("labels-fresh", "REVIEWED_FRESH"),
                                                 ("labels-fresh2", "REVIEWED_FRESH2")])
 def test_final_labels_of_each_batch_are_its_two_passes_with_every_disagreement_reviewed(stem: str, reviewed: str) -> None:
-    spec = importlib.util.spec_from_file_location(f"topic_set_merge_{reviewed}", SET_DIR / "merge_labels.py")
-    merge_labels = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(merge_labels)
+    merge_labels = _merge_labels()
     first = merge_labels._read(f"{stem}-pass1.jsonl")
     second = merge_labels._read(f"{stem}-pass2.jsonl")
     final = build.read_jsonl(SET_DIR / f"{stem}.jsonl")
@@ -106,10 +116,6 @@ def _first_set(tmp_path: Path) -> list[dict]:
     return items
 
 
-def _write_fresh(tmp_path: Path, fresh: list[dict]) -> None:
-    (tmp_path / "items-fresh.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in fresh),
-                                                encoding="utf-8")
-
 
 def test_fresh_batch_may_not_repeat_a_first_set_item_or_leave_the_fresh_split(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -117,14 +123,14 @@ def test_fresh_batch_may_not_repeat_a_first_set_item_or_leave_the_fresh_split(
     first = _first_set(tmp_path)
     fresh = [_item("https://example.org/new-1", "A new story about Lavoriškės.", "fresh"),
              _item("https://example.org/new-2", "Another new story about Raigardas.", "fresh")]
-    _write_fresh(tmp_path, fresh)
+    _write_jsonl(tmp_path / "items-fresh.jsonl", fresh)
     assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 0
     assert "2 fresh items" in capsys.readouterr().out
 
     reposted = _item("https://www.example.org/story-3/", "Story 3, reposted elsewhere.", "fresh")
     same_text = _item("https://example.org/new-3", first[0]["text"], "fresh")
     fresh[1]["split"] = "dev"
-    _write_fresh(tmp_path, [*fresh, reposted, same_text])
+    _write_jsonl(tmp_path / "items-fresh.jsonl", [*fresh, reposted, same_text])
     assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 1
     out = capsys.readouterr().out
     assert f"items-fresh.jsonl id={reposted['id']}: url is already in items.jsonl" in out
@@ -135,10 +141,10 @@ def test_fresh_batch_may_not_repeat_a_first_set_item_or_leave_the_fresh_split(
 def test_fresh_labels_must_cover_every_fresh_item(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _first_set(tmp_path)
     fresh = [_item(f"https://example.org/new-{n}", f"New story {n} about Medininkai.", "fresh") for n in range(3)]
-    _write_fresh(tmp_path, fresh)
+    _write_jsonl(tmp_path / "items-fresh.jsonl", fresh)
     labels = [{"id": it["id"], "label": "off_topic", "subtopics": [], "confidence": "medium", "note": "",
                "kind": "neg:lt-dom"} for it in fresh[:2]]
-    (tmp_path / "labels-fresh-pass1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in labels), encoding="utf-8")
+    _write_jsonl(tmp_path / "labels-fresh-pass1.jsonl", labels)
     assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 1
     out = capsys.readouterr().out
     assert f"labels-fresh-pass1.jsonl: item {fresh[2]['id']} has no label" in out
@@ -148,7 +154,7 @@ def test_fresh_labels_must_cover_every_fresh_item(tmp_path: Path, capsys: pytest
 def test_blind_copy_of_the_fresh_batch_holds_only_fresh_items_without_provenance_or_split(tmp_path: Path) -> None:
     first = _first_set(tmp_path)
     fresh = [_item(f"https://example.org/new-{n}", f"New story {n} about Kotlovka.", "fresh") for n in range(3)]
-    _write_fresh(tmp_path, fresh)
+    _write_jsonl(tmp_path / "items-fresh.jsonl", fresh)
     out = tmp_path / "blind.jsonl"
     assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none"), "--fresh", "--blind-copy", str(out)]) == 0
     rows = build.read_jsonl(out)
@@ -164,20 +170,16 @@ def test_committed_fresh_batch_is_all_held_back_and_apart_from_the_first_set() -
     assert not {build.normalise_url(it["url"]) for it in fresh} & {build.normalise_url(it["url"]) for it in first}
 
 
-def _write_fresh2(tmp_path: Path, fresh2: list[dict]) -> None:
-    (tmp_path / "items-fresh2.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in fresh2),
-                                                 encoding="utf-8")
-
 
 def test_second_fresh_batch_may_not_repeat_an_item_of_either_earlier_batch_or_leave_the_fresh2_split(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = _first_set(tmp_path)
     fresh = [_item("https://example.org/new-1", "A new story about Lavoriškės.", "fresh")]
-    _write_fresh(tmp_path, fresh)
+    _write_jsonl(tmp_path / "items-fresh.jsonl", fresh)
     fresh2 = [_item("https://example.org/newer-1", "A newer story about Kena.", "fresh2"),
               _item("https://example.org/newer-2", "Another newer story about Šumskas.", "fresh2")]
-    _write_fresh2(tmp_path, fresh2)
+    _write_jsonl(tmp_path / "items-fresh2.jsonl", fresh2)
     assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 0
     assert "2 fresh2 items" in capsys.readouterr().out
 
@@ -185,7 +187,7 @@ def test_second_fresh_batch_may_not_repeat_an_item_of_either_earlier_batch_or_le
     from_fresh = _item("http://example.org/new-1", "The Lavoriškės story again.", "fresh2")
     same_text = _item("https://example.org/newer-3", fresh[0]["text"], "fresh2")
     fresh2[1]["split"] = "fresh"
-    _write_fresh2(tmp_path, [*fresh2, from_first, from_fresh, same_text])
+    _write_jsonl(tmp_path / "items-fresh2.jsonl", [*fresh2, from_first, from_fresh, same_text])
     assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none")]) == 1
     out = capsys.readouterr().out
     assert f"items-fresh2.jsonl id={from_first['id']}: url is already in items.jsonl" in out
@@ -198,9 +200,9 @@ def test_second_fresh_batch_may_not_repeat_an_item_of_either_earlier_batch_or_le
 def test_blind_copy_of_the_second_fresh_batch_holds_only_its_items_without_provenance_or_split(tmp_path: Path) -> None:
     _first_set(tmp_path)
     fresh = [_item(f"https://example.org/new-{n}", f"New story {n} about Kotlovka.", "fresh") for n in range(2)]
-    _write_fresh(tmp_path, fresh)
+    _write_jsonl(tmp_path / "items-fresh.jsonl", fresh)
     fresh2 = [_item(f"https://example.org/newer-{n}", f"Newer story {n} about Tverečius.", "fresh2") for n in range(3)]
-    _write_fresh2(tmp_path, fresh2)
+    _write_jsonl(tmp_path / "items-fresh2.jsonl", fresh2)
     out = tmp_path / "blind2.jsonl"
     assert build.main(["--dir", str(tmp_path), "--shared", str(tmp_path / "none"), "--fresh2", "--blind-copy", str(out)]) == 0
     rows = build.read_jsonl(out)
@@ -221,12 +223,9 @@ def test_committed_second_fresh_batch_is_all_held_back_and_apart_from_both_earli
 def test_merging_a_batch_before_its_second_pass_exists_names_the_missing_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    merge_spec = importlib.util.spec_from_file_location("topic_set_merge_missing", SET_DIR / "merge_labels.py")
-    merge_labels = importlib.util.module_from_spec(merge_spec)
-    merge_spec.loader.exec_module(merge_labels)
-    (tmp_path / "labels-fresh2-pass1.jsonl").write_text(
-        json.dumps({"id": "np-000000000000", "label": "off_topic", "subtopics": [], "confidence": "high",
-                    "note": "", "kind": ""}) + "\n", encoding="utf-8")
+    merge_labels = _merge_labels()
+    _write_jsonl(tmp_path / "labels-fresh2-pass1.jsonl", [{"id": "np-000000000000", "label": "off_topic",
+                                                           "subtopics": [], "confidence": "high", "note": "", "kind": ""}])
     monkeypatch.setattr(merge_labels, "HERE", tmp_path)
     monkeypatch.setattr("sys.argv", ["merge_labels.py", "--fresh2"])
     with pytest.raises(SystemExit, match=r"labels-fresh2-pass2\.jsonl is missing"):
