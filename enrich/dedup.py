@@ -19,7 +19,7 @@ MINHASH_SEED = 20_250_1  # fixed forever: stored fingerprints must stay comparab
 # fingerprint would merge unrelated stories, so it only ever matches by URL.
 MIN_WORDS_FOR_MATCH = 15
 
-_NON_WORD_RE = re.compile(r"[\W_]+", re.UNICODE)
+_WORD_RE = re.compile(r"[^\W_]+")
 # The Unicode blocks of combining marks that NFKD splits off Latin and Cyrillic letters (š → s + ˇ).
 _COMBINING_RE = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # Odd 64-bit multipliers that make a shingle's hash depend on word order ("closed the border" ≠ "the border closed").
@@ -31,9 +31,14 @@ _POSITION_MULTIPLIERS = np.array(
 
 def normalise_text(text: str) -> str:
     """Lower-case, diacritic-free words separated by single spaces: what stays the same across copies."""
+    return " ".join(words(text))
+
+
+def words(text: str) -> list[str]:
+    """The words of normalise_text(text)."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     # Drop combining marks (š → s, й → и) so a copy that lost its diacritics in a CMS still matches.
-    return _NON_WORD_RE.sub(" ", _COMBINING_RE.sub("", folded)).strip()
+    return _WORD_RE.findall(_COMBINING_RE.sub("", folded))
 
 
 def content_hash(text: str) -> str:
@@ -47,12 +52,8 @@ def _hash_normalised(normalised: str) -> str:
 
 def text_identity(text: str) -> tuple[str, tuple[int, ...]]:
     """(content_hash, fingerprint) of one text, normalising it once (an extraction worker computes both)."""
-    normalised = normalise_text(text)
-    return _hash_normalised(normalised), _fingerprint_of(normalised.split())
-
-
-def words(text: str) -> list[str]:
-    return normalise_text(text).split()
+    tokens = words(text)
+    return _hash_normalised(" ".join(tokens)), _fingerprint_of(tokens)
 
 
 @lru_cache(maxsize=1 << 17)
@@ -62,9 +63,14 @@ def _word_hash(word: str) -> int:
 
 def shingle_hashes(normalised_words: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarray:
     """Distinct 32-bit hashes of the word `size`-grams (the whole text as one shingle when shorter)."""
+    return np.unique(_shingle_values(normalised_words, size))
+
+
+def _shingle_values(normalised_words: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarray:
+    """The 32-bit hash of every word `size`-gram in text order, repeats included (as uint64)."""
     if not normalised_words:
         return np.empty(0, dtype=np.uint64)
-    word_hashes = np.array(list(map(_word_hash, normalised_words)), dtype=np.uint64)
+    word_hashes = np.fromiter(map(_word_hash, normalised_words), dtype=np.uint64, count=len(normalised_words))
     if len(word_hashes) < size:
         size = len(word_hashes)
     count = len(word_hashes) - size + 1
@@ -73,7 +79,7 @@ def shingle_hashes(normalised_words: Sequence[str], size: int = SHINGLE_WORDS) -
     with np.errstate(over="ignore"):
         for offset in range(size):
             combined += word_hashes[offset : offset + count] * _POSITION_MULTIPLIERS[offset]
-    return np.unique(combined >> np.uint64(32))
+    return combined >> np.uint64(32)
 
 
 # datasketch's "affine32" MinHash scheme (datasketch 2.0), computed here with numpy alone: importing datasketch
@@ -101,12 +107,15 @@ def minhash_values(hashes: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
     s1, m1, s2, m2, s3 = _FMIX32
     with np.errstate(over="ignore"):  # uint32 arithmetic wraps: that is the modulo 2^32
         hv = hashes.astype(np.uint32)
-        hv = hv ^ (hv >> s1)
-        hv = hv * m1
-        hv = hv ^ (hv >> s2)
-        hv = hv * m2
-        hv = (hv ^ (hv >> s3)).reshape(-1, 1)
-        return (hv * a + b).min(axis=0)
+        hv ^= hv >> s1
+        hv *= m1
+        hv ^= hv >> s2
+        hv *= m2
+        hv ^= hv >> s3
+        # One (shingles x permutations) array, added to in place rather than copied once more.
+        values = np.multiply.outer(hv, a)
+        values += b
+        return values.min(axis=0)
 
 
 def fingerprint(text: str) -> tuple[int, ...]:
@@ -117,7 +126,9 @@ def fingerprint(text: str) -> tuple[int, ...]:
 def _fingerprint_of(tokens: list[str]) -> tuple[int, ...]:
     if len(tokens) < MIN_WORDS_FOR_MATCH:
         return ()
-    return tuple(minhash_values(shingle_hashes(tokens)).tolist())
+    # A shingle that repeats cannot change a minimum: the values are those of the distinct shingles, without
+    # sorting them out first.
+    return tuple(minhash_values(_shingle_values(tokens)).tolist())
 
 
 def shingle_count(text: str) -> int:

@@ -152,6 +152,11 @@ def fold(text: str) -> str:
     return repair_mixed_scripts(folded)
 
 
+def fold_keeps_offsets(text: str) -> bool:
+    """Whether fold(text) is as long as text, each character folded in place (no separate combining marks)."""
+    return _COMBINING_RE.search(text) is None
+
+
 def tokenize(text: str) -> list[str]:
     """Word tokens of text as written (not folded); hyphenated compounds split into their parts."""
     return _WORD_RE.findall(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from courlan import normalize_url, scrub_url
@@ -74,7 +75,10 @@ def _unwrap_amp_cache(parts: SplitResult) -> SplitResult:
     return urlsplit(f"{scheme}://{match.group('rest')}" + (f"?{parts.query}" if parts.query else ""))
 
 
+@lru_cache(maxsize=4096)
 def _registered_domain(host: str) -> str:
+    # Cached: every article URL asks this two to four times, of a few hundred hosts, and tld parses the host as a
+    # URL each time.
     fld = get_fld(host, fix_protocol=True, fail_silently=True)
     return (fld or host).lower()
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
-from newsmon.enrich.textnorm import fold, fold_aligned, normalize_language, stem, tokenize
+from newsmon.enrich.textnorm import fold, fold_aligned, fold_keeps_offsets, normalize_language, stem, tokenize
 
 
 @pytest.mark.parametrize(
@@ -113,3 +115,10 @@ def test_words_mixing_look_alike_latin_and_cyrillic_letters_fold_to_their_majori
     assert fold("Lithuаnia") == "lithuania"  # Cyrillic а inside a Latin word
     assert fold("Вильнюсz") == "вильнюсz"  # z has no Cyrillic look-alike: left alone
     assert len(fold("Лукашенкo сказал")) == len("Лукашенкo сказал")
+
+
+def test_fold_keeps_every_offset_unless_combining_marks_arrive_as_separate_characters():
+    composed = "Šalčininkų rajone, Лукашэнка"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert fold_keeps_offsets(composed) and len(fold(composed)) == len(composed)
+    assert not fold_keeps_offsets(decomposed) and len(fold(decomposed)) < len(decomposed)
