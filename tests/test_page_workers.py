@@ -321,3 +321,17 @@ def test_two_links_to_one_article_in_one_poll_stage_it_once_and_the_next_poll_fe
         again = poll_feeds(settings, ["desk"], NOW)
         assert "staged" not in again and "duplicates_url" not in again
         assert len(server.hits) == fetched + 1  # the feed only
+
+
+def test_a_worker_starts_with_the_warmed_libraries_frozen_out_of_its_cycle_collections():
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    from newsmon.app.stages import page_pool
+
+    if page_pool._context().get_start_method() != "forkserver":
+        pytest.skip("workers fork from a warm server only where forkserver exists")
+    with ProcessPoolExecutor(1, mp_context=page_pool._context()) as pool:
+        frozen = pool.submit(gc.get_freeze_count).result(timeout=60)
+    # trafilatura, lxml's wrappers, dateparser and the tagger, imported and set up before the fork
+    assert frozen > 10_000
