@@ -176,14 +176,45 @@ def _text_or_skip(html: bytes, url: str) -> str:
         return f"skip: {skip.reason}"
 
 
-def test_corpus_pages_the_comparison_changes_get_the_same_text_as_with_the_comparison_on_every_page(monkeypatch):
+def _comparison_change_inputs() -> tuple[list[dict], list[tuple[bytes, str]]]:
     base = require(shared_dir() / "corpus" / "extraction", "the shared extraction corpus")
     rows = [json.loads(line) for line in (base / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
     pages = [row for row in rows if row["id"] in COMPARISON_CHANGES.get(row["dataset"], ())]
     assert len(pages) == sum(len(ids) for ids in COMPARISON_CHANGES.values())
     inputs = [(gzip.decompress(raw) if (raw := (base / row["html"]).read_bytes())[:2] == b"\x1f\x8b" else raw,
                row.get("url") if (row.get("url") or "").startswith("http") else "") for row in pages]
+    return pages, inputs
+
+
+def test_corpus_pages_the_comparison_changes_get_the_same_text_as_with_the_comparison_on_every_page(monkeypatch):
+    pages, inputs = _comparison_change_inputs()
     gated = [_text_or_skip(html, url) for html, url in inputs]
     monkeypatch.setattr(extract, "_comparison_may_change", lambda *args: True)
     always = [_text_or_skip(html, url) for html, url in inputs]
     assert [row["id"] for row, a, b in zip(pages, gated, always, strict=True) if a != b] == []
+
+
+def test_with_the_gate_open_our_pages_get_exactly_trafilaturas_own_extract_and_compare_step(monkeypatch):
+    # The gate re-states trafilatura's step (main extractor, then the comparison) to skip the comparison's
+    # tree copy; opened on every page it must give what trafilatura's own step gives, on the corpus pages
+    # whose text the comparison changes.
+    pages, inputs = _comparison_change_inputs()
+    monkeypatch.setattr(extract, "_comparison_may_change", lambda *args: True)
+    through_the_gate = [_text_or_skip(html, url) for html, url in inputs]
+
+    class NotOurs:  # trafilatura's own step runs for options that are not ours
+        pass
+
+    monkeypatch.setattr(extract, "_options_class", lambda: NotOurs)
+    own_step = [_text_or_skip(html, url) for html, url in inputs]
+    assert [row["id"] for row, a, b in zip(pages, through_the_gate, own_step, strict=True) if a != b] == []
+
+
+def test_the_warm_extraction_server_loads_justexts_stoplists_before_any_worker_needs_them(monkeypatch):
+    import trafilatura.external
+
+    from newsmon.app.stages.page_work import warm_up
+
+    monkeypatch.setattr(trafilatura.external, "JT_STOPLIST", None)
+    warm_up()
+    assert trafilatura.external.JT_STOPLIST, "each worker would build justext's stoplists on its first doubtful page"

@@ -321,3 +321,48 @@ def test_two_links_to_one_article_in_one_poll_stage_it_once_and_the_next_poll_fe
         again = poll_feeds(settings, ["desk"], NOW)
         assert "staged" not in again and "duplicates_url" not in again
         assert len(server.hits) == fetched + 1  # the feed only
+
+
+def test_a_worker_starts_with_the_warmed_libraries_frozen_out_of_its_cycle_collections():
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    from newsmon.app.stages import page_pool
+
+    if page_pool._context().get_start_method() != "forkserver":
+        pytest.skip("workers fork from a warm server only where forkserver exists")
+    with ProcessPoolExecutor(1, mp_context=page_pool._context()) as pool:
+        frozen = pool.submit(gc.get_freeze_count).result(timeout=60)
+    # trafilatura, lxml's wrappers, dateparser and the tagger, imported and set up before the fork
+    assert frozen > 10_000
+
+
+# A program that, like the airflow command inside a task, cannot be run a second time in a worker.
+PROGRAM_THAT_MUST_NOT_RUN_TWICE = """
+import sys
+if __name__ != "__main__":
+    raise RuntimeError("a worker re-ran the program that started its pool")
+from datetime import UTC, datetime
+from pathlib import Path
+from newsmon.app.stages.page_pool import PagePools
+from newsmon.app.stages.poll import poll_feeds
+from newsmon.core.settings import load_settings
+home, config, state = map(Path, sys.argv[1:4])
+settings = load_settings(home=home, config_dir=config, state_dir=state, allow_loopback=True, per_host_min_interval_s=0.0,
+                         respect_robots=False, extract_workers=2, extract_pool_min_pages=2)
+with PagePools(settings) as pools:
+    counts = poll_feeds(settings, ["desk"], datetime(2026, 3, 5, 9, 0, tzinfo=UTC), pools=pools)
+    print(counts["staged"], len(pools.started.peak_rss_mb) if pools.started else 0)
+"""
+
+
+def test_workers_never_re_run_the_program_that_started_their_pool(site, tmp_path):
+    _server, knobs = site
+    program = tmp_path / "program.py"
+    program.write_text(PROGRAM_THAT_MUST_NOT_RUN_TWICE, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(program), str(knobs["home"]), str(knobs["config_dir"]),
+                           str(tmp_path / "var")], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert "re-ran the program" not in done.stderr
+    assert done.returncode == 0, done.stderr[-2000:]
+    staged, workers = map(int, done.stdout.split())
+    assert (staged, workers >= 1) == (STORIES, True)

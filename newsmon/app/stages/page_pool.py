@@ -50,10 +50,17 @@ PAGES_PER_WORKER = 500
 PAGES_IN_FLIGHT_PER_WORKER = 2
 # How often a worker without PR_SET_PDEATHSIG checks that its poll task is still there.
 WATCHDOG_S = 2.0
-# What the forkserver imports once, so that every worker starts ready: the running program's main module
-# (each new worker re-runs it, as multiprocessing does: under Airflow that is the airflow command, 1 s of
-# imports) and page_warm, which imports and warms the extraction libraries.
-FORKSERVER_PRELOAD = ("__main__", "newsmon.app.stages.page_warm")
+# What the forkserver imports once, so that every worker starts ready: page_warm, which imports and warms
+# the extraction libraries.
+FORKSERVER_PRELOAD = ("newsmon.app.stages.page_warm",)
+# Workers never run the program that started the pool. multiprocessing has each new process re-run the
+# parent's main script (as __mp_main__) so that what it defines can be unpickled; a worker is only ever sent
+# newsmon's own functions and records, and under Airflow that script is the airflow command: its import in
+# a task's environment fails (the task supervisor hands tasks a metadata-DB URL that refuses connections,
+# so every worker died at start) and costs a second of imports besides. The pool tells its server the
+# script's path here; page_warm puts a stand-in module with that path in the server's sys.modules, which
+# multiprocessing takes as "already run" in every worker forked from it.
+PARENT_MAIN_ENV = "NEWSMON_POOL_PARENT_MAIN"
 
 
 def available_cores() -> int:
@@ -286,7 +293,21 @@ def _context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
+    os.environ[PARENT_MAIN_ENV] = _parent_main_path()  # read by page_warm in the server (see PARENT_MAIN_ENV)
     return context
+
+
+def _parent_main_path() -> str:
+    """The script multiprocessing would have each worker re-run: what multiprocessing.spawn takes, the main
+    module's file when it was not started with -m ("" when there is none, as under `python -c`)."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(getattr(main, "__spec__", None), "name", None) is not None:
+        return ""  # started with -m: multiprocessing re-imports only a module not named __main__, never ours
+    path = getattr(main, "__file__", None)
+    if not path:
+        return ""
+    origin = multiprocessing.process.ORIGINAL_DIR
+    return os.path.normpath(path if os.path.isabs(path) or origin is None else os.path.join(origin, path))
 
 
 def _start_forkserver() -> None:

@@ -13,7 +13,7 @@ from newsmon.enrich.lang import detect_language
 from newsmon.enrich.story_signals import StorySignals, story_signals
 from newsmon.enrich.topic import TopicPack, tag
 from newsmon.ingest.deadline import CpuDeadlineExceeded, cpu_deadline
-from newsmon.ingest.extract import ExtractionSkip, extract_article
+from newsmon.ingest.extract import ExtractionSkip, extract_article, warm_fallbacks
 from newsmon.ingest.urls import article_id, canonical_url
 
 # The backstop behind the markup scan (ingest/markup_scan.py) for the Python side of processing one page
@@ -111,9 +111,10 @@ _WARM_UP_URL = "https://warm-up.invalid/naujienos/1"
 
 def warm_up(pack: TopicPack | None = None) -> None:
     """Extract (and, given a pack, tag) one built-in page: the libraries' lazy one-time set-up is then done,
-    down to the public-suffix list of URL canonicalisation (≈ 40 ms that every worker would otherwise pay on
-    its first page), the MinHash permutations and the story-signal patterns."""
+    down to justext's stoplists, the public-suffix list of URL canonicalisation (≈ 40 ms that every worker
+    would otherwise pay on its first page), the MinHash permutations and the story-signal patterns."""
     extracted = extract_article(_WARM_UP_PAGE.encode(), _WARM_UP_URL)
+    warm_fallbacks()
     canonical_url(_WARM_UP_URL, page_canonical=extracted.canonical_url)
     text_identity(extracted.text)
     story_signals(extracted.title or "", extracted.text)
