@@ -11,7 +11,8 @@ shared: the mean of the two is the yardstick).
 
 Printed: pages/s of each, the ratio, CPU ms/page over all processes of each (steadier than wall time on a
 shared machine), peak RSS of each worker, and where the pipeline's time goes (stages, processes, idle
-cores). `--airflow` also runs the newsmon_ingest DAG with `dag.test()` over the same site and state layout.
+cores). `--airflow` also runs the newsmon_ingest DAG with `dag.test()` over the same site and state layout, with
+the time of each task; bench_replay_airflow.py runs it on a real Airflow standalone.
 
     python bench/bench_replay.py [--pages 200] [--workers 2] [--hosts 4] [--feeds-per-host 2] [--airflow]
 
@@ -280,10 +281,20 @@ def profile_workers(pages: list[tuple[str, bytes]], now: datetime) -> None:
 AIRFLOW_RUN = """
 import json, sys, time
 from airflow.dag_processing.dagbag import DagBag
+from airflow.models.dagrun import DagRun
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
 dag = DagBag(dag_folder=sys.argv[1]).dags["newsmon_ingest"]
 started = time.perf_counter()
 run = dag.test()
-print(json.dumps({"state": str(run.state), "wall": time.perf_counter() - started}))
+wall = time.perf_counter() - started
+iso = lambda d: d.isoformat() if d else None
+with create_session() as session:
+    row = session.query(DagRun).filter_by(dag_id=dag.dag_id, run_id=run.run_id).one()
+    tasks = [{"task_id": ti.task_id, "map_index": ti.map_index, "start": iso(ti.start_date), "end": iso(ti.end_date)}
+             for ti in session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=run.run_id)]
+    print(json.dumps({"state": str(row.state), "wall": wall, "start": iso(row.start_date), "end": iso(row.end_date),
+                      "tasks": tasks}))
 """
 
 
@@ -300,15 +311,85 @@ def run_airflow(env: dict[str, str], tmp: Path) -> dict:
     if done.returncode or not lines:
         raise SystemExit(f"dag.test() failed:\n{done.stderr[-3000:]}")
     result = json.loads(lines[-1])
+    result["indexed"] = indexed_count(tmp / "var" / "newsmon.db")
+    result["stages"] = stage_runs(tmp / "var" / "newsmon.db")
+    return result
+
+
+def indexed_count(db: Path) -> int:
+    """Articles in the search index of the embedded store at db."""
     from sqlalchemy import func, select
 
     from newsmon.store.db import open_engine
     from newsmon.store.schema import articles
 
-    with open_engine(f"sqlite:///{tmp / 'var' / 'newsmon.db'}").connect() as conn:
-        result["indexed"] = conn.execute(select(func.count()).select_from(articles)
-                                         .where(articles.c.status == "indexed")).scalar_one()
-    return result
+    with open_engine(f"sqlite:///{db}").connect() as conn:
+        return conn.execute(select(func.count()).select_from(articles)
+                            .where(articles.c.status == "indexed")).scalar_one()
+
+
+def stage_runs(db: Path) -> list[dict]:
+    """Every stage run newsmon recorded in the state DB at db (the `runs` table), oldest first."""
+    from newsmon.store.db import open_engine
+    from newsmon.store.runs import recent_runs
+
+    return [{"stage": r.stage, "start": r.started_at.isoformat(), "end": r.finished_at.isoformat()}
+            for r in reversed(recent_runs(open_engine(f"sqlite:///{db}"), limit=1000)) if r.finished_at]
+
+
+# ----------------------------------------------------------------------------------------- per-task breakdown
+
+# The task of newsmon_ingest in which each stage of the runs table runs (upgrade_state_db records none).
+STAGE_TASK = {"plan": "plan", "poll": "poll", "index": "cluster_and_index", "alert": "alert"}
+DAG_ORDER = ("upgrade_state_db", "plan", "poll", "cluster_and_index", "alert")
+
+
+def _at(value: str) -> datetime:
+    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _union_s(spans: list[tuple[datetime, datetime]]) -> float:
+    """Seconds covered by at least one of the spans."""
+    total, reach = 0.0, None
+    for start, end in sorted(spans):
+        if reach is None or start > reach:
+            total += (end - start).total_seconds()
+            reach = end
+        elif end > reach:
+            total += (end - reach).total_seconds()
+            reach = end
+    return total
+
+
+def task_breakdown(tasks: list[dict], stages: list[dict], run_start: str, run_end: str) -> list[str]:
+    """Lines: each task's wait, duration and the newsmon stage inside it; then the run split into our stages,
+    the rest of the task time (process start, DAG parse, imports, XCom) and time with no task running."""
+    start, end = _at(run_start), _at(run_end)
+    ran = sorted((t for t in tasks if t["start"] and t["end"]),
+                 key=lambda t: (_at(t["start"]), DAG_ORDER.index(t["task_id"]) if t["task_id"] in DAG_ORDER else 9))
+    spans = [(_at(s["start"]), _at(s["end"]), s["stage"]) for s in stages]
+    ours: list[tuple[datetime, datetime]] = []
+    lines = [f"  {'task':22s} {'waited':>8s} {'duration':>9s} {'our stage':>10s} {'rest of the task':>17s}"]
+    for task in ran:
+        t0, t1 = _at(task["start"]), _at(task["end"])
+        inside = [(a, b) for a, b, name in spans if STAGE_TASK.get(name) == task["task_id"] and a >= t0 and b <= t1]
+        ours += inside
+        ended_before = [_at(o["end"]) for o in ran if _at(o["end"]) <= t0]
+        waited = (t0 - max([start, *ended_before])).total_seconds()
+        stage_s = _union_s(inside)
+        label = task["task_id"] + (f"[{task['map_index']}]" if task["map_index"] >= 0 else "")
+        lines.append(f"  {label:22s} {waited:7.2f}s {(t1 - t0).total_seconds():8.2f}s "
+                     + (f"{stage_s:9.2f}s" if inside else f"{'-':>10s}")
+                     + f" {(t1 - t0).total_seconds() - stage_s:16.2f}s")
+    total = (end - start).total_seconds()
+    in_tasks = _union_s([(_at(t["start"]), _at(t["end"])) for t in ran])
+    our_s = _union_s(ours)
+    lines.append(f"  run {total:.2f} s (Airflow's start to end): our stages {our_s:.2f} s ({100 * our_s / total:.0f} %), "
+                 f"the rest of the tasks' time (task start, DAG parse, imports, the schema check, XCom) "
+                 f"{in_tasks - our_s:.2f} s ({100 * (in_tasks - our_s) / total:.0f} %), no task running "
+                 f"(scheduling, queueing) {total - in_tasks:.2f} s ({100 * (total - in_tasks) / total:.0f} %)")
+    return lines
 
 
 # ----------------------------------------------------------------------------------------- report
@@ -372,6 +453,8 @@ def main() -> int:
             print(f"Airflow newsmon_ingest via dag.test(): {air['state']}, {air['indexed']} indexed, "
                   f"{n / air['wall']:.1f} pages/s ({air['wall']:.2f} s, whole DAG run); ratio to bare "
                   f"(mean of the runs around it): {bare_wall / air['wall']:.2f}")
+            print("dag.test() per task (Airflow's start and end of each task instance, newsmon's stage inside it):")
+            print("\n".join(task_breakdown(air["tasks"], air["stages"], air["start"], air["end"])))
     bare_pool.close()
     if args.profile:
         profile_workers(pages, now)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -186,9 +187,9 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_descendants() -> list[int]:
-    """SIGKILL every process still running below this one and reap it; returns their pids."""
-    left = descendants(os.getpid())
+def kill_descendants(keep: Collection[int] = ()) -> list[int]:
+    """SIGKILL every process still running below this one (but those in `keep`) and reap it; returns their pids."""
+    left = [pid for pid in descendants(os.getpid()) if pid not in keep]
     for pid in left:
         try:
             os.kill(pid, signal.SIGKILL)

@@ -12,7 +12,8 @@ export AIRFLOW__CORE__DAGS_FOLDER=$ROOT/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__EXECUTOR=${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}
 export AIRFLOW__CORE__PARALLELISM=${AIRFLOW__CORE__PARALLELISM:-4}
-export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
+# Unpaused: `make run` schedules from the start. A benchmark that triggers one run by hand starts them paused.
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=${AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION:-False}
 # Loopback only, as in docker-compose.yml: the simple auth manager of standalone mode is not made to face
 # a network. AIRFLOW__API__HOST=0.0.0.0 make run exposes it (README, "Exposing the Airflow UI").
 export AIRFLOW__API__HOST=${AIRFLOW__API__HOST:-127.0.0.1}

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -55,24 +55,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def airflow_env(workdir: Path, settings: Settings) -> dict[str, str]:
-    """A clean environment for run_airflow.sh: fresh state, the demo config, loopback allowed, free ports."""
+def stack_env(state_dir: Path, settings: dict[str, str]) -> dict[str, str]:
+    """A clean environment for run_airflow.sh: none of the caller's AIRFLOW_*/NEWSMON_*, `settings` on top,
+    state (Airflow's home too) in state_dir, free ports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSMON_"))}
+    env.update(settings)
     env.update({
-        "STATE_DIR": str(settings.state_path),
+        "STATE_DIR": str(state_dir),
         "VENV": os.path.relpath(VENV, ROOT),
-        "NEWSMON_HOME": str(workdir),
-        "NEWSMON_CONFIG_DIR": str(settings.config_path),
-        "NEWSMON_ALLOW_LOOPBACK": "true",
-        "NEWSMON_PER_HOST_MIN_INTERVAL_S": str(settings.per_host_min_interval_s),
-        "NEWSMON_PER_HOST_CONCURRENCY": str(settings.per_host_concurrency),
-        "NEWSMON_HTTP_POOL_SLOTS": str(POOL_SLOTS),
         "AIRFLOW__API__PORT": str(free_port()),
         # Other Airflows on this machine keep the default log-server ports.
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
     })
     return env
+
+
+def airflow_env(workdir: Path, settings: Settings) -> dict[str, str]:
+    """run_airflow.sh's environment for the smoke: fresh state, the demo config, loopback allowed."""
+    return stack_env(settings.state_path, {
+        "NEWSMON_HOME": str(workdir),
+        "NEWSMON_CONFIG_DIR": str(settings.config_path),
+        "NEWSMON_ALLOW_LOOPBACK": "true",
+        "NEWSMON_PER_HOST_MIN_INTERVAL_S": str(settings.per_host_min_interval_s),
+        "NEWSMON_PER_HOST_CONCURRENCY": str(settings.per_host_concurrency),
+        "NEWSMON_HTTP_POOL_SLOTS": str(POOL_SLOTS),
+    })
 
 
 class Airflow:
@@ -131,11 +139,14 @@ class Airflow:
     def dag_parsed(self, dag_id: str) -> bool:
         return self.http.get(f"/api/v2/dags/{dag_id}").status_code == 200
 
-    def trigger(self, dag_id: str) -> str:
-        """Trigger a run with our own run id, so asking again after a 5xx cannot make a second run."""
-        run_id = f"smoke__{datetime.now().strftime('%Y%m%dT%H%M%S')}"
+    def trigger(self, dag_id: str, prefix: str = "smoke", run_after: datetime | None = None) -> str:
+        """Trigger a run with our own run id, so asking again after a 5xx cannot make a second run.
+
+        An earlier `run_after` puts it before a scheduled run waiting for the same max_active_runs slot."""
+        run_id = f"{prefix}__{datetime.now().strftime('%Y%m%dT%H%M%S')}"
+        body = {"dag_run_id": run_id, "logical_date": None} | ({"run_after": run_after.isoformat()} if run_after else {})
         for attempt in range(5):
-            answer = self.http.post(f"/api/v2/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "logical_date": None})
+            answer = self.http.post(f"/api/v2/dags/{dag_id}/dagRuns", json=body)
             if answer.status_code < 300 or (answer.status_code == 409 and attempt > 0):
                 return run_id  # a 409 after a 5xx: the first request did create it
             if answer.status_code < 500:
@@ -143,14 +154,20 @@ class Airflow:
             time.sleep(2)
         raise SmokeFailure(f"triggering {dag_id} answered {answer.status_code}: {answer.text}")
 
+    def unpause(self, dag_id: str) -> None:
+        answer = self.http.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+        answer.raise_for_status()
+
     def runs(self) -> list[dict]:
         return self.get("/dags/~/dagRuns", limit=100)["dag_runs"]
 
     def task_instances(self) -> list[dict]:
         return self.get("/dags/~/dagRuns/~/taskInstances", limit=1000)["task_instances"]
 
-    def stop(self) -> list[int]:
-        """SIGTERM to run_airflow.sh, which stops every component in order; returns the pids it left running."""
+    def stop(self, keep: Collection[int] = ()) -> list[int]:
+        """SIGTERM to run_airflow.sh, which stops every component in order; returns the pids it left running.
+
+        Processes of ours in `keep` (started before Airflow, still needed) are neither killed nor counted."""
         self.http.close()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -158,7 +175,7 @@ class Airflow:
                 self.proc.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 print(f"smoke: Airflow did not stop within {STOP_TIMEOUT_S:.0f} s; killing it", flush=True)
-        left = kill_descendants()  # as a subreaper we also see what the stopped processes orphaned
+        left = kill_descendants(keep)  # as a subreaper we also see what the stopped processes orphaned
         self.proc.wait()
         self._log.close()
         return left

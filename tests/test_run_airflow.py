@@ -46,6 +46,16 @@ def test_tasks_report_to_the_api_server_on_the_port_it_really_listens_on(tmp_pat
     assert url == "http://127.0.0.1:8193/execution/"
 
 
+def test_make_run_schedules_the_dags_from_the_start(tmp_path):
+    assert airflow_config(tmp_path, "core", "dags_are_paused_at_creation") == "False"
+
+
+def test_dags_start_paused_when_the_operator_asks(tmp_path):
+    # bench/bench_replay_airflow.py does, so that the one run it triggers is the only one.
+    paused = airflow_config(tmp_path, "core", "dags_are_paused_at_creation", AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
+    assert paused == "True"
+
+
 def banner(tmp_path: Path, **env: str) -> str:
     """What `make run` prints before Airflow starts, with stand-ins for the commands it runs that only say how they were called."""
     fake = tmp_path / "venv" / "bin"
