@@ -80,6 +80,11 @@ def airflow_env(workdir: Path, settings: Settings) -> dict[str, str]:
         "NEWSMON_PER_HOST_MIN_INTERVAL_S": str(settings.per_host_min_interval_s),
         "NEWSMON_PER_HOST_CONCURRENCY": str(settings.per_host_concurrency),
         "NEWSMON_HTTP_POOL_SLOTS": str(POOL_SLOTS),
+        # The demo's handful of pages would stay in the poll task's own process (a busy feed's 40+ go to
+        # extraction workers): here they go to workers too, forked inside a real Airflow task, where the
+        # airflow command is the program that started them.
+        "NEWSMON_EXTRACT_WORKERS": "2",
+        "NEWSMON_EXTRACT_POOL_MIN_PAGES": "2",
     })
 
 
