@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, create_engine, event
 from sqlalchemy.dialects import sqlite
@@ -225,9 +225,30 @@ def insert_ignore_many(conn, table: Table, rows: list[dict]) -> int:
     return conn.execute(_insert_ignore(conn, table), rows, execution_options={"preserve_rowcount": True}).rowcount
 
 
-def _insert_ignore(conn, table: Table):
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql  # imported here: only a PostgreSQL state DB needs its dialect
+def insert_ignore_returning(conn, table: Table, rows: list[dict], key: str) -> set:
+    """Insert the rows whose unique key does not exist yet, in one statement; returns the `key` column of the rows
+    inserted, so that the caller knows which were new without reading them first."""
+    if not rows:
+        return set()
+    return set(conn.execute(_insert_ignore(conn, table, returning=key), rows).scalars())
 
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+
+# Built once per dialect, table and returned column: a statement built anew for every call costs its cache key
+# again (the poll stage inserts a few rows at a time, hundreds of times a run).
+_INSERT_IGNORE: dict[tuple[str, str, str | None], Any] = {}
+
+
+def _insert_ignore(conn, table: Table, *, returning: str | None = None):
+    cache_key = (conn.dialect.name, table.name, returning)
+    stmt = _INSERT_IGNORE.get(cache_key)
+    if stmt is None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql  # imported here: only a PostgreSQL state DB needs its dialect
+
+            stmt = postgresql.insert(table).on_conflict_do_nothing()
+        else:
+            stmt = sqlite.insert(table).on_conflict_do_nothing()
+        if returning is not None:
+            stmt = stmt.returning(table.c[returning])
+        _INSERT_IGNORE[cache_key] = stmt
+    return stmt
