@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from newsmon.core.records import Article
 from newsmon.enrich.story_signals import StorySignals, is_common_entity, story_signals
 from newsmon.store.clusters_lsh import chunks, utc
+from newsmon.store.db import one_of
 from newsmon.store.schema import stories, story_keys, story_members
 
 # Chosen on the tuning part of bench/data/crosslingual (bench/eval_stories.py, docs/stories.md). Two
@@ -288,7 +289,7 @@ def _load_stored(conn: Connection, docs: list[StoryDoc]) -> _Stored:
     keyed: dict[str, list[str]] = defaultdict(list)
     for chunk in chunks(sorted({k for d in docs for k in d.keys()})):
         rows = conn.execute(select(story_keys.c.key, story_keys.c.article_id)
-                            .where(story_keys.c.key.in_(chunk), story_keys.c.day.between(low, high)))
+                            .where(one_of(conn, story_keys.c.key, chunk), story_keys.c.day.between(low, high)))
         for row in rows:
             keyed[row.key].append(row.article_id)
     by_cluster: dict[str, list[str]] = defaultdict(list)
