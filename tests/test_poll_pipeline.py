@@ -237,3 +237,36 @@ def test_a_topic_pack_that_is_not_there_is_a_config_error_naming_the_folder_and_
     message = str(caught.value)
     assert "'lt-pl' (NEWSMON_TOPIC)" in message and str(settings.topics_dir) in message
     assert "expected lt-pl.yaml" in message and "packs there: lt-by" in message
+
+
+def test_an_article_another_poll_task_stages_meanwhile_is_a_duplicate_here_and_stays_theirs(site, monkeypatch):
+    from sqlalchemy import select
+
+    from newsmon.app.stages import poll_pages
+    from newsmon.app.stages.poll import poll_feeds
+    from newsmon.ingest.urls import article_id, canonical_url
+    from newsmon.store.db import open_engine
+    from newsmon.store.schema import articles
+
+    server, settings = site
+    server.add("/feed.xml", feed_xml(server.base, 4))
+    taken = article_id(canonical_url(server.url("/news/2.html")))
+    fetch = poll_pages.BatchPages._fetch
+
+    def fetch_while_another_task_stages(self, item):
+        page = fetch(self, item)
+        if item.article_id == taken:  # a task polling another feed that links the same page got there first
+            with open_engine(settings.database_url).begin() as conn:
+                conn.execute(articles.insert().values(
+                    id=taken, canonical_url=server.url("/news/2.html"), feed_id="other-desk", source="Other desk",
+                    content_hash="0" * 64, staged_at=NOW, status="staged", alerted=False, doc={"id": taken}))
+        return page
+
+    monkeypatch.setattr(poll_pages.BatchPages, "_fetch", fetch_while_another_task_stages)
+    counts = poll_feeds(settings, ["border-desk"], NOW)
+
+    assert (counts.get("staged"), counts.get("duplicates_url")) == (3, 1)
+    with open_engine(settings.database_url).connect() as conn:
+        feeds = {row.id: row.feed_id for row in conn.execute(select(articles.c.id, articles.c.feed_id))}
+    assert feeds.pop(taken) == "other-desk"
+    assert set(feeds.values()) == {"border-desk"} and len(feeds) == 3

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import Connection, func, select
 
 from newsmon.store.clusters_lsh import Prepared, StoredDoc, chunks, is_common, utc
+from newsmon.store.db import one_of
 from newsmon.store.schema import BAND_TABLES, dedup_common_bands, dedup_docs
 
 Assignment = tuple[str, str | None, str | None]  # (cluster_id, duplicate_of, dup_reason)
@@ -74,7 +75,8 @@ def _common_bands(conn: Connection, keys: list[int]) -> set[int]:
     common: set[int] = set()
     for chunk in chunks(keys):
         common.update(
-            conn.execute(select(dedup_common_bands.c.band_key).where(dedup_common_bands.c.band_key.in_(chunk))).scalars()
+            conn.execute(select(dedup_common_bands.c.band_key).where(one_of(conn, dedup_common_bands.c.band_key, chunk)))
+            .scalars()
         )
     return common
 
@@ -83,7 +85,7 @@ def _bucket_members(conn: Connection, keys: list[int]) -> dict[int, list[int]]:
     buckets: dict[int, list[int]] = defaultdict(list)
     for chunk in chunks(keys):
         for table in BAND_TABLES:
-            for row in conn.execute(select(table.c.band_key, table.c.doc_seq).where(table.c.band_key.in_(chunk))):
+            for row in conn.execute(select(table.c.band_key, table.c.doc_seq).where(one_of(conn, table.c.band_key, chunk))):
                 buckets[row.band_key].append(row.doc_seq)
     return buckets
 

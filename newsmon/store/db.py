@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, create_engine, event
+from sqlalchemy import ColumnElement, String, Table, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
@@ -209,6 +209,16 @@ def _redact(url: str) -> str:
         return url.split("@")[-1]
 
 
+def one_of(conn, column, values: Sequence) -> ColumnElement[bool]:
+    """`column IN values` for a long list of values: on SQLite one JSON parameter that json_each reads (the same
+    index search as an IN list), elsewhere the IN list. SQLAlchemy renders and binds every value of an IN list
+    apart, which was most of the CPU of looking up a batch's thousands of LSH band and story keys."""
+    if conn.dialect.name != "sqlite":
+        return column.in_(values)
+    listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String)).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
 def insert_ignore(conn, table: Table, values: dict) -> bool:
     """Insert a row unless its unique key exists; True when a row was inserted. Works on SQLite and PostgreSQL."""
     # psycopg reports rowcount -1 for INSERT … ON CONFLICT unless asked to keep it.
@@ -225,9 +235,30 @@ def insert_ignore_many(conn, table: Table, rows: list[dict]) -> int:
     return conn.execute(_insert_ignore(conn, table), rows, execution_options={"preserve_rowcount": True}).rowcount
 
 
-def _insert_ignore(conn, table: Table):
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql  # imported here: only a PostgreSQL state DB needs its dialect
+def insert_ignore_returning(conn, table: Table, rows: list[dict], key: str) -> set:
+    """Insert the rows whose unique key does not exist yet, in one statement; returns the `key` column of the rows
+    inserted, so that the caller knows which were new without reading them first."""
+    if not rows:
+        return set()
+    return set(conn.execute(_insert_ignore(conn, table, returning=key), rows).scalars())
 
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+
+# Built once per dialect, table and returned column: a statement built anew for every call costs its cache key
+# again (the poll stage inserts a few rows at a time, hundreds of times a run).
+_INSERT_IGNORE: dict[tuple[str, str, str | None], Any] = {}
+
+
+def _insert_ignore(conn, table: Table, *, returning: str | None = None):
+    cache_key = (conn.dialect.name, table.name, returning)
+    stmt = _INSERT_IGNORE.get(cache_key)
+    if stmt is None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql  # imported here: only a PostgreSQL state DB needs its dialect
+
+            stmt = postgresql.insert(table).on_conflict_do_nothing()
+        else:
+            stmt = sqlite.insert(table).on_conflict_do_nothing()
+        if returning is not None:
+            stmt = stmt.returning(table.c[returning])
+        _INSERT_IGNORE[cache_key] = stmt
+    return stmt

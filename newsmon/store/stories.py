@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from newsmon.core.records import Article
 from newsmon.enrich.story_signals import StorySignals, is_common_entity, story_signals
 from newsmon.store.clusters_lsh import chunks, utc
+from newsmon.store.db import one_of
 from newsmon.store.schema import stories, story_keys, story_members
 
 # Chosen on the tuning part of bench/data/crosslingual (bench/eval_stories.py, docs/stories.md). Two
@@ -136,8 +137,11 @@ def same_event(a: StoryDoc, b: StoryDoc) -> bool:
     return abs(a.seen_at - b.seen_at) <= STORY_WINDOW and evidence(a, b) >= MIN_EVIDENCE
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _day(at: datetime) -> int:
-    return (at - datetime(1970, 1, 1, tzinfo=UTC)).days
+    return (at - _EPOCH).days
 
 
 class _UnionFind:
@@ -197,20 +201,21 @@ def _assign_fresh(conn: Connection, fresh: list[Article], now: datetime,
     seen_clusters: dict[str, list[str]] = defaultdict(list)
     for article in fresh:
         doc = docs[article.id]
+        keys = doc.keys()
         node = f"a:{doc.article_id}"
         graph.find(node)
         for other in stored.by_cluster.get(doc.cluster_id, ()):
             graph.union(node, f"s:{stored.story_of[other]}")
         for other in seen_clusters[doc.cluster_id]:
             graph.union(node, f"a:{other}")
-        for other in sorted({o for key in doc.keys() for o in stored.keyed.get(key, ())}):
+        for other in sorted({o for key in keys for o in stored.keyed.get(key, ())}):
             if same_event(doc, stored.docs[other]):
                 graph.union(node, f"s:{stored.story_of[other]}")
-        for other in sorted({o for key in doc.keys() for o in seen_keys[key]}):
+        for other in sorted({o for key in keys for o in seen_keys[key]}):
             if same_event(doc, docs[other]):
                 graph.union(node, f"a:{other}")
         seen_clusters[doc.cluster_id].append(doc.article_id)
-        for key in doc.keys():
+        for key in keys:
             seen_keys[key].append(doc.article_id)
     return _persist(conn, fresh, docs, stored, graph, now)
 
@@ -222,6 +227,7 @@ def _persist(conn: Connection, fresh: list[Article], docs: dict[str, StoryDoc], 
     for node in list(graph.parent):
         components[graph.find(node)].append(node)
     final: dict[str, str] = {}
+    new_stories: list[dict[str, Any]] = []
     position = {a.id: i for i, a in enumerate(fresh)}
     for nodes in components.values():
         story_nodes = sorted(n[2:] for n in nodes if n.startswith("s:"))
@@ -232,17 +238,23 @@ def _persist(conn: Connection, fresh: list[Article], docs: dict[str, StoryDoc], 
         for article_id in new_ids:
             final[article_id] = story_id
         members = [fresh[i] for i in sorted(position[a] for a in new_ids)]  # in batch order
-        _merge_stories(conn, story_id, story_nodes, members, stored, docs)
+        row = _merge_stories(conn, story_id, story_nodes, members, stored, docs)
+        if row is not None:
+            new_stories.append(row)
+    if new_stories:  # one executemany for the batch's new stories (their ids are new articles', so no clash)
+        conn.execute(stories.insert(), new_stories)
     conn.execute(story_members.insert(), [_member_row(a, docs[a.id], final[a.id], now) for a in fresh])
-    rows = sorted({(key, _day(docs[a.id].seen_at), a.id) for a in fresh for key in docs[a.id].keys()})
+    days = {a.id: _day(docs[a.id].seen_at) for a in fresh}
+    rows = sorted({(key, days[a.id], a.id) for a in fresh for key in docs[a.id].keys()})
     if rows:
         conn.execute(story_keys.insert(), [{"key": k, "day": d, "article_id": i} for k, d, i in rows])
     return final
 
 
 def _merge_stories(conn: Connection, story_id: str, old_ids: list[str], new_articles: list[Article],
-                   stored: _Stored, docs: dict[str, StoryDoc]) -> None:
-    """One stories row for the component: the stored stories it joins, renamed to story_id, plus its new articles."""
+                   stored: _Stored, docs: dict[str, StoryDoc]) -> dict[str, Any] | None:
+    """One stories row for the component: the stored stories it joins, renamed to story_id, plus its new articles.
+    A stored story is updated here; a new story's row is returned for the caller to insert."""
     parts = [stored.summaries[s] for s in old_ids]
     size = sum(p.size for p in parts) + len(new_articles)
     languages = set().union(*(p.languages for p in parts)) | {a.language for a in new_articles if a.language}
@@ -258,8 +270,8 @@ def _merge_stories(conn: Connection, story_id: str, old_ids: list[str], new_arti
               "size": size, "languages": sorted(languages), "outlets": sorted(outlets)}
     if story_id in old_ids:
         conn.execute(update(stories).where(stories.c.story_id == story_id).values(**values))
-    else:
-        conn.execute(stories.insert().values(story_id=story_id, **values))
+        return None
+    return {"story_id": story_id, **values}
 
 
 def _member_row(article: Article, doc: StoryDoc, story_id: str, now: datetime) -> dict:
@@ -277,7 +289,7 @@ def _load_stored(conn: Connection, docs: list[StoryDoc]) -> _Stored:
     keyed: dict[str, list[str]] = defaultdict(list)
     for chunk in chunks(sorted({k for d in docs for k in d.keys()})):
         rows = conn.execute(select(story_keys.c.key, story_keys.c.article_id)
-                            .where(story_keys.c.key.in_(chunk), story_keys.c.day.between(low, high)))
+                            .where(one_of(conn, story_keys.c.key, chunk), story_keys.c.day.between(low, high)))
         for row in rows:
             keyed[row.key].append(row.article_id)
     by_cluster: dict[str, list[str]] = defaultdict(list)

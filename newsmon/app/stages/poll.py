@@ -19,11 +19,12 @@ from newsmon.core.config import ConfigError, load_feeds
 from newsmon.core.outcomes import Count, EntryOutcome, FeedFailure, FetchFailure, PollOutcome, SkipReason, Stage
 from newsmon.core.records import Feed, FeedEntry, FeedState
 from newsmon.core.settings import Settings
-from newsmon.enrich.topic import TopicPack, load_topic_pack
+from newsmon.enrich.topic import TopicPack
 from newsmon.ingest.http import SafeClient
 from newsmon.ingest.poll import PollResult, forget_validators, poll_feed, record_failure, record_new_items
 from newsmon.store.db import StoreUnavailable, open_engine
 from newsmon.store.feedstate import load_feed_state, save_feed_state
+from newsmon.store.pack_cache import cached_topic_pack
 from newsmon.store.schema import seen_entries
 
 log = logging.getLogger("newsmon.stages.poll")
@@ -32,6 +33,8 @@ Progress = Callable[[str, int], None]  # (event, amount): "feed" done
 
 __all__ = ["MAX_PROCESSING_ATTEMPTS", "PAGE_PROCESSING_CPU_S", "Progress", "load_pack", "poll_feeds"]
 
+# Where under the state directory the compiled topic pack is kept.
+PACK_CACHE_DIR = "cache"
 # Seen-entry lookups go to the DB in chunks of this many keys (well under SQLite's bound-variable limit).
 SEEN_LOOKUP_CHUNK = 500
 # What each successful poll outcome is counted as (a failed poll is counted where it is handled).
@@ -154,7 +157,11 @@ class _Poller:
 
 
 def load_pack(settings: Settings) -> TopicPack:
-    """The configured topic pack (NEWSMON_TOPIC), read from config/topics/<id>.yaml; no other pack is loaded."""
+    """The configured topic pack (NEWSMON_TOPIC), read from config/topics/<id>.yaml; no other pack is loaded.
+
+    Compiled once and kept as a pickle under <state dir>/cache/ (store/pack_cache.py): a poll task then
+    loads it in about a tenth of the time, until the file or newsmon's code changes.
+    """
     for suffix in (".yaml", ".yml"):
         path = settings.topics_dir / f"{settings.topic}{suffix}"
         if path.is_file():
@@ -163,7 +170,7 @@ def load_pack(settings: Settings) -> TopicPack:
         names = ", ".join(sorted(p.stem for p in settings.topics_dir.glob("*.y*ml"))) or "none"
         raise ConfigError(f"topic pack {settings.topic!r} (NEWSMON_TOPIC) is not in {settings.topics_dir}: "
                           f"expected {settings.topic}.yaml; packs there: {names}")
-    pack = load_topic_pack(path)
+    pack = cached_topic_pack(path, settings.state_path / PACK_CACHE_DIR)
     if pack.name != settings.topic:
         raise ConfigError(f"{path} has topic id {pack.name!r}, but NEWSMON_TOPIC is {settings.topic!r}: "
                           "give the file its topic id as name, or set NEWSMON_TOPIC to the id")

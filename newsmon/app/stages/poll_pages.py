@@ -35,7 +35,7 @@ from newsmon.ingest.http import FetchError, SafeClient
 from newsmon.ingest.limiter import host_key
 from newsmon.ingest.poll import page_user_agent
 from newsmon.ingest.urls import UrlError, article_id, canonical_url
-from newsmon.store.db import insert_ignore, insert_ignore_many
+from newsmon.store.db import insert_ignore, insert_ignore_many, insert_ignore_returning
 from newsmon.store.schema import articles, seen_entries
 
 log = logging.getLogger("newsmon.stages.poll")
@@ -88,6 +88,7 @@ class Mark:
     exists: bool
 
 
+_STORED_IDS = select(articles.c.id).where(articles.c.id.in_(bindparam("ids", expanding=True)))
 _REPLACE_MARK = update(seen_entries).where(
     seen_entries.c.feed_id == bindparam("b_feed_id"), seen_entries.c.entry_key == bindparam("b_key"),
 ).values(outcome=bindparam("b_outcome"), article_id=bindparam("b_article_id"), seen_at=bindparam("b_seen_at"))
@@ -230,7 +231,7 @@ class BatchPages:
         if not ids:
             return set()
         with self.engine.connect() as conn:
-            return set(conn.execute(select(articles.c.id).where(articles.c.id.in_(sorted(ids)))).scalars())
+            return set(conn.execute(_STORED_IDS, {"ids": sorted(ids)}).scalars())
 
     # ------------------------------------------------------------------ the loop
 
@@ -376,24 +377,19 @@ class BatchPages:
                               for s in settled if s.outcome != EntryOutcome.RETRY], self.now)
 
     def _stage(self, conn: Connection, staging: list[_Settled]) -> None:
-        """Insert the articles (one executemany); one whose id is already stored makes its entry a duplicate."""
-        stored = set(conn.execute(select(articles.c.id).where(
-            articles.c.id.in_(sorted({s.article.id for s in staging if s.article})))).scalars())
+        """Insert the articles (one statement); one whose id is already stored (by an earlier run, or by another
+        poll task a moment ago) makes its entry a duplicate."""
         fresh: dict[str, _Settled] = {}
         for s in staging:
             assert s.article is not None
-            if s.article.id in stored or s.article.id in fresh:  # two links to one article: the first is staged
+            if s.article.id in fresh:  # two links to one article: the first is staged
                 self._duplicate(s)
             else:
                 fresh[s.article.id] = s
         rows = [_article_row(s.article, s.signals, s.item.work.feed, self.now) for s in fresh.values() if s.article]
-        if insert_ignore_many(conn, articles, rows) != len(rows):
-            # Another poll task staged one of these ids since the SELECT: ours are the rows of our feeds.
-            feed_of = dict(conn.execute(select(articles.c.id, articles.c.feed_id).where(
-                articles.c.id.in_(sorted(fresh)))).tuples())
-            for article_id, s in list(fresh.items()):
-                if feed_of.get(article_id) != s.item.work.feed.id:
-                    self._duplicate(fresh.pop(article_id))
+        inserted = insert_ignore_returning(conn, articles, rows, "id")
+        for stored in [i for i in fresh if i not in inserted]:
+            self._duplicate(fresh.pop(stored))
         if fresh:
             self.counts.add(Count.STAGED, len(fresh))
 
