@@ -15,12 +15,12 @@ DB's `runs` table), and how much of the run is our stages, the rest of the tasks
 start, DAG parse, imports, XCom) and time with no task running (scheduling, queueing). Everything it
 starts is stopped at the end, also on failure and Ctrl-C; a process left behind is an error.
 
-    python bench/bench_replay_airflow.py [--pages 200] [--workers 2] [--task-workers 0] [--parallelism 4]
+    python bench/bench_replay_airflow.py [--pages 200] [--workers 2] [--task-workers 2] [--parallelism 4]
 
 The plan puts every feed of one host name in one batch, and the site's hosts are all 127.0.0.1: one poll
-task. --task-workers is that task's NEWSMON_EXTRACT_WORKERS; 0 (the task's own process) by default,
-because workers forked under the `airflow` command fail today (docs/operations.md). Politeness spacing is
-off, as in bench_replay.py: this measures CPU throughput, not the 1 s per host.
+task. --task-workers is that task's NEWSMON_EXTRACT_WORKERS: as many as bare's processes by default (0 is
+the task's own process only). Politeness spacing is off, as in bench_replay.py: this measures CPU
+throughput, not the 1 s per host.
 """
 
 from __future__ import annotations
@@ -196,9 +196,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="bare processes")
-    parser.add_argument("--task-workers", type=int, default=0,
-                        help="NEWSMON_EXTRACT_WORKERS of the poll task (default 0: workers do not start under "
-                             "the airflow command yet, docs/operations.md)")
+    parser.add_argument("--task-workers", type=int, default=None,
+                        help="NEWSMON_EXTRACT_WORKERS of the poll task (default: --workers; 0 extracts in the task's "
+                             "own process)")
     parser.add_argument("--parallelism", type=int, default=4, help="Airflow's [core] parallelism")
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--feeds-per-host", type=int, default=2)
@@ -206,6 +206,8 @@ def main() -> int:
     shared = Path(os.environ.get("NEWSMON_SHARED_DIR") or REPO.parent / "shared")
     parser.add_argument("--corpus", type=Path, default=shared / "corpus" / "extraction")
     args = parser.parse_args()
+    if args.task_workers is None:
+        args.task_workers = args.workers
     pages = load_pages(args.corpus, args.pages)  # refuses, before anything starts, when the corpus is absent
     n = len(pages)
     become_subreaper()
