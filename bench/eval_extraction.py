@@ -4,7 +4,9 @@ Text metric (scrapinghub-aeb, fundus-eval, fundus-testdata) is the ScrapingHub a
 metric: case-sensitive `\\w+` tokens, word 4-gram shingle multisets, per-page precision/recall from shingle
 counts, mean precision and mean recall over pages, F1 of the two means. trafilatura-eval only has
 must-contain / must-not-contain snippets, so it is scored the way trafilatura's own benchmark scores it
-(snippet counts summed over pages). Dates: exact calendar day where the ground truth has a date.
+(snippet counts summed over pages). Both sides are compared in one Unicode form (NFC): some references keep
+a page's separate accent marks (NFD), and `ä` typed either way is the same text to a reader. Dates: exact
+calendar day where the ground truth has a date.
 
     .venv/bin/python bench/eval_extraction.py [--datasets a,b] [--every N] [--out FILE] [--no-bare]
 """
@@ -18,6 +20,7 @@ import os
 import re
 import sys
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -71,7 +74,8 @@ class EvalPage:
 
 
 def _shingles(text: str | None) -> Counter:
-    tokens = _TOKEN_RE.findall(text or "")
+    # In NFD, `\w+` cuts a word at each separate accent mark ("Ma", "dchen"): compare words, not Unicode forms.
+    tokens = _TOKEN_RE.findall(unicodedata.normalize("NFC", text or ""))
     n = min(len(tokens), SHINGLE_N)
     return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
@@ -95,7 +99,7 @@ def f1(precision: float, recall: float) -> float:
 
 
 def _squash(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def snippet_counts(pred: str | None, with_: list[str], without: list[str]) -> tuple[int, int, int, int]:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from newsmon.core.text import compose_accents
 from newsmon.enrich.textnorm import fold, fold_keeps_offsets
 
 # Folded month names (lower case, diacritics off) of the project's languages and a few more that wires
@@ -115,7 +116,7 @@ class StorySignals:
 
 def story_signals(title: str, text: str) -> StorySignals:
     """Dates, quantities and names in the title and text, each listed once, in order of first appearance."""
-    joined = f"{title}\n{text}" if title else text
+    joined = _signal_text(title, text)
     dates: dict[str, None] = {}
     quantities: dict[str, None] = {}
     date_spans = _date_spans(joined, dates)
@@ -124,6 +125,19 @@ def story_signals(title: str, text: str) -> StorySignals:
         quantities[f"{value} {unit}" if unit else value] = None
     names = dict.fromkeys(key for m in _NAME_RE.finditer(joined) if (key := name_key(m.group(1))) not in COMMON_NAME_KEYS)
     return StorySignals(tuple(dates), tuple(quantities), tuple(names))
+
+
+# The accent marks that folding drops (newsmon.enrich.textnorm), when they stand alone after their letter.
+_SEPARATE_MARK_RE = re.compile("[\u0300-\u036f]")
+
+
+def _signal_text(title: str, text: str) -> str:
+    """Title and text as the patterns read them: accents composed (NFC), and the marks that have no composed
+    letter (Russian stress marks, "Ми́нске") dropped. Extraction gives NFC, but `newsmon dedup` input and articles
+    staged before it did need not be; a separate mark splits a name for the name pattern, and folding drops it,
+    which shifts the folded text's offsets against the text's (a currency sign, the span of a date)."""
+    joined = compose_accents(f"{title}\n{text}" if title else text)
+    return joined if fold_keeps_offsets(joined) else _SEPARATE_MARK_RE.sub("", joined)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -225,15 +239,14 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def _quantities(text: str) -> list[tuple[str, str | None]]:
     found: list[tuple[str, str | None]] = []
-    # Of the folded text only the two characters before each number are read (a currency sign): where folding
-    # keeps every offset, folding those two alone gives them, without folding the whole article once more.
-    folded = None if fold_keeps_offsets(text) else fold(text)
+    # Of the folded text only the two characters before each number are read (a currency sign): folding keeps
+    # every offset of story_signals' text (_signal_text), so folding those two alone gives them.
     for match in _NUMBER_RE.finditer(text):
         value = _number_value(match.group(1), match.group(2))
         if value is None:
             continue
         window = slice(max(0, match.start() - 2), match.start())
-        before = (fold(text[window]) if folded is None else folded[window]).strip()
+        before = fold(text[window]).strip()
         # The unit is in the same clause: stop at the next number, clause mark or sentence ("2025 r. 1 000 фур").
         tail = _CLAUSE_END_RE.split(text[match.end() : match.end() + 60], maxsplit=1)[0]
         after = _WORD_RE.findall(fold(tail))

@@ -26,6 +26,7 @@ from newsmon.core.text import (
     clean_names,
     clean_summary,
     clean_title,
+    compose_accents,
     drop_invisible,
     strip_controls,
 )
@@ -522,7 +523,8 @@ def extract_with_report(
     meta = read_page_meta(tree, url or None, now=now)
     comment_blocks = prune_comment_sections(tree)
     _unwrap_embedded_posts(tree)
-    raw_text = recover_split_body(tree, _main_text(tree, url))
+    # NFC before the line clean-up, whose phrases ("Skaitykite taip pat") are written with composed letters.
+    raw_text = compose_accents(recover_split_body(tree, _main_text(tree, url)))
     # trafilatura already drops invisible characters; recovered chunks come straight from the tree.
     body = drop_invisible(strip_controls(clean_text(raw_text, _title_candidates(tree, meta.title))))
     if len(body) < MIN_TEXT_CHARS:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+import unicodedata
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -16,6 +18,7 @@ from newsmon.alerts.message import Message, Outlet, StoryEntry
 from newsmon.core.config import AlertRule
 from newsmon.core.records import Article, TopicResult
 from newsmon.core.settings import load_settings
+from newsmon.ingest.extract import extract_article
 
 AT = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -34,6 +37,15 @@ def test_a_diacritic_free_rule_matches_an_inflected_lithuanian_place_name():
     view = _view("Eilės Šalčininkuose", "Sunkvežimiai laukia prie Šalčininkų pasienio punkto.")
     assert rule_matches(_rule("salcininku"), view)
     assert rule_matches(_rule("Šalčininkų AND punkto"), view)
+
+
+def test_an_alert_rule_typed_normally_matches_a_page_typed_with_separate_accent_marks():
+    # "ų" sent as "u" + U+0328, "č" as "c" + U+030C (Unicode NFD), as some CMSs and Mac-made copy do.
+    page = (Path(__file__).parent / "fixtures" / "extract" / "lt_portal_comments.html").read_text(encoding="utf-8")
+    marked = extract_article(unicodedata.normalize("NFD", page).encode(), "https://pasienis.example/naujienos/1")
+    view = _view(marked.title, marked.text)
+    assert rule_matches(_rule('"per Šalčininkų punktą"'), view)
+    assert rule_matches(_rule("title:šimtai AND Susisiekimo ministerija"), view)
 
 
 def test_boolean_operators_phrases_and_fields_follow_lucene():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,6 +96,15 @@ def test_russian_page_reads_article_meta_date_and_author_and_drops_read_also_lin
     assert "Читайте также" not in result.text
     assert "файлы cookie" not in result.text
     assert "недружественным шагом" in result.text
+
+
+@pytest.mark.parametrize("name", ["lt_portal_comments.html", "ru_portal_disqus.html"])
+def test_a_page_typed_with_separate_accent_marks_is_extracted_as_if_typed_normally(name: str) -> None:
+    # Some CMSs and Mac-made copy send "ų" as "u" + U+0328 and "й" as "и" + U+0306 (Unicode NFD).
+    typed = _page(name)
+    marked = unicodedata.normalize("NFD", typed.decode("utf-8")).encode("utf-8")
+    assert marked != typed
+    assert extract_article(marked, URL) == extract_article(typed, URL)
 
 
 def test_page_without_any_date_gets_none_not_today() -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import smtplib
+import unicodedata
+from dataclasses import replace
 from datetime import UTC
 
 from sqlalchemy import func, select
 
 from newsmon.app.demo import content as demo_content
+from newsmon.app.demo.fixture_server import Route
 from newsmon.app.stages.alert import send_alerts
 from newsmon.app.stages.index import cluster_and_index
 from newsmon.app.stages.run import run_once
@@ -89,6 +92,23 @@ def test_diacritic_free_spelling_finds_the_article_spelled_with_diacritics(demo_
     hits = _hits(demo_env.settings, "salcininku")
     assert any(h.title.startswith("Šalčininkų") for h in hits)
     assert any("Šalčininkai" in h.snippet for h in _hits(demo_env.settings, "salcininkai"))
+
+
+def _send_accents_as_separate_marks(server):
+    # What some CMSs and Mac-made copy do, in their pages and feeds: "ų" as "u" + U+0328, "ź" as "z" + U+0301 (NFD).
+    for path, route in list(server.routes.items()):
+        if isinstance(route, Route) and (route.content_type or "").startswith(("text/html", "application/atom", "application/rss")):
+            server.routes[path] = replace(route, body=unicodedata.normalize("NFD", route.body.decode("utf-8")).encode())
+
+
+def test_articles_typed_with_separate_accent_marks_are_tagged_and_found_as_if_typed_normally(demo_env):
+    _send_accents_as_separate_marks(demo_env.server)
+    run_once(demo_env.settings)
+    lithuanian = _hits(demo_env.settings, "Šalčininkų", languages=("lt",))[0]
+    assert lithuanian.title == "Šalčininkų pasienio punkte – dešimties valandų eilės"
+    naming_the_checkpoint = {h.source for h in _hits(demo_env.settings, "entity:place/salcininkai")}
+    assert naming_the_checkpoint == {"pasienio-zinios", "baltic-wire", "north-daily", "minsk-herald", "wilno-tydzien"}
+    assert _hits(demo_env.settings, "entity:place/kuznica")
 
 
 def test_broken_feed_missing_page_and_pdf_are_counted_skips_and_the_run_goes_on(demo_env):

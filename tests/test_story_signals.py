@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from newsmon.enrich.story_signals import story_signals
 
 
@@ -28,3 +30,29 @@ def test_small_bare_numbers_and_years_are_not_counts():
 def test_names_are_capitalised_words_inside_a_sentence_not_its_first_word():
     signals = story_signals("", "Koval met Ryzhenkov in Kaunas. Nausėda said nothing (Tsikhanouskaya did).")
     assert signals.names == ("rizen", "kauna", "cihan")
+
+
+# As some CMSs and Mac-made copy send it: every accent a separate combining mark after its letter (Unicode NFD).
+def _with_separate_accent_marks(text: str) -> str:
+    marked = unicodedata.normalize("NFD", text)
+    assert marked != text
+    return marked
+
+
+def test_a_currency_sign_still_counts_in_text_typed_with_separate_accent_marks():
+    text = _with_separate_accent_marks("Vežėjai už eilę sumokėjo $300, o už leidimą – €1 500.")
+    assert story_signals("", text).quantities == ("300 dollar", "1500 euro")
+
+
+def test_a_date_in_text_typed_with_separate_accent_marks_leaves_the_counts_before_it_alone():
+    text = _with_separate_accent_marks("Prie Šalčininkų vėl laukė 12 vilkikų, o lapkričio 3 d. jau 40 žmonių.")
+    signals = story_signals("", text)
+    assert signals.dates == ("11-03",)
+    assert signals.quantities == ("12 truck", "40 person")
+    assert "salci" in signals.names
+
+
+def test_russian_stress_marks_change_no_signal():
+    plain = "Перевозчики заплатили $300 за 12 фур. 3 ноября в Минске встретились 40 человек из Гродно."
+    stressed = "Перевозчики заплати́ли $300 за 12 фур. 3 ноября́ в Ми́нске встре́тились 40 челове́к из Гро́дно."
+    assert story_signals("", stressed) == story_signals("", plain)

@@ -1,9 +1,10 @@
-"""Untrusted text from feeds and pages made safe to store, mail and print: controls, invisible marks, lengths."""
+"""Untrusted text from feeds and pages made safe to store, mail and print: controls, invisible marks, NFC, lengths."""
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -65,6 +66,17 @@ def drop_invisible(text: str) -> str:
     return _INVISIBLE_RE.sub("", text)
 
 
+def compose_accents(text: str) -> str:
+    """text in Unicode NFC: an accent sent as a separate combining mark ("u" + U+0328, as some CMSs and Mac-made
+    copy send it) joined to its letter ("ų"); text already in NFC, nearly all of it, comes back as it is.
+
+    trafilatura's text output is NFC, its Python output (which extraction reads) is not. A separate mark is not
+    a word character for `\\w`, with which the tagger, alert rules, story signals and the line clean-up read
+    words: `Lukašenka` typed with a mark would be two words that no rule or term typed normally matches.
+    """
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
 def truncate(text: str, max_chars: int) -> str:
     """At most max_chars characters, cut at a word boundary near the limit and marked with an ellipsis."""
     if len(text) <= max_chars:
@@ -77,11 +89,12 @@ def truncate(text: str, max_chars: int) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(drop_invisible(strip_controls(text)).split())
+    return " ".join(compose_accents(drop_invisible(strip_controls(text))).split())
 
 
 def clean_title(text: str | None, max_chars: int = MAX_TITLE_CHARS) -> str | None:
-    """A title fit to store and show: one line, no controls or invisible marks, at most max_chars; None if empty."""
+    """A title fit to store and show: one line, no controls or invisible marks, accents composed (NFC), at most
+    max_chars; None if empty."""
     if text is None:
         return None
     return truncate(_one_line(text), max_chars) or None
@@ -104,10 +117,10 @@ def clean_names(names: Iterable[str]) -> tuple[str, ...]:
 
 
 def clean_summary(text: str | None) -> str | None:
-    """A summary: controls and invisible marks dropped, paragraphs kept, capped at MAX_SUMMARY_CHARS."""
+    """A summary: controls and invisible marks dropped, accents composed, paragraphs kept, capped at MAX_SUMMARY_CHARS."""
     if text is None:
         return None
-    return truncate(drop_invisible(strip_controls(text)).strip(), MAX_SUMMARY_CHARS) or None
+    return truncate(compose_accents(drop_invisible(strip_controls(text))).strip(), MAX_SUMMARY_CHARS) or None
 
 
 def printable(text: object, *, multiline: bool = False) -> str:
