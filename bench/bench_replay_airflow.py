@@ -53,7 +53,7 @@ from bench_replay import (  # noqa: E402
     stage_runs,
     task_breakdown,
 )
-from loopback_site import LoopbackSite, process_tree_cpu_s  # noqa: E402
+from loopback_site import LoopbackSite  # noqa: E402
 from smoke import START_TIMEOUT_S, Airflow, SmokeFailure, stack_env  # noqa: E402
 
 DAG_ID = "newsmon_ingest"
@@ -70,28 +70,87 @@ def searchable(db: Path) -> int:
         return 0  # no file or no table yet
 
 
-def component_cpu_s(stack_pid: int) -> dict[str, float]:
-    """CPU seconds so far of each Airflow component with everything below it (the scheduler: its tasks too)."""
-    cpu: dict[str, float] = {}
-    for pid in descendants(stack_pid):
-        try:
-            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            # Airflow retitles its processes ("airflow api_server -- host:..."): match either spelling.
-            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, IndexError):
-            continue  # exited while we looked
-        name = next((c for c in COMPONENTS if c in title or c.replace("-", "_") in title), None)
-        if parent == stack_pid and name:
-            cpu[name] = cpu.get(name, 0.0) + sum(process_tree_cpu_s(pid).values())
-    return cpu
+class CpuSampler:
+    """Own CPU (utime + stime, not the children's) of every process below this one except `exclude` (the site,
+    the bare pool), sampled while the run goes; each process counts with its last sample.
+
+    Summing samples instead of reading each component's tree once at the end keeps the CPU of processes
+    that exit unreaped: the extraction workers and their forkserver are orphaned when their poll task ends,
+    so their CPU never reaches the scheduler's cutime. A process that lives less than one sample interval is
+    missed, and each process loses what it used after its last sample (at most SAMPLE_S)."""
+
+    def __init__(self, exclude: set[int]) -> None:
+        self.exclude = exclude
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.last: dict[int, float] = {}
+        self.component: dict[int, str] = {}
+        self.before: dict[int, float] = {}
+
+    def start(self) -> None:
+        self.sample()
+        self.before = dict(self.last)
+
+    def sample(self) -> None:
+        parents, own, titles = {}, {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited while we looked
+            parents[int(entry)] = int(fields[1])
+            own[int(entry)] = (int(fields[11]) + int(fields[12])) / self.tick
+        below = {os.getpid()}
+        grew = True
+        while grew:
+            grew = False
+            for pid, parent in parents.items():
+                if parent in below and pid not in below and pid not in self.exclude:
+                    below.add(pid)
+                    grew = True
+        below.discard(os.getpid())
+        for pid in below:
+            self.last[pid] = own[pid]
+            if pid not in self.component:
+                titles[pid] = self._title(pid)
+        for pid in titles:
+            self.component[pid] = self._component_of(pid, parents, titles)
+
+    @staticmethod
+    def _title(pid: int) -> str:
+        try:  # Airflow retitles its processes ("airflow api_server -- host:..."): match either spelling
+            return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return ""
+
+    def _component_of(self, pid: int, parents: dict[int, int], titles: dict[int, str]) -> str:
+        seen = set()
+        while pid and pid not in seen:
+            seen.add(pid)
+            if pid in self.component:
+                return self.component[pid]
+            title = titles.get(pid) or self._title(pid)
+            name = next((c for c in COMPONENTS if c in title or c.replace("-", "_") in title), None)
+            if name:
+                return name
+            pid = parents.get(pid, 0)
+        return "other"
+
+    def cpu_s(self) -> dict[str, float]:
+        cpu: dict[str, float] = {}
+        for pid, last in self.last.items():
+            name = self.component.get(pid, "other")
+            cpu[name] = cpu.get(name, 0.0) + last - self.before.get(pid, 0.0)
+        return cpu
 
 
-def run_dag(airflow: Airflow, db: Path, timeout_s: float) -> dict:
+def run_dag(airflow: Airflow, db: Path, timeout_s: float, cpu: CpuSampler) -> dict:
     """Trigger newsmon_ingest, unpause it, and follow the run to its end; what Airflow and the store recorded."""
     airflow.wait("/api/v2/monitor/health to report every component healthy", airflow.healthy, START_TIMEOUT_S)
     airflow.log_in()
     airflow.wait(f"the DAG {DAG_ID} to be parsed", lambda: airflow.dag_parsed(DAG_ID), START_TIMEOUT_S)
-    cpu_before = component_cpu_s(airflow.proc.pid)
+    cpu.start()
     triggered = time.monotonic()
     # Triggered while paused, then unpaused. Unpausing makes the scheduler create a scheduled run at once
     # (catchup off); an earlier run_after puts ours first in the one max_active_runs slot. The scheduled run
@@ -104,13 +163,14 @@ def run_dag(airflow: Airflow, db: Path, timeout_s: float) -> dict:
         if time.monotonic() > deadline:
             raise SmokeFailure(f"run {run_id} still {state} after {timeout_s:.0f} s")
         airflow.check_running()
+        cpu.sample()
         samples.append((time.monotonic() - triggered, searchable(db)))
         if tick % 4 == 0:
             state = airflow.get(f"/dags/{DAG_ID}/dagRuns/{run_id}")["state"]
             refuse_a_failed_try(airflow, run_id)
         tick += 1
         time.sleep(SAMPLE_S)
-    cpu_after = component_cpu_s(airflow.proc.pid)
+    cpu.sample()
     if state != "success":
         raise SmokeFailure(f"run {run_id} failed")
     run = airflow.get(f"/dags/{DAG_ID}/dagRuns/{run_id}")
@@ -122,7 +182,7 @@ def run_dag(airflow: Airflow, db: Path, timeout_s: float) -> dict:
                                    "end": t["end_date"], "try": t["try_number"]} for t in tis],
             "others": others, "indexed": final, "stages": stage_runs(db),
             "searchable_s": next(t for t, count in samples if count >= final),
-            "cpu": {c: cpu_after.get(c, 0.0) - cpu_before.get(c, 0.0) for c in COMPONENTS}}
+            "cpu": cpu.cpu_s()}
 
 
 def refuse_a_failed_try(airflow: Airflow, run_id: str) -> None:
@@ -180,8 +240,9 @@ def report(n: int, args: argparse.Namespace, bare: list[tuple[float, float]], go
     bare_cpu = statistics.mean(c for _, c in bare)
     print(f"  CPU from trigger to success: {1000 * sum(cpu.values()) / n:.1f} ms/page (ratio of bare's to it "
           f"{bare_cpu / sum(cpu.values()):.2f}): "
-          + ", ".join(f"{c} {1000 * cpu[c] / n:.1f}" for c in COMPONENTS)
-          + " (the scheduler's figure holds its task processes and their extraction workers)")
+          + ", ".join(f"{c} {1000 * cpu.get(c, 0.0) / n:.1f}" for c in (*COMPONENTS, "other"))
+          + " (the scheduler's figure holds its task processes and their extraction workers; each process's own"
+          " CPU, sampled every 0.25 s)")
     print("per task (Airflow's start and end of each task instance, newsmon's stage inside it):")
     print("\n".join(task_breakdown(got["tasks"], got["stages"], run["start_date"], run["end_date"])))
     print("other newsmon runs meanwhile: " + (", ".join(f"{r['dag_id']} {r['run_type']} {r['state']}"
@@ -228,7 +289,7 @@ def main() -> int:
         airflow = Airflow(env, work / "airflow.log")
         got = None
         try:
-            got = run_dag(airflow, work / "var" / "newsmon.db", timeout_s=args.timeout)
+            got = run_dag(airflow, work / "var" / "newsmon.db", timeout_s=args.timeout, cpu=CpuSampler(ours))
             status = 0
         except SmokeFailure as exc:
             print(f"bench: FAILED: {exc}; the Airflow log: {airflow.log_path}")
