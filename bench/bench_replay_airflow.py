@@ -53,7 +53,7 @@ from bench_replay import (  # noqa: E402
     stage_runs,
     task_breakdown,
 )
-from loopback_site import LoopbackSite  # noqa: E402
+from loopback_site import LoopbackSite, process_table  # noqa: E402
 from smoke import START_TIMEOUT_S, Airflow, SmokeFailure, stack_env  # noqa: E402
 
 DAG_ID = "newsmon_ingest"
@@ -81,7 +81,6 @@ class CpuSampler:
 
     def __init__(self, exclude: set[int]) -> None:
         self.exclude = exclude
-        self.tick = os.sysconf("SC_CLK_TCK")
         self.last: dict[int, float] = {}
         self.component: dict[int, str] = {}
         self.before: dict[int, float] = {}
@@ -91,16 +90,10 @@ class CpuSampler:
         self.before = dict(self.last)
 
     def sample(self) -> None:
-        parents, own, titles = {}, {}, {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # exited while we looked
-            parents[int(entry)] = int(fields[1])
-            own[int(entry)] = (int(fields[11]) + int(fields[12])) / self.tick
+        table = process_table()
+        parents = {pid: parent for pid, (parent, _own, _children) in table.items()}
+        own = {pid: own for pid, (_parent, own, _children) in table.items()}
+        titles: dict[int, str] = {}
         below = {os.getpid()}
         grew = True
         while grew:

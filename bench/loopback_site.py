@@ -99,12 +99,11 @@ class LoopbackSite:
         return self._conn.recv()
 
 
-def process_tree_cpu_s(root: int) -> dict[int, float]:
-    """CPU seconds (user + system) of `root` and each live descendant, by pid; a process's reaped children
-    are included in its own figure (Linux /proc)."""
+def process_table() -> dict[int, tuple[int, float, float]]:
+    """Every process's parent pid, its own CPU seconds (user + system) and those of its reaped children, by pid
+    (Linux /proc); a process that exits while it is read is left out."""
     tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
+    table: dict[int, tuple[int, float, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -112,15 +111,21 @@ def process_tree_cpu_s(root: int) -> dict[int, float]:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid = int(entry)
-        parents[pid] = int(fields[1])
-        cpu[pid] = sum(int(v) for v in fields[11:15]) / tick  # utime, stime, cutime, cstime
+        utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+        table[int(entry)] = (int(fields[1]), (utime + stime) / tick, (cutime + cstime) / tick)
+    return table
+
+
+def process_tree_cpu_s(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) of `root` and each live descendant, by pid; a process's reaped children
+    are included in its own figure (Linux /proc)."""
+    table = process_table()
     tree = {root}
     grew = True
     while grew:
         grew = False
-        for pid, parent in parents.items():
+        for pid, (parent, _own, _children) in table.items():
             if parent in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
-    return {pid: cpu[pid] for pid in tree if pid in cpu}
+    return {pid: table[pid][1] + table[pid][2] for pid in tree if pid in table}
