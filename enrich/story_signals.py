@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from newsmon.core.text import compose_accents
-from newsmon.enrich.textnorm import fold, fold_keeps_offsets
+from newsmon.enrich.textnorm import drop_separate_marks, fold
 
 # Folded month names (lower case, diacritics off) of the project's languages and a few more that wires
 # use (fr, it, es): full forms or stems, checked as prefixes of a folded word next to a day number.
@@ -127,17 +127,12 @@ def story_signals(title: str, text: str) -> StorySignals:
     return StorySignals(tuple(dates), tuple(quantities), tuple(names))
 
 
-# The accent marks that folding drops (newsmon.enrich.textnorm), when they stand alone after their letter.
-_SEPARATE_MARK_RE = re.compile("[\u0300-\u036f]")
-
-
 def _signal_text(title: str, text: str) -> str:
     """Title and text as the patterns read them: accents composed (NFC), and the marks that have no composed
     letter (Russian stress marks, "Ми́нске") dropped. Extraction gives NFC, but `newsmon dedup` input and articles
     staged before it did need not be; a separate mark splits a name for the name pattern, and folding drops it,
     which shifts the folded text's offsets against the text's (a currency sign, the span of a date)."""
-    joined = compose_accents(f"{title}\n{text}" if title else text)
-    return joined if fold_keeps_offsets(joined) else _SEPARATE_MARK_RE.sub("", joined)
+    return drop_separate_marks(compose_accents(f"{title}\n{text}" if title else text))
 
 
 @lru_cache(maxsize=1 << 16)

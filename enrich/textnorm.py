@@ -157,6 +157,12 @@ def fold_keeps_offsets(text: str) -> bool:
     return _COMBINING_RE.search(text) is None
 
 
+def drop_separate_marks(text: str) -> str:
+    """text without the separate combining marks that fold drops (Russian stress marks, accents left uncomposed),
+    so that fold keeps every offset of the result."""
+    return text if fold_keeps_offsets(text) else _COMBINING_RE.sub("", text)
+
+
 def tokenize(text: str) -> list[str]:
     """Word tokens of text as written (not folded); hyphenated compounds split into their parts."""
     return _WORD_RE.findall(text)

@@ -6,7 +6,15 @@ import unicodedata
 
 import pytest
 
-from newsmon.enrich.textnorm import fold, fold_aligned, fold_keeps_offsets, normalize_language, stem, tokenize
+from newsmon.enrich.textnorm import (
+    drop_separate_marks,
+    fold,
+    fold_aligned,
+    fold_keeps_offsets,
+    normalize_language,
+    stem,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize(
@@ -122,3 +130,5 @@ def test_fold_keeps_every_offset_unless_combining_marks_arrive_as_separate_chara
     decomposed = unicodedata.normalize("NFD", composed)
     assert fold_keeps_offsets(composed) and len(fold(composed)) == len(composed)
     assert not fold_keeps_offsets(decomposed) and len(fold(decomposed)) < len(decomposed)
+    stressed = "Ми\u0301нске"  # a stress mark has no composed letter to join
+    assert drop_separate_marks(stressed) == "Минске" and fold_keeps_offsets(drop_separate_marks(stressed))
