@@ -47,7 +47,6 @@ from bench_replay import (  # noqa: E402
     BarePool,
     _at,
     build_site,
-    indexed_count,
     load_pages,
     pipeline_env,
     stage_runs,
@@ -169,7 +168,7 @@ def run_dag(airflow: Airflow, db: Path, timeout_s: float, cpu: CpuSampler) -> di
     run = airflow.get(f"/dags/{DAG_ID}/dagRuns/{run_id}")
     tis = airflow.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", limit=1000)["task_instances"]
     others = [r for r in airflow.runs() if r["dag_run_id"] != run_id]
-    final = indexed_count(db)
+    final = searchable(db)
     samples.append((time.monotonic() - triggered, final))
     return {"run": run, "tasks": [{"task_id": t["task_id"], "map_index": t["map_index"], "start": t["start_date"],
                                    "end": t["end_date"], "try": t["try_number"]} for t in tis],
